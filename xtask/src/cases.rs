@@ -1,0 +1,699 @@
+//! Case specs, building fixture programs, producing cores and writing case dirs.
+
+use crate::elf;
+use crate::gdb;
+use crate::tools;
+use crate::util::{self, describe_status, kill_and_reap, read_lossy, tail, wait_timeout};
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Default,
+    NoDwarf,
+    Stripped,
+    Pie,
+    Cgo,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 5] = [Mode::Default, Mode::NoDwarf, Mode::Stripped, Mode::Pie, Mode::Cgo];
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Default => "default",
+            Mode::NoDwarf => "nodwarf",
+            Mode::Stripped => "stripped",
+            Mode::Pie => "pie",
+            Mode::Cgo => "cgo",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Mode> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .with_context(|| format!("unknown build mode {s:?} (default, nodwarf, stripped, pie, cgo)"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Producer {
+    Crash,
+    Sigquit,
+    Gcore,
+}
+
+impl Producer {
+    pub const ALL: [Producer; 3] = [Producer::Crash, Producer::Sigquit, Producer::Gcore];
+    pub fn name(self) -> &'static str {
+        match self {
+            Producer::Crash => "crash",
+            Producer::Sigquit => "sigquit",
+            Producer::Gcore => "gcore",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Producer> {
+        Producer::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .with_context(|| format!("unknown producer {s:?} (crash, sigquit, gcore)"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Arch {
+    Amd64,
+    Arm64,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BuildKey {
+    pub program: String,
+    pub version: String,
+    pub mode: Mode,
+    pub arch: Arch,
+}
+
+impl BuildKey {
+    pub fn name(&self) -> String {
+        format!("{}-go{}-{}-{}", self.program, self.version, self.mode.name(), self.arch.name())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub program: String,
+    pub version: String,
+    pub mode: Mode,
+    pub producer: Producer,
+    pub arch: Arch,
+}
+
+impl Case {
+    pub fn new(program: &str, version: &str, mode: Mode, producer: Producer, arch: Arch) -> Case {
+        Case { program: program.into(), version: version.into(), mode, producer, arch }
+    }
+    /// `<program>-go<VER>-<mode>-<producer>-<arch>`
+    pub fn name(&self) -> String {
+        format!(
+            "{}-go{}-{}-{}-{}",
+            self.program,
+            self.version,
+            self.mode.name(),
+            self.producer.name(),
+            self.arch.name()
+        )
+    }
+    pub fn build_key(&self) -> BuildKey {
+        BuildKey {
+            program: self.program.clone(),
+            version: self.version.clone(),
+            mode: self.mode,
+            arch: self.arch,
+        }
+    }
+}
+
+/// Shared settings of one xtask run.
+pub struct Ctx {
+    pub root: PathBuf,
+    pub cache: PathBuf,
+    /// Scratch space (builds, run dirs); removed at the end.
+    pub work: PathBuf,
+    pub level: i32,
+    pub run_timeout: Duration,
+    pub generator: String,
+    pub gdb_version: String,
+    pub kernel: String,
+}
+
+impl Ctx {
+    /// `testdata/programs`, or `$GOCORE_PROGRAMS_DIR` (for trying the harness on other programs).
+    pub fn programs_root(&self) -> PathBuf {
+        match std::env::var_os("GOCORE_PROGRAMS_DIR") {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => self.root.join("testdata").join("programs"),
+        }
+    }
+    pub fn program_dir(&self, program: &str) -> PathBuf {
+        self.programs_root().join(program)
+    }
+}
+
+/// A built executable and how it was built.
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub exe: PathBuf,
+    pub argv: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub dir: PathBuf,
+    pub go_version: String,
+    pub interp: Option<String>,
+    pub e_type: u16,
+    pub ldd: Option<String>,
+    pub note: Option<String>,
+}
+
+/// How the fixture asks for cgo: Some(tag) when a file with `import "C"` is behind a
+/// custom build tag, Some("") when a cgo file is always built with CGO_ENABLED=1,
+/// None when the program has no cgo file.
+fn cgo_tag(dir: &Path) -> Result<Option<String>> {
+    let mut found: Option<String> = None;
+    let mut names: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "go"))
+        .collect();
+    names.sort();
+    const KNOWN: &[&str] = &["cgo", "linux", "amd64", "arm64", "unix", "gc", "ignore"];
+    for p in names {
+        let src = read_lossy(&p);
+        if !src.lines().any(|l| l.trim() == "import \"C\"") {
+            continue;
+        }
+        let tag = src
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("//go:build "))
+            .and_then(|expr| {
+                expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                    .filter(|w| !w.is_empty() && !KNOWN.contains(w) && !w.starts_with("go1"))
+                    .map(str::to_string)
+                    .next()
+            })
+            .unwrap_or_default();
+        if found.as_deref().is_none_or(|f| f.is_empty()) {
+            found = Some(tag);
+        }
+    }
+    Ok(found)
+}
+
+pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
+    let dir = ctx.program_dir(&key.program);
+    if !dir.join("go.mod").exists() {
+        bail!("fixture program {:?} not found: no go.mod in {}", key.program, dir.display());
+    }
+    let go = tools::go_bin(&ctx.cache, &key.version);
+    if !go.exists() {
+        bail!(
+            "Go {} is not installed at {} — run `cargo xtask toolchains` first",
+            key.version,
+            go.display()
+        );
+    }
+    let out_dir = ctx.work.join("build").join(key.name());
+    if out_dir.exists() {
+        fs::remove_dir_all(&out_dir)?;
+    }
+    fs::create_dir_all(&out_dir)?;
+    let exe = out_dir.join(&key.program);
+
+    let mut env = BTreeMap::new();
+    for (k, v) in [
+        ("GOTOOLCHAIN", "local"),
+        ("GOFLAGS", "-mod=mod"),
+        ("GOPROXY", "off"),
+        ("GOWORK", "off"),
+        ("GOENV", "off"),
+        ("GOOS", "linux"),
+        ("GOARCH", key.arch.name()),
+        ("CGO_ENABLED", if key.mode == Mode::Cgo { "1" } else { "0" }),
+    ] {
+        env.insert(k.to_string(), v.to_string());
+    }
+    env.insert("GOCACHE".into(), ctx.cache.join("go-build").display().to_string());
+    if key.mode == Mode::Cgo {
+        env.insert("CC".into(), "gcc".into());
+    }
+    let mut argv: Vec<String> = vec![go.display().to_string(), "build".into(), "-o".into(), exe.display().to_string()];
+    let mut note = None;
+    match key.mode {
+        Mode::Default => {}
+        Mode::NoDwarf => argv.push("-ldflags=-w".into()),
+        Mode::Stripped => argv.push("-ldflags=-s -w".into()),
+        Mode::Pie => argv.push("-buildmode=pie".into()),
+        Mode::Cgo => {
+            if key.arch != Arch::Amd64 {
+                bail!("cgo builds are only supported for amd64");
+            }
+            match cgo_tag(&dir)? {
+                Some(tag) if !tag.is_empty() => {
+                    argv.push("-tags".into());
+                    argv.push(tag.clone());
+                    note = Some(format!("fixture's cgo file enabled with -tags {tag}"));
+                }
+                Some(_) => note = Some("fixture has a cgo file built whenever CGO_ENABLED=1".into()),
+                None => {
+                    argv.push("-ldflags=-linkmode=external".into());
+                    note = Some("fixture has no cgo file: external linking with gcc makes it link libc".into());
+                }
+            }
+        }
+    }
+    argv.push(".".into());
+
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).current_dir(&dir).envs(&env);
+    let what = format!("go build of {}", key.name());
+    let out = util::run_output(&mut cmd, Duration::from_secs(900), &what)?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n  command: {}\n{}",
+            describe_status(&out.status),
+            shell_words(&argv),
+            tail(&out.stderr, 40)
+        );
+    }
+    let info = elf::read_elf_info(&exe)?;
+    let want_machine = match key.arch {
+        Arch::Amd64 => 62,
+        Arch::Arm64 => 183,
+    };
+    if info.e_machine != want_machine {
+        bail!("{what}: produced ELF machine {} instead of {}", info.e_machine, key.arch.name());
+    }
+    let mut ldd = None;
+    if key.mode == Mode::Cgo {
+        if info.interp.is_none() {
+            bail!("{what}: cgo build is not dynamically linked (no PT_INTERP)");
+        }
+        let mut c = Command::new("ldd");
+        c.arg(&exe);
+        let o = util::run_checked(&mut c, Duration::from_secs(60), "ldd")?;
+        if !o.stdout.contains("libc.so") {
+            bail!("{what}: cgo build does not link libc; ldd says:\n{}", o.stdout);
+        }
+        ldd = Some(o.stdout.trim().to_string());
+    }
+    let go_version = tools::go_version(&go)?;
+    Ok(Built {
+        exe,
+        argv,
+        env,
+        dir,
+        go_version,
+        interp: info.interp,
+        e_type: info.e_type,
+        ldd,
+        note,
+    })
+}
+
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Result of one generated case.
+#[derive(Clone, Debug)]
+pub struct Done {
+    pub name: String,
+    pub core_size: u64,
+    pub core_zst: u64,
+    pub exe_zst: u64,
+    pub dir_size: u64,
+    pub secs: f64,
+    pub warnings: Vec<String>,
+}
+
+fn core_pattern() -> String {
+    fs::read_to_string("/proc/sys/kernel/core_pattern")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn no_core_error(run_dir: &Path, status: &str, stderr: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no core file was produced in {} (process {status}).\n  hint: the child runs under `ulimit -c unlimited`; \
+         /proc/sys/kernel/core_pattern is {:?} — it must be a plain file name such as `core` \
+         (a `|pipe` to systemd-coredump/apport takes the core away); also check the hard RLIMIT_CORE and that \
+         the directory is writable.\n  stderr tail:\n{}",
+        run_dir.display(),
+        core_pattern(),
+        tail(stderr, 15)
+    )
+}
+
+fn send_signal(pid: u32, sig: &str) -> Result<()> {
+    let st = Command::new("bash")
+        .arg("-c")
+        .arg(format!("kill -{sig} {pid}"))
+        .status()
+        .context("running kill")?;
+    if !st.success() {
+        bail!("kill -{sig} {pid} failed ({})", describe_status(&st));
+    }
+    Ok(())
+}
+
+/// Generates one case into `out/<name>` (replacing it).
+pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Done> {
+    let t0 = Instant::now();
+    let name = case.name();
+    let run_dir = ctx.work.join("run").join(&name);
+    let aux_dir = ctx.work.join("aux").join(&name);
+    for d in [&run_dir, &aux_dir] {
+        if d.exists() {
+            fs::remove_dir_all(d)?;
+        }
+        fs::create_dir_all(d)?;
+    }
+    let exe_name = case.program.clone();
+    let exe = run_dir.join(&exe_name);
+    fs::copy(&built.exe, &exe).with_context(|| format!("copying executable to {}", exe.display()))?;
+    let truth = run_dir.join("truth.json");
+    let stderr_path = aux_dir.join("stderr.txt");
+    let wait_mode = case.producer != Producer::Crash;
+    let timeout = ctx.run_timeout;
+
+    let inner = match case.arch {
+        Arch::Amd64 => format!("ulimit -c unlimited; exec ./{exe_name}"),
+        Arch::Arm64 => format!("ulimit -c unlimited; exec qemu-aarch64 ./{exe_name}"),
+    };
+    let mut env = BTreeMap::new();
+    for k in ["PATH", "HOME"] {
+        if let Ok(v) = std::env::var(k) {
+            env.insert(k.to_string(), v);
+        }
+    }
+    env.insert("GOTRACEBACK".into(), "crash".into());
+    env.insert("GOMAXPROCS".into(), "4".into());
+    env.insert("GOCORE_TRUTH".into(), truth.display().to_string());
+    env.insert("GOCORE_CRASH".into(), if wait_mode { "wait" } else { "panic" }.into());
+
+    let run_argv = vec!["bash".to_string(), "-c".to_string(), inner.clone()];
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(&inner)
+        .current_dir(&run_dir)
+        .env_clear()
+        .envs(&env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(fs::File::create(&stderr_path)?));
+    let mut child = cmd.spawn().context("starting the fixture program under bash")?;
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+
+    let mut gcore_info = Value::Null;
+    let gcore_path = aux_dir.join("gcore.core");
+    if wait_mode {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.trim() == "READY" => break,
+                Ok(_) => continue,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    kill_and_reap(&mut child);
+                    bail!(
+                        "READY never came: the program did not print READY within {}s (GOCORE_CRASH=wait); stderr tail:\n{}",
+                        timeout.as_secs(),
+                        tail(&read_lossy(&stderr_path), 15)
+                    );
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let st = wait_timeout(&mut child, Duration::from_secs(10))?;
+                    if st.is_none() {
+                        kill_and_reap(&mut child);
+                    }
+                    bail!(
+                        "the program closed stdout / exited ({}) before printing READY; stderr tail:\n{}",
+                        st.map(|s| describe_status(&s)).unwrap_or_else(|| "still running".into()),
+                        tail(&read_lossy(&stderr_path), 15)
+                    );
+                }
+            }
+        }
+        if case.producer == Producer::Gcore {
+            let gargv = vec![
+                "gdb".to_string(),
+                "-batch".into(),
+                "-nx".into(),
+                "-p".into(),
+                pid.to_string(),
+                "-ex".into(),
+                format!("gcore {}", gcore_path.display()),
+            ];
+            let mut c = Command::new(&gargv[0]);
+            c.args(&gargv[1..]);
+            let res = util::run_output(&mut c, Duration::from_secs(300), "gdb gcore");
+            let ok = matches!(&res, Ok(o) if o.status.success()) && gcore_path.exists();
+            if !ok {
+                kill_and_reap(&mut child);
+                let detail = match res {
+                    Ok(o) => format!("{}\n{}{}", describe_status(&o.status), tail(&o.stdout, 10), tail(&o.stderr, 10)),
+                    Err(e) => format!("{e:#}"),
+                };
+                bail!("gdb gcore of pid {pid} failed: {detail}");
+            }
+            gcore_info = json!({ "command": gargv });
+        }
+        send_signal(pid, "QUIT")?;
+    }
+
+    let status = match wait_timeout(&mut child, timeout)? {
+        Some(st) => st,
+        None => {
+            kill_and_reap(&mut child);
+            bail!(
+                "timed out after {}s waiting for the program to {}; stderr tail:\n{}",
+                timeout.as_secs(),
+                if wait_mode { "die from SIGQUIT" } else { "crash" },
+                tail(&read_lossy(&stderr_path), 15)
+            );
+        }
+    };
+    let stdout_text = reader.join().unwrap_or_default();
+    let stderr_text = read_lossy(&stderr_path);
+    let status_text = describe_status(&status);
+
+    // Find the core(s) in the run dir.
+    let mut kernel_cores = Vec::new();
+    let mut qemu_cores = Vec::new();
+    for e in fs::read_dir(&run_dir)? {
+        let e = e?;
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n == "core" || (n.starts_with("core.") && n[5..].chars().all(|c| c.is_ascii_digit())) {
+            kernel_cores.push(e.path());
+        } else if n.starts_with("qemu_") && n.ends_with(".core") {
+            qemu_cores.push(e.path());
+        }
+    }
+    let core_path: PathBuf = match (case.producer, case.arch) {
+        (Producer::Gcore, _) => gcore_path.clone(),
+        (_, Arch::Arm64) => match qemu_cores.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(no_core_error(&run_dir, &status_text, &stderr_text)
+                .context("qemu-aarch64 wrote no guest core (qemu_<name>_<date>_<pid>.core)")),
+            _ => bail!("several qemu guest cores in {}", run_dir.display()),
+        },
+        (_, Arch::Amd64) => {
+            let pref = run_dir.join(format!("core.{pid}"));
+            if pref.exists() {
+                pref
+            } else if kernel_cores.len() == 1 {
+                kernel_cores[0].clone()
+            } else if kernel_cores.is_empty() {
+                return Err(no_core_error(&run_dir, &status_text, &stderr_text));
+            } else {
+                bail!("several core files in {}: {:?}", run_dir.display(), kernel_cores);
+            }
+        }
+    };
+    let core_original_name = core_path.file_name().unwrap().to_string_lossy().into_owned();
+    // Discard the other cores (qemu's own host core; the SIGQUIT core after gcore).
+    for k in kernel_cores.iter().chain(qemu_cores.iter()) {
+        if *k != core_path {
+            let _ = fs::remove_file(k);
+        }
+    }
+    if !truth.exists() {
+        bail!(
+            "the program did not write its truth JSON to {} (GOCORE_TRUTH); process {status_text}; stderr tail:\n{}",
+            truth.display(),
+            tail(&stderr_text, 15)
+        );
+    }
+    let truth_bytes = fs::read(&truth)?;
+    serde_json::from_slice::<Value>(&truth_bytes)
+        .with_context(|| format!("truth JSON {} does not parse", truth.display()))?;
+
+    let mut warnings = Vec::new();
+    if !stderr_text.contains("goroutine ") {
+        warnings.push("traceback.txt contains no goroutine dump".to_string());
+    }
+
+    // gdb's independent reading.
+    let (gdb, pre): (&str, Vec<&str>) = match case.arch {
+        Arch::Amd64 => ("gdb", vec![]),
+        Arch::Arm64 => ("gdb-multiarch", vec!["-ex", "set architecture aarch64"]),
+    };
+    let mut gdb_argv: Vec<String> = vec![gdb.into(), "-batch".into(), "-nx".into()];
+    gdb_argv.extend(pre.iter().map(|s| s.to_string()));
+    for c in [
+        "info proc mappings",
+        "info threads",
+        "thread apply all info registers",
+        "thread apply all bt 3",
+    ] {
+        gdb_argv.push("-ex".into());
+        gdb_argv.push(c.into());
+    }
+    gdb_argv.push(exe.display().to_string());
+    gdb_argv.push(core_path.display().to_string());
+    let gdb_txt_path = aux_dir.join("gdb.txt");
+    {
+        let f = fs::File::create(&gdb_txt_path)?;
+        let mut c = Command::new(&gdb_argv[0]);
+        c.args(&gdb_argv[1..])
+            .current_dir(&run_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(f.try_clone()?))
+            .stderr(Stdio::from(f));
+        let mut ch = c.spawn().with_context(|| format!("starting {gdb}"))?;
+        match wait_timeout(&mut ch, Duration::from_secs(600))? {
+            Some(st) if st.success() => {}
+            Some(st) => warnings.push(format!("{gdb} exited with {}", describe_status(&st))),
+            None => {
+                kill_and_reap(&mut ch);
+                bail!("{gdb} timed out reading the core");
+            }
+        }
+    }
+    let gdb_txt = read_lossy(&gdb_txt_path);
+    let mappings = gdb::parse_mappings(&gdb_txt);
+    let regs = gdb::parse_registers(&gdb_txt);
+    if regs.is_empty() {
+        warnings.push("gdb showed no thread registers".into());
+    }
+    if mappings.is_empty() {
+        warnings.push("gdb showed no file mappings".into());
+    }
+
+    // Stage the case dir, then swap it in.
+    fs::create_dir_all(out)?;
+    let stage = out.join(format!(".{name}.tmp"));
+    if stage.exists() {
+        fs::remove_dir_all(&stage)?;
+    }
+    fs::create_dir_all(&stage)?;
+    let core_size = fs::metadata(&core_path)?.len();
+    let core_zst = util::compress_file(&core_path, &stage.join("core.zst"), ctx.level)?;
+    let _ = fs::remove_file(&core_path);
+    let exe_size = fs::metadata(&exe)?.len();
+    let exe_zst = util::compress_file(&exe, &stage.join(format!("{exe_name}.zst")), ctx.level)?;
+    fs::write(stage.join("truth.json"), &truth_bytes)?;
+    fs::write(stage.join("traceback.txt"), &stderr_text)?;
+    fs::write(stage.join("gdb.txt"), &gdb_txt)?;
+    fs::write(stage.join("gdb-mappings.json"), serde_json::to_string_pretty(&mappings)? + "\n")?;
+    fs::write(stage.join("gdb-registers.json"), serde_json::to_string_pretty(&regs)? + "\n")?;
+
+    let meta = json!({
+        "name": name,
+        "program": case.program,
+        "go_version": case.version,
+        "go_version_output": built.go_version,
+        "mode": case.mode.name(),
+        "producer": case.producer.name(),
+        "arch": case.arch.name(),
+        "goos": "linux",
+        "build": {
+            "command": built.argv,
+            "command_line": shell_words(&built.argv),
+            "dir": built.dir.display().to_string(),
+            "env": built.env,
+            "elf_type": match built.e_type { 2 => "EXEC", 3 => "DYN", _ => "other" },
+            "interp": built.interp,
+            "ldd": built.ldd,
+            "note": built.note,
+        },
+        "run": {
+            "command": run_argv,
+            "cwd": run_dir.display().to_string(),
+            "env": env,
+            "exe_path": exe.display().to_string(),
+            "pid": pid,
+            "status": status_text,
+            "stdout": stdout_text,
+            "timeout_secs": timeout.as_secs(),
+            "coredump_filter": "kernel default (file-backed pages not dumped)",
+            "gcore": gcore_info,
+        },
+        "core": {
+            "file": "core.zst",
+            "original_name": core_original_name,
+            "size": core_size,
+            "zst_size": core_zst,
+        },
+        "exe": {
+            "file": format!("{exe_name}.zst"),
+            "name": exe_name,
+            "size": exe_size,
+            "zst_size": exe_zst,
+        },
+        "zstd_level": ctx.level,
+        "gdb": {
+            "version": ctx.gdb_version,
+            "command": gdb_argv,
+            "threads": regs.len(),
+            "mappings": mappings.len(),
+        },
+        "generated": util::utc_now(),
+        "generator": ctx.generator,
+        "host_kernel": ctx.kernel,
+        "warnings": warnings,
+    });
+    fs::write(stage.join("case.json"), serde_json::to_string_pretty(&meta)? + "\n")?;
+    let dir_size = util::dir_size(&stage);
+    let final_dir = out.join(&name);
+    if final_dir.exists() {
+        fs::remove_dir_all(&final_dir).with_context(|| format!("removing old {}", final_dir.display()))?;
+    }
+    fs::rename(&stage, &final_dir)?;
+    let _ = fs::remove_dir_all(&run_dir);
+    let _ = fs::remove_dir_all(&aux_dir);
+    Ok(Done {
+        name,
+        core_size,
+        core_zst,
+        exe_zst,
+        dir_size,
+        secs: t0.elapsed().as_secs_f64(),
+        warnings,
+    })
+}
