@@ -1,0 +1,113 @@
+//! Opening input files: plain, or `.zst`/`.gz` compressed (decompressed to an
+//! unlinked temporary file that is then memory-mapped, so inputs larger than
+//! memory work).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::mmap::Map;
+
+/// An input file, mapped into memory.
+#[derive(Debug)]
+pub(crate) struct Source {
+    /// The path it was opened from.
+    pub(crate) path: PathBuf,
+    map: Map,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compression {
+    None,
+    Zstd,
+    Gzip,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn sniff(file: &mut File, path: &Path) -> Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    // A bounded loop: at most 4 bytes, each read returns at least one or ends.
+    while got < magic.len() {
+        let rest = magic.get_mut(got..).unwrap_or_default();
+        let n = file.read(rest).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let c = match magic {
+        [0x28, 0xb5, 0x2f, 0xfd] if got == 4 => Compression::Zstd,
+        [0x1f, 0x8b, ..] if got >= 2 => Compression::Gzip,
+        _ => Compression::None,
+    };
+    Ok(c)
+}
+
+impl Source {
+    /// Opens and maps `path`, decompressing it first if it is zstd or gzip
+    /// data (recognised by its magic bytes, whatever its name).
+    pub(crate) fn open(path: &Path) -> Result<Source> {
+        let mut file = File::open(path).map_err(io_err(path))?;
+        let compression = sniff(&mut file, path)?;
+        let file = match compression {
+            Compression::None => file,
+            c => decompress(file, c, path)?,
+        };
+        let map = Map::new(&file, path)?;
+        Ok(Source {
+            path: path.to_owned(),
+            map,
+        })
+    }
+
+    /// The file's (decompressed) bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.map.bytes()
+    }
+}
+
+#[cfg(feature = "compressed")]
+fn decompress(file: File, c: Compression, path: &Path) -> Result<File> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = file;
+    file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
+    let input = std::io::BufReader::new(file);
+    let mut out = tempfile::tempfile().map_err(io_err(path))?;
+    let result = match c {
+        Compression::Zstd => zstd::stream::Decoder::with_buffer(input)
+            .and_then(|mut d| std::io::copy(&mut d, &mut out)),
+        Compression::Gzip => {
+            let mut d = flate2::bufread::MultiGzDecoder::new(input);
+            std::io::copy(&mut d, &mut out)
+        }
+        Compression::None => Ok(0),
+    };
+    result.map_err(|e| Error::Io {
+        path: path.to_owned(),
+        source: std::io::Error::new(e.kind(), format!("decompressing: {e}")),
+    })?;
+    Ok(out)
+}
+
+#[cfg(not(feature = "compressed"))]
+fn decompress(_file: File, c: Compression, path: &Path) -> Result<File> {
+    Err(Error::Unsupported {
+        path: path.to_owned(),
+        what: format!(
+            "{} compressed input (build corefile with the `compressed` feature)",
+            if c == Compression::Zstd {
+                "zstd"
+            } else {
+                "gzip"
+            }
+        ),
+    })
+}
