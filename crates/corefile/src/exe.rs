@@ -154,10 +154,11 @@ fn elf_info(data: &[u8], arch: Arch) -> std::result::Result<ElfInfo, String> {
         _ => None,
     };
     if machine != Some(arch) || endian != Endianness::Little {
-        return Err(format!(
-            "built for machine {:?}, the core is {arch}",
-            hdr.e_machine(endian)
-        ));
+        let built = match machine {
+            Some(m) => m.to_string(),
+            None => format!("ELF machine {}", hdr.e_machine(endian).0),
+        };
+        return Err(format!("built for {built}, the core is {arch}"));
     }
     let phdrs = hdr
         .program_headers(endian, data)
@@ -530,6 +531,7 @@ impl Context<'_> {
             None => self.exe_candidates(recorded.as_deref()),
         };
         let mut tried = Vec::new();
+        let mut rejected = false;
         for cand in candidates {
             if explicit.is_none() && !cand.is_file() {
                 tried.push(cand);
@@ -555,6 +557,7 @@ impl Context<'_> {
                         path: cand,
                         reason: e,
                     });
+                    rejected = true;
                     continue;
                 }
             };
@@ -573,6 +576,7 @@ impl Context<'_> {
                         reason,
                     });
                     if explicit.is_none() {
+                        rejected = true;
                         continue;
                     }
                     false
@@ -600,14 +604,30 @@ impl Context<'_> {
             });
             break;
         }
-        if found.executable.is_none() && (at_entry.is_some() || explicit.is_some()) {
-            found.warnings.push(Warning::ExecutableNotFound { tried });
+        if found.executable.is_none() {
+            if at_entry.is_some() || explicit.is_some() {
+                found.warnings.push(Warning::ExecutableNotFound { tried });
+            }
+            if let Some(r) = &recorded {
+                let why = if rejected {
+                    Missing::FileMismatch(r.clone())
+                } else {
+                    Missing::FileNotFound(r.clone())
+                };
+                for f in parsed.files.iter().filter(|f| &f.path == r) {
+                    found.regions.push(Piece {
+                        start: f.start,
+                        end: f.end,
+                        src: Src::Missing(why.clone()),
+                    });
+                }
+            }
         }
 
         // Other mapped files, when the core omits some of their contents.
         let mut paths: Vec<&Path> = Vec::new();
         for f in &parsed.files {
-            let is_exe = found.executable.is_some() && recorded.as_deref() == Some(&f.path);
+            let is_exe = recorded.as_deref() == Some(&f.path);
             if !is_exe && !paths.contains(&f.path.as_path()) && self.omits(f.start, f.end) {
                 paths.push(&f.path);
             }
