@@ -159,6 +159,8 @@ impl Ctx {
 #[derive(Clone, Debug)]
 pub struct Built {
     pub exe: PathBuf,
+    /// The executable, zstd-compressed once per build (shared by its cases).
+    pub exe_zst: PathBuf,
     pub argv: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub dir: PathBuf,
@@ -301,8 +303,11 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
         ldd = Some(o.stdout.trim().to_string());
     }
     let go_version = tools::go_version(&go)?;
+    let exe_zst = out_dir.join(format!("{}.zst", key.program));
+    util::compress_file(&exe, &exe_zst, ctx.level)?;
     Ok(Built {
         exe,
+        exe_zst,
         argv,
         env,
         dir,
@@ -558,6 +563,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         warnings.push("traceback.txt contains no goroutine dump".to_string());
     }
 
+    let t_run = t0.elapsed().as_secs_f64();
     // gdb's independent reading.
     let (gdb, pre): (&str, Vec<&str>) = match case.arch {
         Arch::Amd64 => ("gdb", vec![]),
@@ -605,6 +611,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         warnings.push("gdb showed no file mappings".into());
     }
 
+    let t_gdb = t0.elapsed().as_secs_f64() - t_run;
     // Stage the case dir, then swap it in.
     fs::create_dir_all(out)?;
     let stage = out.join(format!(".{name}.tmp"));
@@ -616,7 +623,9 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
     let core_zst = util::compress_file(&core_path, &stage.join("core.zst"), ctx.level)?;
     let _ = fs::remove_file(&core_path);
     let exe_size = fs::metadata(&exe)?.len();
-    let exe_zst = util::compress_file(&exe, &stage.join(format!("{exe_name}.zst")), ctx.level)?;
+    // Same bytes as `exe` (copied from the build); compressed once per build.
+    let exe_zst = fs::copy(&built.exe_zst, stage.join(format!("{exe_name}.zst")))?;
+    let t_pack = t0.elapsed().as_secs_f64() - t_run - t_gdb;
     fs::write(stage.join("truth.json"), &truth_bytes)?;
     fs::write(stage.join("traceback.txt"), &stderr_text)?;
     fs::write(stage.join("gdb.txt"), &gdb_txt)?;
@@ -626,7 +635,8 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
     let meta = json!({
         "name": name,
         "program": case.program,
-        "go_version": case.version,
+        "go_version": format!("go{}", case.version),
+        "release": case.version,
         "go_version_output": built.go_version,
         "mode": case.mode.name(),
         "producer": case.producer.name(),
@@ -677,6 +687,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         "generator": ctx.generator,
         "host_kernel": ctx.kernel,
         "warnings": warnings,
+        "timings_secs": { "run": round2(t_run), "gdb": round2(t_gdb), "compress": round2(t_pack) },
     });
     fs::write(stage.join("case.json"), serde_json::to_string_pretty(&meta)? + "\n")?;
     let dir_size = util::dir_size(&stage);
@@ -696,4 +707,8 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         secs: t0.elapsed().as_secs_f64(),
         warnings,
     })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
