@@ -1,0 +1,66 @@
+//! Command-line arguments. Every command on a core has the shape
+//! `gocore COMMAND CORE [ARGS…] [--exe PATH] [--json]`; binary-only commands are
+//! `gocore bin SUBCOMMAND BINARY`.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+/// Inspect Go core dumps and binaries.
+#[derive(Debug, Parser)]
+#[command(name = "gocore", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command that opens a core.
+#[derive(Debug, ClapArgs)]
+pub struct CoreArgs {
+    /// The core file (may be compressed: .zst, .gz).
+    pub core: PathBuf,
+    /// The executable that produced the core (default: found from the core).
+    #[arg(long, value_name = "PATH")]
+    pub exe: Option<PathBuf>,
+    /// Directory to search for the executable and shared libraries (repeatable).
+    #[arg(long = "search-path", value_name = "DIR")]
+    pub search_paths: Vec<PathBuf>,
+    /// Prefix for absolute library paths recorded in the core.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+    /// Use the executable even if it does not match the core.
+    #[arg(long)]
+    pub force_exe: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Architecture, executable, Go version, signal, threads and mappings at a glance.
+    Overview(CoreArgs),
+    /// Every memory mapping and where its bytes come from.
+    Mappings(CoreArgs),
+    /// Every thread with its registers.
+    Threads(CoreArgs),
+    /// Commands on a Go binary alone (no core needed).
+    #[command(subcommand)]
+    Bin(BinCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BinCommand {
+    /// Build information, as `go version -m` prints it.
+    Info(BinArgs),
+}
+
+/// Options of `gocore bin …`.
+#[derive(Debug, ClapArgs)]
+pub struct BinArgs {
+    /// The Go binary (ELF, PE or Mach-O).
+    pub binary: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
