@@ -1,0 +1,3 @@
+module gocore.test/leak
+
+go 1.21

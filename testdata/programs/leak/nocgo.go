@@ -1,0 +1,5 @@
+//go:build !(cgo && gocore_cgo)
+
+package main
+
+const cgoLinked = false

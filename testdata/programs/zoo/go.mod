@@ -1,0 +1,3 @@
+module gocore.test/zoo
+
+go 1.21

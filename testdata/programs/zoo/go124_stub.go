@@ -1,0 +1,8 @@
+//go:build !go1.24
+
+package main
+
+// runtime.AddCleanup and package weak exist from go1.24.
+func buildGo124() {}
+
+func globalsGo124() {}
