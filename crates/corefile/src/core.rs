@@ -745,9 +745,10 @@ fn fill(out: &mut Vec<Piece>, a: u64, b: u64, regions: &[Piece]) {
             cur = r.start;
         }
         let end = r.end.min(b);
+        // Offsets may come from garbage; they are bounds-checked on read.
         let src = match &r.src {
-            Src::File(i, off) => Src::File(*i, off + (cur - r.start)),
-            Src::Core(off) => Src::Core(off + (cur - r.start)),
+            Src::File(i, off) => Src::File(*i, off.saturating_add(cur - r.start)),
+            Src::Core(off) => Src::Core(off.saturating_add(cur - r.start)),
             s => s.clone(),
         };
         out.push(Piece {
@@ -776,7 +777,7 @@ pub(crate) fn normalize(mut regions: Vec<Piece>) -> Vec<Piece> {
                 let skip = prev.end - r.start;
                 r.start = prev.end;
                 if let Src::File(_, off) | Src::Core(off) = &mut r.src {
-                    *off += skip;
+                    *off = off.saturating_add(skip);
                 }
             }
         }
@@ -873,15 +874,19 @@ impl Core {
         let regions = normalize(regions);
         let pieces = build_pieces(&parsed.segments, core_len, &regions);
 
+        let mut by_start: Vec<&FileEntry> = parsed.files.iter().collect();
+        by_start.sort_by_key(|f| f.start);
         let mappings = parsed
             .segments
             .iter()
             .map(|s| {
                 let end = s.vaddr + s.memsz;
-                let entry = parsed
-                    .files
-                    .iter()
-                    .find(|f| f.start <= s.vaddr && s.vaddr < f.end);
+                let i = by_start.partition_point(|f| f.start <= s.vaddr);
+                let entry = i
+                    .checked_sub(1)
+                    .and_then(|i| by_start.get(i))
+                    .copied()
+                    .filter(|f| s.vaddr < f.end);
                 let mut m = Mapping {
                     start: s.vaddr,
                     end,

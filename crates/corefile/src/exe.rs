@@ -12,10 +12,14 @@ use object::Endianness;
 use crate::arch::Arch;
 use crate::core::{OpenOptions, Parsed, Piece, Space, Src, AT_ENTRY, AT_PHDR};
 use crate::error::{Error, Missing, Result, Warning};
+use crate::notes::FileEntry;
 use crate::source::Source;
 
 /// Only this many bytes of each read-only segment are compared with the core.
 const COMPARE_LEN: u64 = 4096;
+
+/// At most this many mapped files are looked for.
+const MAX_FILES: usize = 4096;
 
 /// The executable of the process, as found on disk.
 ///
@@ -339,7 +343,7 @@ fn check(
             Err(at) => {
                 return Err(format!(
                     "contents at {at:#x} (file offset {:#x}) differ from the core",
-                    l.offset + (at - addr)
+                    l.offset.wrapping_add(at - addr)
                 ))
             }
         }
@@ -625,15 +629,33 @@ impl Context<'_> {
         }
 
         // Other mapped files, when the core omits some of their contents.
-        let mut paths: Vec<&Path> = Vec::new();
+        let mut by_path: HashMap<&Path, Vec<&FileEntry>> = HashMap::new();
+        let mut order: Vec<&Path> = Vec::new();
         for f in &parsed.files {
-            let is_exe = recorded.as_deref() == Some(&f.path);
-            if !is_exe && !paths.contains(&f.path.as_path()) && self.omits(f.start, f.end) {
-                paths.push(&f.path);
+            if recorded.as_deref() == Some(&f.path) {
+                continue;
             }
+            let entries = by_path.entry(&f.path).or_insert_with(|| {
+                order.push(&f.path);
+                Vec::new()
+            });
+            entries.push(f);
         }
-        for recorded in paths {
-            self.load_file(recorded, page, &mut found);
+        let mut looked = 0;
+        for path in order {
+            let entries = by_path.get(path).map(Vec::as_slice).unwrap_or_default();
+            if !entries.iter().any(|f| self.omits(f.start, f.end)) {
+                continue;
+            }
+            looked += 1;
+            if looked > MAX_FILES {
+                found.warnings.push(Warning::BadNote {
+                    what: "NT_FILE",
+                    detail: format!("more than {MAX_FILES} files; the rest are not looked for"),
+                });
+                break;
+            }
+            self.load_file(path, entries, page, &mut found);
         }
         Ok(found)
     }
@@ -650,15 +672,9 @@ impl Context<'_> {
             .any(|p| matches!(p.src, Src::Missing(_)))
     }
 
-    fn load_file(&self, recorded: &Path, page: u64, found: &mut Found) {
-        let entries: Vec<_> = self
-            .parsed
-            .files
-            .iter()
-            .filter(|f| f.path == recorded)
-            .collect();
+    fn load_file(&self, recorded: &Path, entries: &[&FileEntry], page: u64, found: &mut Found) {
         let missing = |found: &mut Found, m: Missing| {
-            for e in &entries {
+            for e in entries {
                 found.regions.push(Piece {
                     start: e.start,
                     end: e.end,
@@ -709,7 +725,7 @@ impl Context<'_> {
                     let idx = found.files.len();
                     let len = src.bytes().len() as u64;
                     found.files.push(src);
-                    for e in &entries {
+                    for e in entries {
                         let avail = len.saturating_sub(e.offset);
                         let fend = e.end.min(e.start.saturating_add(avail));
                         if e.start < fend {
