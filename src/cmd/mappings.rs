@@ -15,8 +15,8 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:>18} {:>18} {:>10} perm {:>10} {:>10} {:>10} {:>10}  file",
-        "start", "end", "size", "core", "from file", "zero", "missing"
+        "{:>18} {:>18} {:>10} perm {:>10} {:>10} {:>10} {:>10} {:>10}  file",
+        "start", "end", "size", "core", "from file", "zero", "reserved", "missing"
     );
     for m in core.mappings() {
         let file = match (m.path(), m.file_offset()) {
@@ -25,7 +25,7 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
             _ => String::new(),
         };
         println!(
-            "{:>18} {:>18} {:>10} {}  {:>10} {:>10} {:>10} {:>10}  {file}",
+            "{:>18} {:>18} {:>10} {}  {:>10} {:>10} {:>10} {:>10} {:>10}  {file}",
             hex(m.start()),
             hex(m.end()),
             human_bytes(m.len()),
@@ -33,6 +33,7 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
             human_bytes(m.bytes_in_core()),
             human_bytes(m.bytes_from_file()),
             human_bytes(m.bytes_zero()),
+            human_bytes(m.bytes_no_access()),
             human_bytes(m.bytes_missing()),
         );
     }
@@ -52,6 +53,7 @@ pub fn mapping_json(m: &corefile::Mapping) -> Value {
         "bytes_in_core": m.bytes_in_core(),
         "bytes_from_file": m.bytes_from_file(),
         "bytes_zero": m.bytes_zero(),
+        "bytes_no_access": m.bytes_no_access(),
         "bytes_missing": m.bytes_missing(),
     })
 }

@@ -19,11 +19,12 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
     let exe = core.executable();
     let maps = core.mappings();
     let sum = |f: fn(&corefile::Mapping) -> u64| maps.iter().map(f).sum::<u64>();
-    let (total, in_core, from_file, zero, missing) = (
+    let (total, in_core, from_file, zero, reserved, missing) = (
         sum(corefile::Mapping::len),
         sum(corefile::Mapping::bytes_in_core),
         sum(corefile::Mapping::bytes_from_file),
         sum(corefile::Mapping::bytes_zero),
+        sum(corefile::Mapping::bytes_no_access),
         sum(corefile::Mapping::bytes_missing),
     );
     let crashed = core
@@ -60,6 +61,7 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
                 "bytes_in_core": in_core,
                 "bytes_from_file": from_file,
                 "bytes_zero": zero,
+                "bytes_no_access": reserved,
                 "bytes_missing": missing,
             },
             "warnings": core.warnings().iter().map(|w| w.to_string()).collect::<Vec<_>>(),
@@ -114,14 +116,20 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "mappings      {} covering {} ({} in core, {} from files, {} zero, {} missing)",
+        "mappings      {} covering {} ({} in core, {} from files, {} zero, {} reserved without access)",
         maps.len(),
         human_bytes(total),
         human_bytes(in_core),
         human_bytes(from_file),
         human_bytes(zero),
-        human_bytes(missing)
+        human_bytes(reserved),
     );
+    if missing > 0 {
+        println!(
+            "  MISSING     {} of readable memory is in neither the core nor a file found",
+            human_bytes(missing)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

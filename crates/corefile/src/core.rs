@@ -154,6 +154,7 @@ pub struct Mapping {
     from_file: u64,
     zero: u64,
     missing: u64,
+    no_access: u64,
 }
 
 impl Mapping {
@@ -282,7 +283,8 @@ impl Mapping {
     pub fn bytes_zero(&self) -> u64 {
         self.zero
     }
-    /// Bytes whose contents are unavailable (reads of them fail).
+    /// Bytes of a readable (or writable/executable) mapping whose contents are
+    /// unavailable: reads of them fail. See also [`Mapping::bytes_no_access`].
     ///
     /// ```no_run
     /// # let core = corefile::Core::open("core")?;
@@ -291,6 +293,19 @@ impl Mapping {
     /// ```
     pub fn bytes_missing(&self) -> u64 {
         self.missing
+    }
+
+    /// Bytes of a mapping without any access permission (`---`, an address-space
+    /// reservation) that the core does not hold: neither the process nor a reader
+    /// can read them, and they are not counted as missing.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// let reserved: u64 = core.mappings().iter().map(|m| m.bytes_no_access()).sum();
+    /// # Ok::<(), corefile::Error>(())
+    /// ```
+    pub fn bytes_no_access(&self) -> u64 {
+        self.no_access
     }
 }
 
@@ -810,7 +825,17 @@ pub(crate) fn build_pieces(segments: &[Segment], core_len: u64, regions: &[Piece
             });
         }
         if s.filesz < s.memsz {
-            fill(&mut out, s.vaddr + s.filesz, end, regions);
+            if s.perms.read || s.perms.write || s.perms.exec {
+                fill(&mut out, s.vaddr + s.filesz, end, regions);
+            } else {
+                // PROT_NONE: an address-space reservation (Go reserves heap arenas
+                // this way). The process could not read it either.
+                out.push(Piece {
+                    start: s.vaddr + s.filesz,
+                    end,
+                    src: Src::Missing(Missing::NoAccess),
+                });
+            }
         }
     }
     out
@@ -898,6 +923,7 @@ impl Core {
                     from_file: 0,
                     zero: 0,
                     missing: 0,
+                    no_access: 0,
                 };
                 let first = pieces.partition_point(|p| p.end <= s.vaddr);
                 for p in pieces.get(first..).unwrap_or_default() {
@@ -914,6 +940,7 @@ impl Core {
                             }
                         }
                         Src::Zero => m.zero += n,
+                        Src::Missing(Missing::NoAccess) => m.no_access += n,
                         Src::Missing(_) => m.missing += n,
                     }
                 }

@@ -30,6 +30,9 @@ pub enum Missing {
     FileMismatch(PathBuf),
     /// The file backing the range is shorter than its headers say.
     FileTruncated(PathBuf),
+    /// The mapping has no access permissions (`---`): a reserved range the
+    /// process itself could not read.
+    NoAccess,
 }
 
 impl fmt::Display for Missing {
@@ -44,6 +47,7 @@ impl fmt::Display for Missing {
                 write!(f, "backing file {} does not match the core", p.display())
             }
             Missing::FileTruncated(p) => write!(f, "backing file {} is truncated", p.display()),
+            Missing::NoAccess => f.write_str("mapped without access permissions (reserved)"),
         }
     }
 }
