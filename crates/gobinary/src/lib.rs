@@ -1,2 +1,32 @@
 //! `gobinary`: what a Go binary says about itself, with no core and no DWARF needed.
-#![forbid(unsafe_code)]
+//!
+//! The layers, bottom up:
+//!
+//! * [`GoBinary`] opens an ELF, PE or Mach-O (also universal) executable from bytes
+//!   (or from a [`MappedFile`]) and reports its format, target, sections, symbols and
+//!   build IDs. Every reader works on borrowed bytes, so the same code serves a
+//!   memory-mapped file or a buffer handed in by another crate.
+//! * [`BuildInfo`] (from [`GoBinary::build_info`]): Go version, modules and build
+//!   settings, rendered exactly as `go version -m` prints them.
+//!
+//! Nothing here panics on malformed input: every read is bounds-checked, lengths
+//! read from the file are capped and every loop has a bound. Errors are [`Error`]
+//! values that say which structure failed, where, and (when known) for which Go
+//! release.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+mod binary;
+mod buildinfo;
+mod bytes;
+mod error;
+mod mmap;
+mod quote;
+mod version;
+
+pub use binary::{Arch, Format, GoBinary, Os, Section, SectionKind, Symbol};
+pub use buildinfo::{BuildInfo, BuildSetting, HeaderForm, Module};
+pub use bytes::{Encoding, Endian};
+pub use error::{Error, Location, Result};
+pub use mmap::MappedFile;
+pub use version::GoVersion;

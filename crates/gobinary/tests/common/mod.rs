@@ -1,0 +1,150 @@
+//! Test helpers: Go toolchains on this machine, binaries built with them, and
+//! the committed fixtures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Releases whose toolchains the tests look for.
+pub const RELEASES: &[&str] = &[
+    "1.21.13", "1.22.10", "1.23.9", "1.24.11", "1.25.5", "1.26.6", "1.27.3",
+];
+
+/// A Go toolchain found on this machine.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    pub version: String,
+    pub go: PathBuf,
+}
+
+impl Toolchain {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.go);
+        c.env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOPROXY", "off");
+        c
+    }
+
+    /// Runs `go ARGS` and returns stdout (None on failure, with a printed reason).
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Option<String> {
+        use std::io::Write;
+        let mut c = self.cmd();
+        c.args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().ok()?;
+        if let Some(input) = stdin {
+            child.stdin.take()?.write_all(input.as_bytes()).ok()?;
+        } else {
+            drop(child.stdin.take());
+        }
+        let out = child.wait_with_output().ok()?;
+        if !out.status.success() {
+            eprintln!(
+                "go {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return None;
+        }
+        String::from_utf8(out.stdout).ok()
+    }
+
+    /// Builds tests/goprog for GOOS/GOARCH with `ldflags` (cached per test run dir).
+    pub fn build(&self, goos: &str, goarch: &str, ldflags: &str) -> Option<PathBuf> {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gobinary-go");
+        std::fs::create_dir_all(&dir).ok()?;
+        let tag: String = ldflags
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let name = format!("go{}-{goos}-{goarch}-{tag}", self.version);
+        let out = dir.join(&name);
+        if out.exists() {
+            return Some(out);
+        }
+        let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
+        let prog = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goprog");
+        let status = self
+            .cmd()
+            .current_dir(&prog)
+            .env("GOOS", goos)
+            .env("GOARCH", goarch)
+            .args(["build", "-buildvcs=false", "-ldflags", ldflags, "-o"])
+            .arg(&tmp)
+            .arg(".")
+            .status()
+            .ok()?;
+        if !status.success() {
+            eprintln!("skip: go{} build {goos}/{goarch} failed", self.version);
+            return None;
+        }
+        std::fs::rename(&tmp, &out).ok()?;
+        Some(out)
+    }
+}
+
+/// The toolchains present on this machine (printing what is missing).
+pub fn toolchains() -> Vec<Toolchain> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for v in RELEASES {
+        let go = home.join(format!(".cache/gocore/toolchains/go{v}/bin/go"));
+        if go.exists() {
+            out.push(Toolchain {
+                version: v.to_string(),
+                go,
+            });
+        } else {
+            eprintln!("skip go{v}: no toolchain at {}", go.display());
+        }
+    }
+    out
+}
+
+/// The newest toolchain present.
+pub fn newest() -> Option<Toolchain> {
+    toolchains().pop()
+}
+
+/// One committed fixture: a stripped binary plus what the Go tools said about it.
+pub struct Fixture {
+    pub name: String,
+    pub binary: Vec<u8>,
+    dir: PathBuf,
+}
+
+impl Fixture {
+    pub fn expected(&self, ext: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{}.{ext}", self.name)))
+            .unwrap_or_else(|e| panic!("{}.{ext}: {e}", self.name))
+    }
+}
+
+/// All committed fixtures.
+pub fn fixtures() -> Vec<Fixture> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/data")
+        .filter_map(|e| {
+            let n = e.ok()?.file_name().into_string().ok()?;
+            n.strip_suffix(".zst").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let z = std::fs::read(dir.join(format!("{name}.zst"))).expect("fixture");
+            let binary = zstd::decode_all(&z[..]).expect("zstd");
+            Fixture {
+                name,
+                binary,
+                dir: dir.clone(),
+            }
+        })
+        .collect()
+}

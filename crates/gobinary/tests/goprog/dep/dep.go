@@ -1,0 +1,5 @@
+// Package dep is a local module so that build info has a replaced dependency.
+package dep
+
+// Value returns a constant.
+func Value() int { return 42 }
