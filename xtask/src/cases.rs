@@ -24,7 +24,13 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [Mode::Default, Mode::NoDwarf, Mode::Stripped, Mode::Pie, Mode::Cgo];
+    pub const ALL: [Mode; 5] = [
+        Mode::Default,
+        Mode::NoDwarf,
+        Mode::Stripped,
+        Mode::Pie,
+        Mode::Cgo,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Mode::Default => "default",
@@ -38,7 +44,9 @@ impl Mode {
         Mode::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .with_context(|| format!("unknown build mode {s:?} (default, nodwarf, stripped, pie, cgo)"))
+            .with_context(|| {
+                format!("unknown build mode {s:?} (default, nodwarf, stripped, pie, cgo)")
+            })
     }
 }
 
@@ -91,7 +99,13 @@ pub struct BuildKey {
 
 impl BuildKey {
     pub fn name(&self) -> String {
-        format!("{}-go{}-{}-{}", self.program, self.version, self.mode.name(), self.arch.name())
+        format!(
+            "{}-go{}-{}-{}",
+            self.program,
+            self.version,
+            self.mode.name(),
+            self.arch.name()
+        )
     }
 }
 
@@ -106,7 +120,13 @@ pub struct Case {
 
 impl Case {
     pub fn new(program: &str, version: &str, mode: Mode, producer: Producer, arch: Arch) -> Case {
-        Case { program: program.into(), version: version.into(), mode, producer, arch }
+        Case {
+            program: program.into(),
+            version: version.into(),
+            mode,
+            producer,
+            arch,
+        }
     }
     /// `<program>-go<VER>-<mode>-<producer>-<arch>`
     pub fn name(&self) -> String {
@@ -208,7 +228,11 @@ fn cgo_tag(dir: &Path) -> Result<Option<String>> {
 pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
     let dir = ctx.program_dir(&key.program);
     if !dir.join("go.mod").exists() {
-        bail!("fixture program {:?} not found: no go.mod in {}", key.program, dir.display());
+        bail!(
+            "fixture program {:?} not found: no go.mod in {}",
+            key.program,
+            dir.display()
+        );
     }
     let go = tools::go_bin(&ctx.cache, &key.version);
     if !go.exists() {
@@ -238,11 +262,19 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
     ] {
         env.insert(k.to_string(), v.to_string());
     }
-    env.insert("GOCACHE".into(), ctx.cache.join("go-build").display().to_string());
+    env.insert(
+        "GOCACHE".into(),
+        ctx.cache.join("go-build").display().to_string(),
+    );
     if key.mode == Mode::Cgo {
         env.insert("CC".into(), "gcc".into());
     }
-    let mut argv: Vec<String> = vec![go.display().to_string(), "build".into(), "-o".into(), exe.display().to_string()];
+    let mut argv: Vec<String> = vec![
+        go.display().to_string(),
+        "build".into(),
+        "-o".into(),
+        exe.display().to_string(),
+    ];
     let mut note = None;
     match key.mode {
         Mode::Default => {}
@@ -259,10 +291,15 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
                     argv.push(tag.clone());
                     note = Some(format!("fixture's cgo file enabled with -tags {tag}"));
                 }
-                Some(_) => note = Some("fixture has a cgo file built whenever CGO_ENABLED=1".into()),
+                Some(_) => {
+                    note = Some("fixture has a cgo file built whenever CGO_ENABLED=1".into())
+                }
                 None => {
                     argv.push("-ldflags=-linkmode=external".into());
-                    note = Some("fixture has no cgo file: external linking with gcc makes it link libc".into());
+                    note = Some(
+                        "fixture has no cgo file: external linking with gcc makes it link libc"
+                            .into(),
+                    );
                 }
             }
         }
@@ -287,7 +324,11 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
         Arch::Arm64 => 183,
     };
     if info.e_machine != want_machine {
-        bail!("{what}: produced ELF machine {} instead of {}", info.e_machine, key.arch.name());
+        bail!(
+            "{what}: produced ELF machine {} instead of {}",
+            info.e_machine,
+            key.arch.name()
+        );
     }
     let mut ldd = None;
     if key.mode == Mode::Cgo {
@@ -298,7 +339,10 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
         c.arg(&exe);
         let o = util::run_checked(&mut c, Duration::from_secs(60), "ldd")?;
         if !o.stdout.contains("libc.so") {
-            bail!("{what}: cgo build does not link libc; ldd says:\n{}", o.stdout);
+            bail!(
+                "{what}: cgo build does not link libc; ldd says:\n{}",
+                o.stdout
+            );
         }
         ldd = Some(o.stdout.trim().to_string());
     }
@@ -322,7 +366,9 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
 fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
-            if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
+            {
                 a.clone()
             } else {
                 format!("'{}'", a.replace('\'', "'\\''"))
@@ -388,7 +434,8 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
     }
     let exe_name = case.program.clone();
     let exe = run_dir.join(&exe_name);
-    fs::copy(&built.exe, &exe).with_context(|| format!("copying executable to {}", exe.display()))?;
+    fs::copy(&built.exe, &exe)
+        .with_context(|| format!("copying executable to {}", exe.display()))?;
     let truth = run_dir.join("truth.json");
     let stderr_path = aux_dir.join("stderr.txt");
     let wait_mode = case.producer != Producer::Crash;
@@ -407,7 +454,10 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
     env.insert("GOTRACEBACK".into(), "crash".into());
     env.insert("GOMAXPROCS".into(), "4".into());
     env.insert("GOCORE_TRUTH".into(), truth.display().to_string());
-    env.insert("GOCORE_CRASH".into(), if wait_mode { "wait" } else { "panic" }.into());
+    env.insert(
+        "GOCORE_CRASH".into(),
+        if wait_mode { "wait" } else { "panic" }.into(),
+    );
 
     let run_argv = vec!["bash".to_string(), "-c".to_string(), inner.clone()];
     let mut cmd = Command::new("bash");
@@ -419,7 +469,9 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(fs::File::create(&stderr_path)?));
-    let mut child = cmd.spawn().context("starting the fixture program under bash")?;
+    let mut child = cmd
+        .spawn()
+        .context("starting the fixture program under bash")?;
     let pid = child.id();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel::<String>();
@@ -481,7 +533,12 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
             if !ok {
                 kill_and_reap(&mut child);
                 let detail = match res {
-                    Ok(o) => format!("{}\n{}{}", describe_status(&o.status), tail(&o.stdout, 10), tail(&o.stderr, 10)),
+                    Ok(o) => format!(
+                        "{}\n{}{}",
+                        describe_status(&o.status),
+                        tail(&o.stdout, 10),
+                        tail(&o.stderr, 10)
+                    ),
                     Err(e) => format!("{e:#}"),
                 };
                 bail!("gdb gcore of pid {pid} failed: {detail}");
@@ -498,7 +555,11 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
             bail!(
                 "timed out after {}s waiting for the program to {}; stderr tail:\n{}",
                 timeout.as_secs(),
-                if wait_mode { "die from SIGQUIT" } else { "crash" },
+                if wait_mode {
+                    "die from SIGQUIT"
+                } else {
+                    "crash"
+                },
                 tail(&read_lossy(&stderr_path), 15)
             );
         }
@@ -523,8 +584,10 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         (Producer::Gcore, _) => gcore_path.clone(),
         (_, Arch::Arm64) => match qemu_cores.as_slice() {
             [one] => one.clone(),
-            [] => return Err(no_core_error(&run_dir, &status_text, &stderr_text)
-                .context("qemu-aarch64 wrote no guest core (qemu_<name>_<date>_<pid>.core)")),
+            [] => {
+                return Err(no_core_error(&run_dir, &status_text, &stderr_text)
+                    .context("qemu-aarch64 wrote no guest core (qemu_<name>_<date>_<pid>.core)"))
+            }
             _ => bail!("several qemu guest cores in {}", run_dir.display()),
         },
         (_, Arch::Amd64) => {
@@ -536,11 +599,19 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
             } else if kernel_cores.is_empty() {
                 return Err(no_core_error(&run_dir, &status_text, &stderr_text));
             } else {
-                bail!("several core files in {}: {:?}", run_dir.display(), kernel_cores);
+                bail!(
+                    "several core files in {}: {:?}",
+                    run_dir.display(),
+                    kernel_cores
+                );
             }
         }
     };
-    let core_original_name = core_path.file_name().unwrap().to_string_lossy().into_owned();
+    let core_original_name = core_path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     // Discard the other cores (qemu's own host core; the SIGQUIT core after gcore).
     for k in kernel_cores.iter().chain(qemu_cores.iter()) {
         if *k != core_path {
@@ -629,8 +700,14 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
     fs::write(stage.join("truth.json"), &truth_bytes)?;
     fs::write(stage.join("traceback.txt"), &stderr_text)?;
     fs::write(stage.join("gdb.txt"), &gdb_txt)?;
-    fs::write(stage.join("gdb-mappings.json"), serde_json::to_string_pretty(&mappings)? + "\n")?;
-    fs::write(stage.join("gdb-registers.json"), serde_json::to_string_pretty(&regs)? + "\n")?;
+    fs::write(
+        stage.join("gdb-mappings.json"),
+        serde_json::to_string_pretty(&mappings)? + "\n",
+    )?;
+    fs::write(
+        stage.join("gdb-registers.json"),
+        serde_json::to_string_pretty(&regs)? + "\n",
+    )?;
 
     let meta = json!({
         "name": name,
@@ -689,11 +766,15 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         "warnings": warnings,
         "timings_secs": { "run": round2(t_run), "gdb": round2(t_gdb), "compress": round2(t_pack) },
     });
-    fs::write(stage.join("case.json"), serde_json::to_string_pretty(&meta)? + "\n")?;
+    fs::write(
+        stage.join("case.json"),
+        serde_json::to_string_pretty(&meta)? + "\n",
+    )?;
     let dir_size = util::dir_size(&stage);
     let final_dir = out.join(&name);
     if final_dir.exists() {
-        fs::remove_dir_all(&final_dir).with_context(|| format!("removing old {}", final_dir.display()))?;
+        fs::remove_dir_all(&final_dir)
+            .with_context(|| format!("removing old {}", final_dir.display()))?;
     }
     fs::rename(&stage, &final_dir)?;
     let _ = fs::remove_dir_all(&run_dir);

@@ -39,8 +39,16 @@ pub fn read_elf_info(path: &Path) -> Result<ElfInfo> {
             let off = u64le(&b, o + 8).ok_or_else(bad)? as usize;
             let sz = u64le(&b, o + 32).ok_or_else(bad)? as usize;
             let s = b.get(off..off + sz).ok_or_else(bad)?;
-            interp = Some(String::from_utf8_lossy(s).trim_end_matches('\0').to_string());
+            interp = Some(
+                String::from_utf8_lossy(s)
+                    .trim_end_matches('\0')
+                    .to_string(),
+            );
         }
     }
-    Ok(ElfInfo { e_type, e_machine, interp })
+    Ok(ElfInfo {
+        e_type,
+        e_machine,
+        interp,
+    })
 }

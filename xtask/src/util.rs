@@ -67,7 +67,9 @@ pub struct Output {
 
 /// Runs a command to completion with a timeout, capturing stdout and stderr.
 pub fn run_output(cmd: &mut Command, timeout: Duration, what: &str) -> Result<Output> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .with_context(|| format!("{what}: cannot start {:?}", cmd.get_program()))?;
@@ -92,7 +94,11 @@ pub fn run_output(cmd: &mut Command, timeout: Duration, what: &str) -> Result<Ou
     };
     let stdout = String::from_utf8_lossy(&to.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&te.join().unwrap_or_default()).into_owned();
-    Ok(Output { status, stdout, stderr })
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 /// Like [`run_output`] but fails (with the output's tail) when the command fails.
@@ -117,7 +123,11 @@ pub fn describe_status(st: &ExitStatus) -> String {
         format!(
             "killed by signal {s} ({}){}",
             signal_name(s),
-            if st.core_dumped() { ", core dumped" } else { "" }
+            if st.core_dumped() {
+                ", core dumped"
+            } else {
+                ""
+            }
         )
     } else {
         format!("{st}")
@@ -167,7 +177,8 @@ pub fn compress_file(src: &Path, dst: &Path, level: i32) -> Result<u64> {
     let mut enc = zstd::stream::Encoder::new(out, level)?;
     enc.include_checksum(true)?;
     enc.set_pledged_src_size(Some(len))?;
-    std::io::copy(&mut input, &mut enc).with_context(|| format!("compressing {}", src.display()))?;
+    std::io::copy(&mut input, &mut enc)
+        .with_context(|| format!("compressing {}", src.display()))?;
     let f = enc.finish()?;
     f.sync_all().ok();
     Ok(fs::metadata(dst)?.len())
