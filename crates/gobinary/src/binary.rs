@@ -535,18 +535,7 @@ impl<'data> GoBinary<'data> {
     /// # Ok(()) }
     /// ```
     pub fn read_at(&self, addr: u64, len: u64) -> Result<&'data [u8]> {
-        let err = |reason: &str| Error::malformed("memory read", Location::Address(addr), reason);
-        let s = self
-            .section_at(addr)
-            .ok_or_else(|| err("address is in no loaded section"))?;
-        let start = usize::try_from(addr - s.address).map_err(|_| err("offset too large"))?;
-        let len = usize::try_from(len).map_err(|_| err("length too large"))?;
-        let end = start
-            .checked_add(len)
-            .ok_or_else(|| err("length overflows"))?;
-        s.data
-            .get(start..end)
-            .ok_or_else(|| err("range is not backed by file bytes"))
+        read_sections(&self.sections, addr, len)
     }
 
     /// All file-backed bytes from `addr` to the end of its section.
@@ -734,4 +723,25 @@ fn elf_os(data: &[u8], sections: &[Section<'_>]) -> Os {
     } else {
         Os::Linux
     }
+}
+
+/// Reads `len` file-backed bytes at `addr` from whichever section holds them.
+pub(crate) fn read_sections<'data>(
+    sections: &[Section<'data>],
+    addr: u64,
+    len: u64,
+) -> Result<&'data [u8]> {
+    let err = |reason: &str| Error::malformed("memory read", Location::Address(addr), reason);
+    let s = sections
+        .iter()
+        .find(|s| s.contains(addr))
+        .ok_or_else(|| err("address is in no loaded section"))?;
+    let start = usize::try_from(addr - s.address).map_err(|_| err("offset too large"))?;
+    let len = usize::try_from(len).map_err(|_| err("length too large"))?;
+    let end = start
+        .checked_add(len)
+        .ok_or_else(|| err("length overflows"))?;
+    s.data
+        .get(start..end)
+        .ok_or_else(|| err("range is not backed by file bytes"))
 }

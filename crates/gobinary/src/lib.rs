@@ -8,6 +8,11 @@
 //!   memory-mapped file or a buffer handed in by another crate.
 //! * [`BuildInfo`] (from [`GoBinary::build_info`]): Go version, modules and build
 //!   settings, rendered exactly as `go version -m` prints them.
+//! * [`Pclntab`] (from [`GoBinary::pclntab`]): the function table — names, entry and
+//!   end PCs, file:line, frame sizes, pcdata/funcdata and inlined frames.
+//! * [`Moduledata`] (from [`GoBinary::moduledata`]): `runtime.moduledata`, read with
+//!   a per-release layout (the only version-keyed offsets in the crate live in one
+//!   private module), and the data/bss pointer masks it leads to.
 //!
 //! Nothing here panics on malformed input: every read is bounds-checked, lengths
 //! read from the file are capped and every loop has a bound. Errors are [`Error`]
@@ -20,7 +25,10 @@ mod binary;
 mod buildinfo;
 mod bytes;
 mod error;
+mod layouts;
 mod mmap;
+mod moduledata;
+mod pclntab;
 mod quote;
 mod version;
 
@@ -29,4 +37,8 @@ pub use buildinfo::{BuildInfo, BuildSetting, HeaderForm, Module};
 pub use bytes::{Encoding, Endian};
 pub use error::{Error, Location, Result};
 pub use mmap::MappedFile;
+pub use moduledata::{FoundBy, GoSlice, Moduledata, PointerMask};
+pub use pclntab::{
+    funcdata, package_of, pcdata, FileLine, Frame, Func, FuncFlags, Pclntab, PclntabVersion,
+};
 pub use version::GoVersion;

@@ -31,7 +31,7 @@ for f in "${fixtures[@]}"; do
   zstd -19 -q -f "$tmp/$name" -o "$here/$name.zst"
   (cd "$tmp" && "$go" version -m "$name") > "$here/$name.version-m"
   "$go" tool buildid "$tmp/$name" > "$here/$name.buildid"
-  "$go" tool nm -n "$tmp/$name.w" | awk '$2 == "T" || $2 == "t" { print $1, $3 }' > "$here/$name.nm"
+  "$go" tool nm -n "$tmp/$name.w" | awk '$2 == "T" || $2 == "t" { a = $1; sub(/^ *[0-9a-f]+ [Tt] /, ""); print a, $0 }' > "$here/$name.nm"
   # Sample PCs: every 7th function's entry and the middle of its range.
   python3 - "$here/$name.nm" > "$tmp/pcs" <<'PY'
 import sys
