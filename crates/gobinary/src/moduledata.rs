@@ -72,6 +72,17 @@ impl<'data> Moduledata<'data> {
         self.address
     }
 
+    /// Size of the structure in this layout.
+    ///
+    /// ```no_run
+    /// # fn f(md: &gobinary::Moduledata<'_>) {
+    /// println!("{} bytes", md.size());
+    /// # }
+    /// ```
+    pub fn size(&self) -> u64 {
+        self.raw.len() as u64
+    }
+
     /// The releases whose layout was applied (`"1.23-1.25"`).
     ///
     /// ```no_run

@@ -105,6 +105,23 @@ pub fn toolchains() -> Vec<Toolchain> {
     out
 }
 
+/// The toolchains plus Debian's golang-1.19 when installed (apt), for checks that
+/// also cover the 1.18-1.19 formats.
+pub fn toolchains_with_debian() -> Vec<Toolchain> {
+    let mut out = Vec::new();
+    let go = PathBuf::from("/usr/lib/go-1.19/bin/go");
+    if go.exists() {
+        out.push(Toolchain {
+            version: "1.19".into(),
+            go,
+        });
+    } else {
+        eprintln!("skip go1.19: apt-get install golang-1.19-go to check it");
+    }
+    out.extend(toolchains());
+    out
+}
+
 /// The newest toolchain present.
 pub fn newest() -> Option<Toolchain> {
     toolchains().pop()
