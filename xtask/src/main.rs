@@ -7,6 +7,7 @@
 mod cases;
 mod elf;
 mod gdb;
+mod layouts;
 mod tools;
 mod util;
 
@@ -37,6 +38,10 @@ commands:
       regenerate the full cross product into testdata/matrix (fresh), then run
       `cargo test --workspace` with GOCORE_CORPUS=<that dir>; zstd level 9 by default
 
+  layouts
+      regenerate crates/gocore/src/layout/generated/ from reference builds of every
+      release, experiment and arch (xtask/layouts-ref)
+
   --jobs defaults to 2, --timeout (per program run) to 60 s.
   GOCORE_CACHE: cache dir (default ~/.cache/gocore); GOCORE_PROGRAMS_DIR: use fixture
   programs from another directory instead of testdata/programs.
@@ -60,6 +65,7 @@ fn real_main() -> Result<()> {
         "toolchains" => tools::cmd_toolchains(rest),
         "corpus" => cmd_corpus(rest),
         "matrix" => cmd_matrix(rest),
+        "layouts" => layouts::cmd_layouts(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

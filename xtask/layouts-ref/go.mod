@@ -1,0 +1,3 @@
+module gocore.invalid/layouts-ref
+
+go 1.21
