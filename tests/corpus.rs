@@ -342,3 +342,55 @@ fn cli_overview_mappings_threads() {
         );
     }
 }
+
+/// In a core the runtime dumped itself (crash, SIGQUIT), the thread that took the
+/// signal stopped in the runtime's abort path, and the busy goroutine's thread is in
+/// the fixture's spin loop.
+#[test]
+fn signalled_thread_is_in_the_abort_path() {
+    let exe = env!("CARGO_BIN_EXE_gocore");
+    const ABORT_PATH: [&str; 6] = [
+        "runtime.raise",
+        "runtime.raiseproc",
+        "runtime.tgkill",
+        "runtime.dieFromSignal",
+        "runtime.crash",
+        "runtime.abort",
+    ];
+    for case in corpus() {
+        if !matches!(case.producer().as_str(), "crash" | "sigquit") {
+            continue;
+        }
+        let out = Command::new(exe)
+            .args(["threads", "--json"])
+            .arg(case.core_zst())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", case.name);
+        let threads: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let threads = threads.as_array().unwrap();
+        let core = open(&case);
+        let tid = core
+            .signal()
+            .and_then(|s| s.tid)
+            .or_else(|| core.threads().first().map(|t| t.tid))
+            .unwrap();
+        let t = threads
+            .iter()
+            .find(|t| t["tid"] == tid)
+            .unwrap_or_else(|| panic!("{}: no thread {tid}", case.name));
+        let func = t["function"].as_str().unwrap_or("?");
+        assert!(
+            ABORT_PATH.contains(&func),
+            "{}: signalled thread {tid} stopped in {func}",
+            case.name
+        );
+        if case.program() == "zoo" {
+            assert!(
+                threads.iter().any(|t| t["function"] == "main.spinNosplit"),
+                "{}: no thread in main.spinNosplit",
+                case.name
+            );
+        }
+    }
+}

@@ -49,21 +49,34 @@ pub fn build_info(core: &Core) -> Option<Result<gobinary::BuildInfo, gobinary::E
     Some(gobinary::GoBinary::parse(exe.data()).and_then(|b| b.build_info()))
 }
 
-/// Names the function containing a PC, from the executable's pclntab.
-pub struct Symbolizer {
-    funcs: Vec<(u64, u64, String)>,
+/// Names the function (and file:line) containing a PC of the process, from the
+/// executable's pclntab, undoing the PIE load bias.
+pub struct Symbolizer<'a> {
+    tab: Option<gobinary::Pclntab<'a>>,
+    bias: u64,
 }
 
-impl Symbolizer {
-    /// Reads the function table of the core's executable (empty when unavailable).
-    pub fn new(_core: &Core) -> Symbolizer {
-        Symbolizer { funcs: Vec::new() }
+impl<'a> Symbolizer<'a> {
+    /// Reads the function table of the core's executable (none when the executable
+    /// or its pclntab is unavailable: names are then simply not shown).
+    pub fn new(core: &'a Core) -> Symbolizer<'a> {
+        let Some(exe) = core.executable() else {
+            return Symbolizer { tab: None, bias: 0 };
+        };
+        let tab = gobinary::GoBinary::parse(exe.data())
+            .and_then(|b| b.pclntab())
+            .map_err(|e| eprintln!("gocore: warning: no function names: {e}"))
+            .ok();
+        Symbolizer {
+            tab,
+            bias: exe.load_bias(),
+        }
     }
 
     /// The function containing `pc`, if known.
-    pub fn name(&self, pc: u64) -> Option<&str> {
-        let i = self.funcs.partition_point(|(entry, _, _)| *entry <= pc);
-        let (entry, end, name) = self.funcs.get(i.checked_sub(1)?)?;
-        (*entry <= pc && pc < *end).then_some(name.as_str())
+    pub fn name(&self, pc: u64) -> Option<&'a str> {
+        let tab = self.tab.as_ref()?;
+        let f = tab.func_for_pc(pc.wrapping_sub(self.bias)).ok()??;
+        Some(f.name)
     }
 }
