@@ -195,10 +195,10 @@ pub fn unpack(src: &Path, dst: &Path) -> io::Result<PathBuf> {
     let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
     {
         let input = fs::File::open(src)?;
-        let mut out = fs::File::create(&tmp)?;
+        let out = fs::File::create(&tmp)?;
         let mut dec = zstd::Decoder::new(input)?;
         dec.window_log_max(31)?;
-        io::copy(&mut dec, &mut out)?;
+        copy_sparse(&mut dec, out)?;
     }
     // Executables must stay executable (gdb and the CLI tests run nothing, but keep
     // the mode a user would expect).
@@ -209,6 +209,42 @@ pub fn unpack(src: &Path, dst: &Path) -> io::Result<PathBuf> {
     }
     fs::rename(&tmp, dst)?;
     Ok(dst.to_path_buf())
+}
+
+/// Copies `input` to `out`, leaving all-zero pages as holes: cores hold gigabytes of
+/// reserved zeros (gdb's `gcore` writes them out), which then cost no disk or time.
+fn copy_sparse(input: &mut impl io::Read, mut out: fs::File) -> io::Result<()> {
+    use io::{Seek, SeekFrom, Write};
+    const PAGE: usize = 4096;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total: u64 = 0;
+    loop {
+        // Fill the buffer completely (short reads are normal for decoders).
+        let mut n = 0;
+        while n < buf.len() {
+            let k = input.read(&mut buf[n..])?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        if n == 0 {
+            break;
+        }
+        for chunk in buf[..n].chunks(PAGE) {
+            if chunk.iter().all(|&b| b == 0) {
+                out.seek(SeekFrom::Current(chunk.len() as i64))?;
+            } else {
+                out.write_all(chunk)?;
+            }
+        }
+        total += n as u64;
+        if n < buf.len() {
+            break;
+        }
+    }
+    out.set_len(total)?;
+    out.sync_all()
 }
 
 /// One goroutine of the runtime's traceback.
@@ -303,6 +339,19 @@ pub fn parse_traceback(text: &str) -> Vec<TbGoroutine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparse_copy_keeps_contents_and_length() {
+        let mut data = vec![0u8; 3 * 4096 + 100];
+        data[5000] = 7;
+        data[3 * 4096 + 99] = 9;
+        let dir = std::env::temp_dir().join(format!("testkit-sparse-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out");
+        copy_sparse(&mut &data[..], fs::File::create(&path).unwrap()).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), data);
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn parses_goroutine_headers_frames_and_creators() {
