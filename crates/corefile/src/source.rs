@@ -80,21 +80,58 @@ fn decompress(file: File, c: Compression, path: &Path) -> Result<File> {
     let mut file = file;
     file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     let input = std::io::BufReader::new(file);
-    let mut out = tempfile::tempfile().map_err(io_err(path))?;
+    let out = tempfile::tempfile().map_err(io_err(path))?;
     let result = match c {
-        Compression::Zstd => zstd::stream::Decoder::with_buffer(input)
-            .and_then(|mut d| std::io::copy(&mut d, &mut out)),
+        Compression::Zstd => zstd::stream::Decoder::with_buffer(input).and_then(|mut d| {
+            // Accept frames written with long-distance matching (`zstd --long=31`).
+            d.window_log_max(31)?;
+            copy_sparse(&mut d, &out)
+        }),
         Compression::Gzip => {
             let mut d = flate2::bufread::MultiGzDecoder::new(input);
-            std::io::copy(&mut d, &mut out)
+            copy_sparse(&mut d, &out)
         }
-        Compression::None => Ok(0),
+        Compression::None => Ok(()),
     };
     result.map_err(|e| Error::Io {
         path: path.to_owned(),
         source: std::io::Error::new(e.kind(), format!("decompressing: {e}")),
     })?;
     Ok(out)
+}
+
+/// Copies `input` to `out`, leaving all-zero pages as holes in the file: cores can
+/// hold gigabytes of zeros (gdb's `gcore` writes reserved ranges out), which then
+/// cost neither disk nor write time. Reads of holes return zeros, as the data was.
+#[cfg(feature = "compressed")]
+fn copy_sparse(input: &mut impl Read, mut out: &File) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    const PAGE: usize = 4096;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total: u64 = 0;
+    loop {
+        let mut n = 0;
+        while n < buf.len() {
+            let k = input.read(buf.get_mut(n..).unwrap_or_default())?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        let filled = buf.get(..n).unwrap_or_default();
+        for chunk in filled.chunks(PAGE) {
+            if chunk.iter().all(|&b| b == 0) {
+                out.seek(SeekFrom::Current(chunk.len() as i64))?;
+            } else {
+                out.write_all(chunk)?;
+            }
+        }
+        total = total.saturating_add(n as u64);
+        if n < buf.len() {
+            break;
+        }
+    }
+    out.set_len(total)
 }
 
 #[cfg(not(feature = "compressed"))]
