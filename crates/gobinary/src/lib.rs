@@ -30,6 +30,7 @@ mod mmap;
 mod moduledata;
 mod pclntab;
 mod quote;
+mod types;
 mod version;
 
 pub use binary::{Arch, Format, GoBinary, Os, Section, SectionKind, Symbol};
@@ -41,4 +42,5 @@ pub use moduledata::{FoundBy, GoSlice, Moduledata, PointerMask};
 pub use pclntab::{
     funcdata, package_of, pcdata, FileLine, Frame, Func, FuncFlags, Pclntab, PclntabVersion,
 };
+pub use types::{Kind, Method, StructField, TypeDesc, TypeReader};
 pub use version::GoVersion;
