@@ -223,7 +223,7 @@ fn render_table(
     w(
         src,
         format!(
-            "/// go1.{}{} linux/{}{}.\npub(crate) static {}: Table = Table {{\n    reference: {:?},\n    minor: {},\n    experiments: &[{}],\n    arch: {:?},\n    base: {},\n",
+            "/// go1.{}{} linux/{}{}.\n#[rustfmt::skip]\npub(crate) static {}: Table = Table {{\n    reference: {:?},\n    minor: {},\n    experiments: &[{}],\n    arch: {:?},\n    base: {},\n",
             b.minor,
             if b.experiments.is_empty() { String::new() } else { format!(" X:{}", b.experiments.join(",")) },
             b.arch,

@@ -27,6 +27,9 @@ const MAX_DEPTH: usize = 16;
 
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
 
+/// Go's `DW_AT_go_embedded_field` (a flag on members that are embedded fields).
+const DW_AT_GO_EMBEDDED_FIELD: gimli::DwAt = gimli::DwAt(0x2903);
+
 /// Whether the file has a non-empty `.debug_info` section (compressed or not).
 pub(crate) fn has_dwarf(file: &object::File<'_>) -> bool {
     file.section_by_name(".debug_info")
@@ -281,18 +284,50 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// The member `name` among the children of struct `r`: (offset, member DIE).
+    /// The member `name` of struct `r`: (offset, member DIE). Like Go's field
+    /// promotion, a name not found directly is looked for in embedded members
+    /// (`DW_AT_go_embedded_field`), breadth first, so `heapArena.bitmap` finds the
+    /// `bitmap` of the embedded `heapArenaPtrScalar`.
     fn member(&self, r: DieRef, name: &str) -> Result<Option<(u64, DieRef)>, String> {
+        let mut level = vec![(0u64, r)];
+        for _ in 0..MAX_DEPTH {
+            let mut embedded = Vec::new();
+            for (base, st) in level {
+                let (found, emb) = self.direct_member(st, name)?;
+                if let Some((off, m)) = found {
+                    return Ok(Some((base.checked_add(off).ok_or("offset overflows")?, m)));
+                }
+                for (off, m) in emb {
+                    let ty = self.strip_typedefs(self.type_of(m)?)?;
+                    embedded.push((base.checked_add(off).ok_or("offset overflows")?, ty));
+                }
+            }
+            if embedded.is_empty() {
+                return Ok(None);
+            }
+            level = embedded;
+        }
+        Ok(None)
+    }
+
+    /// The direct member `name` of struct `r`, and the embedded members.
+    #[allow(clippy::type_complexity)]
+    fn direct_member(
+        &self,
+        r: DieRef,
+        name: &str,
+    ) -> Result<(Option<(u64, DieRef)>, Vec<(u64, DieRef)>), String> {
         let unit = self.units.get(r.unit).ok_or("bad unit index")?;
         let mut cursor = unit
             .entries_at_offset(r.offset)
             .map_err(|e| e.to_string())?;
         let mut seen_root = false;
+        let mut embedded = Vec::new();
         while let Some(e) = cursor.next_dfs().map_err(|e| e.to_string())? {
             if !seen_root {
                 seen_root = true;
-                if !e.has_children() {
-                    return Ok(None);
+                if !e.has_children() || e.tag() != gimli::DW_TAG_structure_type {
+                    break;
                 }
                 continue;
             }
@@ -302,13 +337,6 @@ impl<'a> Index<'a> {
                 _ => continue,
             }
             if e.tag() != gimli::DW_TAG_member {
-                continue;
-            }
-            let Some(n) = e.attr_value(gimli::DW_AT_name) else {
-                continue;
-            };
-            let n = self.dwarf.attr_string(unit, n).map_err(|e| e.to_string())?;
-            if n.slice() != name.as_bytes() {
                 continue;
             }
             let off = match e.attr_value(gimli::DW_AT_data_member_location) {
@@ -321,9 +349,22 @@ impl<'a> Index<'a> {
                 unit: r.unit,
                 offset: e.offset(),
             };
-            return Ok(Some((off, member)));
+            let is_embedded = matches!(
+                e.attr_value(DW_AT_GO_EMBEDDED_FIELD),
+                Some(AttributeValue::Flag(true))
+            );
+            if is_embedded {
+                embedded.push((off, member));
+            }
+            let Some(n) = e.attr_value(gimli::DW_AT_name) else {
+                continue;
+            };
+            let n = self.dwarf.attr_string(unit, n).map_err(|e| e.to_string())?;
+            if n.slice() == name.as_bytes() {
+                return Ok((Some((off, member)), Vec::new()));
+            }
         }
-        Ok(None)
+        Ok((None, embedded))
     }
 
     /// Walks `path` from struct type `r`. `None` if some segment is not a member.
