@@ -182,7 +182,7 @@ pub(crate) fn extract(file: &object::File<'_>) -> Result<LayoutData, String> {
                 };
                 // Go emits a named struct and a typedef of the same name: keep the
                 // struct (or whichever non-typedef comes), else the first typedef.
-                if types.get(cat).is_none() || tag != gimli::DW_TAG_typedef {
+                if !types.contains_key(cat) || tag != gimli::DW_TAG_typedef {
                     let offset = e.offset();
                     types.insert(cat, DieRef { unit: ui, offset });
                 }

@@ -457,9 +457,6 @@ impl Layouts {
         let mut notes = Vec::new();
         let (version, version_source) = detect_version(&bin, &mut notes);
         let arch = bin.arch().goarch().to_string();
-        let label = version
-            .as_ref()
-            .map_or_else(|| "unknown Go version".to_string(), |v| v.raw.clone());
         if opts.use_dwarf {
             match dwarf_data(data) {
                 Ok(Some(d)) => {
@@ -487,7 +484,6 @@ impl Layouts {
             let reason = notes.join("; ");
             return Err(LayoutError::UnknownVersion { reason });
         };
-        let _ = label;
         Self::table_for(v, version_source, &arch, opts, notes)
     }
 
@@ -739,7 +735,7 @@ impl Layouts {
     }
 
     /// The value of a catalogued constant. Unsigned constants above `i64::MAX` (such
-    /// as `runtime.arenaBaseOffset` on amd64) come back as their bits: use
+    /// as `runtime.arenaBaseOffsetUintptr` on amd64) come back as their bits: use
     /// [`Layouts::constant_u64`] for those.
     ///
     /// ```
@@ -769,11 +765,15 @@ impl Layouts {
 
     /// A constant's bits as `u64` (for unsigned constants such as addresses).
     ///
+    /// The compiler records only typed constants and untyped ones that fit an `int`:
+    /// on amd64 the untyped `runtime.arenaBaseOffset` (0xffff800000000000) is absent,
+    /// ask for the typed `runtime.arenaBaseOffsetUintptr`.
+    ///
     /// ```
     /// # use gocore::layout::{Layouts, Options};
     /// let v = gobinary::GoVersion::parse("go1.26.6").unwrap();
     /// let l = Layouts::from_table(&v, "amd64", &Options::default())?;
-    /// assert_eq!(l.constant_u64("runtime.arenaBaseOffset")?, 0xffff800000000000);
+    /// assert_eq!(l.constant_u64("runtime.arenaBaseOffsetUintptr")?, 0xffff800000000000);
     /// # Ok::<(), gocore::layout::LayoutError>(())
     /// ```
     pub fn constant_u64(&self, name: &str) -> Result<u64> {
