@@ -21,7 +21,7 @@ pub struct GoVersion {
     pub patch: u32,
     /// Pre-release suffix (`rc1`, `beta2`), if any.
     pub prerelease: Option<String>,
-    /// Experiments after ` X:`.
+    /// Experiments after ` X:` (or `-X:`, as Go 1.26+ writes it).
     pub experiments: Vec<String>,
 }
 
@@ -34,9 +34,14 @@ impl GoVersion {
     /// use gobinary::GoVersion;
     /// assert_eq!(GoVersion::parse("go1.26rc1").unwrap().prerelease.as_deref(), Some("rc1"));
     /// assert!(GoVersion::parse("weekly.2011-01-01").is_none());
+    /// let v = GoVersion::parse("go1.26.6-X:nogreenteagc").unwrap();
+    /// assert_eq!((v.minor, v.patch), (26, 6));
+    /// assert_eq!(v.experiments, ["nogreenteagc"]);
     /// ```
     pub fn parse(s: &str) -> Option<GoVersion> {
-        let (base, exps) = match s.split_once(" X:") {
+        // The linker separates experiments with " X:" (through 1.25) or "-X:" (1.26+:
+        // `go1.26.6-X:nogreenteagc`).
+        let (base, exps) = match s.split_once(" X:").or_else(|| s.split_once("-X:")) {
             Some((b, e)) => (b, e.split(',').map(str::to_string).collect()),
             None => (s, Vec::new()),
         };
