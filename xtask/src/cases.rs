@@ -397,6 +397,14 @@ fn core_pattern() -> String {
 }
 
 fn no_core_error(run_dir: &Path, status: &str, stderr: &str) -> anyhow::Error {
+    if status == "exit code 0" || status.starts_with("exit code ") {
+        return anyhow::anyhow!(
+            "no core: the program exited ({status}) instead of dying from SIGABRT — it should panic \
+             (GOCORE_CRASH=panic) or die from SIGQUIT (GOCORE_CRASH=wait) under GOTRACEBACK=crash; run dir {}.\n  stderr tail:\n{}",
+            run_dir.display(),
+            stderr_tail(stderr)
+        );
+    }
     anyhow::anyhow!(
         "no core file was produced in {} (process {status}).\n  hint: the child runs under `ulimit -c unlimited`; \
          /proc/sys/kernel/core_pattern is {:?} — it must be a plain file name such as `core` \
@@ -404,8 +412,16 @@ fn no_core_error(run_dir: &Path, status: &str, stderr: &str) -> anyhow::Error {
          the directory is writable.\n  stderr tail:\n{}",
         run_dir.display(),
         core_pattern(),
-        tail(stderr, 15)
+        stderr_tail(stderr)
     )
+}
+
+fn stderr_tail(s: &str) -> String {
+    if s.trim().is_empty() {
+        "    (stderr is empty)\n".into()
+    } else {
+        tail(s, 15).lines().map(|l| format!("    {l}\n")).collect()
+    }
 }
 
 fn send_signal(pid: u32, sig: &str) -> Result<()> {
@@ -500,7 +516,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
                     bail!(
                         "READY never came: the program did not print READY within {}s (GOCORE_CRASH=wait); stderr tail:\n{}",
                         timeout.as_secs(),
-                        tail(&read_lossy(&stderr_path), 15)
+                        stderr_tail(&read_lossy(&stderr_path))
                     );
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -511,7 +527,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
                     bail!(
                         "the program closed stdout / exited ({}) before printing READY; stderr tail:\n{}",
                         st.map(|s| describe_status(&s)).unwrap_or_else(|| "still running".into()),
-                        tail(&read_lossy(&stderr_path), 15)
+                        stderr_tail(&read_lossy(&stderr_path))
                     );
                 }
             }
@@ -560,7 +576,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
                 } else {
                     "crash"
                 },
-                tail(&read_lossy(&stderr_path), 15)
+                stderr_tail(&read_lossy(&stderr_path))
             );
         }
     };
@@ -622,7 +638,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         bail!(
             "the program did not write its truth JSON to {} (GOCORE_TRUTH); process {status_text}; stderr tail:\n{}",
             truth.display(),
-            tail(&stderr_text, 15)
+            stderr_tail(&stderr_text)
         );
     }
     let truth_bytes = fs::read(&truth)?;

@@ -436,8 +436,14 @@ fn corpus_cases() -> Vec<Case> {
     v
 }
 
-fn finish(ctx: &Ctx) {
-    let _ = fs::remove_dir_all(&ctx.work);
+/// Removes the scratch dir; after failures keeps the run dirs for inspection.
+fn finish(ctx: &Ctx, failed: bool) {
+    if failed {
+        let _ = fs::remove_dir_all(ctx.work.join("build"));
+        eprintln!("scratch run dirs of the failed cases kept in {}", ctx.work.display());
+    } else {
+        let _ = fs::remove_dir_all(&ctx.work);
+    }
 }
 
 fn cmd_corpus(args: &[String]) -> Result<()> {
@@ -485,7 +491,7 @@ fn cmd_corpus(args: &[String]) -> Result<()> {
         .collect();
     let (entries, total) = write_index(&out, "cargo xtask corpus", &[])?;
     print_table(&entries, total);
-    finish(&ctx);
+    finish(&ctx, !failures.is_empty());
     println!("corpus took {:.1}s", t0.elapsed().as_secs_f64());
     const BUDGET: u64 = 40 << 20;
     if total > BUDGET {
@@ -602,7 +608,7 @@ fn cmd_matrix(args: &[String]) -> Result<()> {
         .collect();
     let (entries, total) = write_index(&out, "cargo xtask matrix", &failures)?;
     print_table(&entries, total);
-    finish(&ctx);
+    finish(&ctx, !failures.is_empty());
     let gen_secs = t0.elapsed().as_secs_f64();
     println!(
         "matrix generation: {} cases ok, {} failed, {:.1}s",
@@ -735,7 +741,11 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
                         .and_then(|r| r.strip_prefix('-'))
                         .is_some_and(|h| h.len() == 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
                 });
-                let fresh = e.metadata().and_then(|m| m.modified()).map(|m| m >= started).unwrap_or(false);
+                let fresh = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .map(|m| m >= started)
+                    .unwrap_or(false);
                 if ours && fresh {
                     let _ = fs::remove_dir_all(e.path());
                 }
