@@ -674,7 +674,59 @@ fn parse(path: &Path, data: &[u8]) -> Result<Parsed> {
     for (bytes, align) in note_data {
         parse_notes(&mut parsed, endian, bytes, align);
     }
+    add_file_only_segments(&mut parsed);
     Ok(parsed)
+}
+
+/// Adds a segment for every part of an `NT_FILE` mapping that no `PT_LOAD` covers.
+/// gdb's `gcore` leaves read-only file mappings out of the program headers entirely
+/// (the kernel instead writes a header with `p_filesz` 0); their contents then come
+/// from the file. Their permissions are not recorded anywhere in the core: they are
+/// taken to be read-only.
+fn add_file_only_segments(p: &mut Parsed) {
+    let mut extra = Vec::new();
+    for f in &p.files {
+        let mut cur = f.start;
+        let first = p.segments.partition_point(|s| s.vaddr + s.memsz <= f.start);
+        for s in p.segments.get(first..).unwrap_or_default() {
+            if s.vaddr >= f.end || cur >= f.end {
+                break;
+            }
+            if s.vaddr > cur {
+                extra.push((cur, s.vaddr));
+            }
+            cur = cur.max(s.vaddr + s.memsz);
+        }
+        if cur < f.end {
+            extra.push((cur, f.end));
+        }
+    }
+    if extra.is_empty() {
+        return;
+    }
+    for (start, end) in extra {
+        p.segments.push(Segment {
+            vaddr: start,
+            memsz: end - start,
+            offset: 0,
+            filesz: 0,
+            perms: Perms {
+                read: true,
+                write: false,
+                exec: false,
+            },
+        });
+    }
+    p.segments.sort_by_key(|s| s.vaddr);
+    // NT_FILE entries come from garbage too: keep the segments non-overlapping.
+    let mut kept: Vec<Segment> = Vec::with_capacity(p.segments.len());
+    for s in p.segments.drain(..) {
+        match kept.last() {
+            Some(prev) if s.vaddr < prev.vaddr + prev.memsz => {}
+            _ => kept.push(s),
+        }
+    }
+    p.segments = kept;
 }
 
 fn parse_notes(p: &mut Parsed, endian: Endianness, bytes: &[u8], align: u64) {

@@ -192,7 +192,10 @@ pub fn unpack(src: &Path, dst: &Path) -> io::Result<PathBuf> {
     if let Some(parent) = dst.parent() {
         fs::create_dir_all(parent)?;
     }
-    let tmp = dst.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per process and call: tests in one process unpack the same case at once.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dst.with_extension(format!("tmp{}-{seq}", std::process::id()));
     {
         let input = fs::File::open(src)?;
         let out = fs::File::create(&tmp)?;
