@@ -42,5 +42,7 @@ pub use moduledata::{FoundBy, GoSlice, Moduledata, PointerMask};
 pub use pclntab::{
     funcdata, package_of, pcdata, FileLine, Frame, Func, FuncFlags, Pclntab, PclntabVersion,
 };
-pub use types::{Kind, Method, StructField, TypeDesc, TypeReader};
+pub use types::{
+    FuncSignature, InterfaceMethod, Itab, Kind, Method, StructField, TypeDesc, TypeReader,
+};
 pub use version::GoVersion;

@@ -175,6 +175,10 @@ pub struct TypeReader<'a, 'data> {
     types: u64,
     etypes: u64,
     typelinks: Option<crate::GoSlice>,
+    itablinks: Option<crate::GoSlice>,
+    /// Go 1.27: `typedesclen`, `itaboffset`, `itabsize`.
+    typedesclen: Option<u64>,
+    itab_range: Option<(u64, u64)>,
     enc: Encoding,
     minor: u32,
     swiss: bool,
@@ -211,6 +215,12 @@ impl<'data> GoBinary<'data> {
             types,
             etypes,
             typelinks: md.typelinks(),
+            itablinks: md.itablinks(),
+            typedesclen: md.word("typedesclen"),
+            itab_range: md
+                .word("itaboffset")
+                .zip(md.word("itabsize"))
+                .map(|(o, s)| (types.wrapping_add(o), s)),
             enc: self.encoding(),
             minor: v.minor,
             swiss: v.at_least(1, 24) && !v.has_experiment("noswissmap"),
@@ -487,32 +497,523 @@ impl TypeReader<'_, '_> {
         self.name_off(off).map(Some)
     }
 
-    /// The pointer mask of a type: one bit per word of its first `ptr_bytes`,
-    /// when `GCData` holds a plain mask (not a GC program before 1.24, not an
-    /// unfilled on-demand slot from 1.24).
+    /// The pointer mask of a type: one bit per word of its first `ptr_bytes`, least
+    /// significant bit first, `ceil(ptr_bytes / ptr_size / 8)` bytes long.
+    ///
+    /// Works for every way a release stores it: a plain mask in `GCData`; a GC
+    /// program (Go 1.21–1.23, `KindGCProg`), which is run; and, from Go 1.24, a type
+    /// with `TFlagGCMaskOnDemand` (large arrays and structs), whose mask is built
+    /// from its element or field types as the runtime's `buildGCMask` does.
     ///
     /// ```no_run
     /// # fn f(r: &gobinary::TypeReader<'_, '_>, t: &gobinary::TypeDesc) -> gobinary::Result<()> {
     /// let mask = r.gc_mask(t)?;
+    /// let first_word_is_pointer = mask.first().is_some_and(|b| b & 1 != 0);
     /// # Ok(()) }
     /// ```
     pub fn gc_mask(&self, t: &TypeDesc) -> Result<Vec<u8>> {
-        let gc_prog = self.minor < 24 && t.raw_kind & 0x40 != 0;
-        let on_demand = self.minor >= 24 && t.tflag & 0x10 != 0;
-        if gc_prog || on_demand {
-            return Err(Error::Unsupported {
-                structure: "type GC mask",
-                go_version: Some(format!("go1.{}", self.minor)),
-                reason: if gc_prog {
-                    "type uses a GC program".into()
-                } else {
-                    "mask is computed on demand at run time".into()
-                },
+        let words = t.ptr_bytes / self.p();
+        if words > MAX_MASK_WORDS {
+            return Err(self.bad(t.address, "implausibly large pointer mask"));
+        }
+        let nbytes = words.div_ceil(8);
+        if self.minor < 24 && t.raw_kind & 0x40 != 0 {
+            // GCData: uint32 length, then the program.
+            let prog = self.bin.read_from(t.gcdata.wrapping_add(4))?;
+            let (mut bits, _) = crate::moduledata::run_gc_prog(prog, words).ok_or_else(|| {
+                Error::malformed(
+                    "GC program",
+                    Location::Address(t.gcdata),
+                    "bad or overlong program",
+                )
+            })?;
+            bits.resize(nbytes as usize, 0);
+            return Ok(bits);
+        }
+        if self.minor >= 24 && t.tflag & TFLAG_GC_MASK_ON_DEMAND != 0 {
+            return self.build_gc_mask(t, words);
+        }
+        self.bin.read_at(t.gcdata, nbytes).map(<[u8]>::to_vec)
+    }
+
+    /// `runtime.buildGCMask` without recursion: a work list of (type, first word,
+    /// repeat count, stride in words), with a bound on the total work.
+    fn build_gc_mask(&self, t: &TypeDesc, words: u64) -> Result<Vec<u8>> {
+        let p = self.p();
+        let mut out = vec![0u8; words.div_ceil(8) as usize];
+        let mut budget = words.saturating_mul(4).saturating_add(1 << 20);
+        let mut work: Vec<(TypeDesc, u64, u64, u64)> = vec![(t.clone(), 0, 1, 0)];
+        while let Some((t, at, count, stride)) = work.pop() {
+            if t.ptr_bytes == 0 {
+                continue;
+            }
+            if t.tflag & TFLAG_GC_MASK_ON_DEMAND == 0 {
+                let n = t.ptr_bytes / p;
+                let src = self.bin.read_at(t.gcdata, n.div_ceil(8))?;
+                for k in 0..count {
+                    let base = at.saturating_add(k.saturating_mul(stride));
+                    budget = budget
+                        .checked_sub(n.max(1))
+                        .ok_or_else(|| self.bad(t.address, "GC mask takes too long to build"))?;
+                    for i in 0..n {
+                        let bit = src
+                            .get((i / 8) as usize)
+                            .is_some_and(|b| b & (1 << (i % 8)) != 0);
+                        if bit {
+                            let w = base.saturating_add(i);
+                            let byte = out
+                                .get_mut((w / 8) as usize)
+                                .ok_or_else(|| self.bad(t.address, "GC mask overflows its type"))?;
+                            *byte |= 1 << (w % 8);
+                        }
+                    }
+                }
+                continue;
+            }
+            budget = budget
+                .checked_sub(count)
+                .ok_or_else(|| self.bad(t.address, "GC mask takes too long to build"))?;
+            match t.kind {
+                Kind::Array => {
+                    let elem = self
+                        .elem(&t)?
+                        .ok_or_else(|| self.bad(t.address, "array without element"))?;
+                    let elem = self.type_at(elem)?;
+                    let len = self.array_len(&t)?.unwrap_or(0);
+                    let estride = elem.size / p;
+                    for k in 0..count {
+                        let base = at.saturating_add(k.saturating_mul(stride));
+                        work.push((elem.clone(), base, len, estride));
+                    }
+                }
+                Kind::Struct => {
+                    let fields = self.fields(&t)?;
+                    for k in 0..count {
+                        let base = at.saturating_add(k.saturating_mul(stride));
+                        for f in &fields {
+                            let ft = self.type_at(f.typ)?;
+                            if ft.ptr_bytes > 0 {
+                                work.push((ft, base.saturating_add(f.offset / p), 1, 0));
+                            }
+                        }
+                    }
+                }
+                _ => return Err(self.bad(t.address, "on-demand GC mask on a non-aggregate")),
+            }
+            if work.len() as u64 > MAX_ITEMS {
+                return Err(self.bad(t.address, "GC mask takes too long to build"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The size of the whole descriptor in the binary: the kind-specific struct,
+    /// the uncommon section, then the trailing arrays (func parameters, interface
+    /// methods, struct fields, methods) — `abi.Type.DescriptorSize`.
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>, t: &gobinary::TypeDesc) -> gobinary::Result<()> {
+    /// let next = t.address + r.descriptor_size(t)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn descriptor_size(&self, t: &TypeDesc) -> Result<u64> {
+        let p = self.p();
+        let mut size = self.kind_struct_size(t.kind);
+        let add = match t.kind {
+            Kind::Func => {
+                let (ins, outs) = self.func_counts(t)?;
+                (ins + outs) * p
+            }
+            Kind::Interface => {
+                self.slice_at(t.address.wrapping_add(self.header_size() + p))?
+                    .1
+                    * 8
+            }
+            Kind::Struct => {
+                self.slice_at(t.address.wrapping_add(self.header_size() + p))?
+                    .1
+                    * 3
+                    * p
+            }
+            Kind::Invalid => return Err(self.bad(t.address, "invalid kind")),
+            _ => 0,
+        };
+        let mut mcount = 0;
+        if t.tflag & 1 != 0 {
+            size += 16;
+            let u = t.address.wrapping_add(self.kind_struct_size(t.kind));
+            let b = self.bin.read_at(u, 16)?;
+            mcount = u64::from(self.enc.read_u16(b, 4).unwrap_or(0));
+        }
+        Ok(size + add + mcount * 16)
+    }
+
+    /// (pointer, length) of a slice header at `addr`, the length capped.
+    fn slice_at(&self, addr: u64) -> Result<(u64, u64)> {
+        let ptr = self.ptr(addr)?;
+        let len = self.ptr(addr.wrapping_add(self.p()))?;
+        if len > MAX_ITEMS {
+            return Err(self.bad(addr, "implausible slice length"));
+        }
+        Ok((ptr, len))
+    }
+
+    fn func_counts(&self, t: &TypeDesc) -> Result<(u64, u64)> {
+        let b = self
+            .bin
+            .read_at(t.address.wrapping_add(self.header_size()), 4)?;
+        let short = || self.bad(t.address, "short func type");
+        let ins = self.enc.read_u16(b, 0).ok_or_else(short)?;
+        let outs = self.enc.read_u16(b, 2).ok_or_else(short)? & 0x7fff;
+        Ok((u64::from(ins), u64::from(outs)))
+    }
+
+    /// The parameter and result types of a func type (empty for other kinds).
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>, t: &gobinary::TypeDesc) -> gobinary::Result<()> {
+    /// let sig = r.func_signature(t)?;
+    /// println!("{} in, {} out, variadic {}", sig.params.len(), sig.results.len(), sig.variadic);
+    /// # Ok(()) }
+    /// ```
+    pub fn func_signature(&self, t: &TypeDesc) -> Result<FuncSignature> {
+        if t.kind != Kind::Func {
+            return Ok(FuncSignature::default());
+        }
+        let (ins, outs) = self.func_counts(t)?;
+        let b = self
+            .bin
+            .read_at(t.address.wrapping_add(self.header_size() + 2), 2)?;
+        let variadic = self.enc.read_u16(b, 0).unwrap_or(0) & 0x8000 != 0;
+        let mut at = t.address.wrapping_add(self.kind_struct_size(Kind::Func));
+        if t.tflag & 1 != 0 {
+            at = at.wrapping_add(16);
+        }
+        let p = self.p();
+        let mut all = Vec::with_capacity((ins + outs) as usize);
+        for i in 0..ins + outs {
+            all.push(self.ptr(at.wrapping_add(i * p))?);
+        }
+        let results = all.split_off(ins as usize);
+        Ok(FuncSignature {
+            params: all,
+            results,
+            variadic,
+        })
+    }
+
+    /// The methods of an interface type (empty for other kinds).
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>, t: &gobinary::TypeDesc) -> gobinary::Result<()> {
+    /// for m in r.interface_methods(t)? { println!("{} {:#x}", m.name, m.typ); }
+    /// # Ok(()) }
+    /// ```
+    pub fn interface_methods(&self, t: &TypeDesc) -> Result<Vec<InterfaceMethod>> {
+        if t.kind != Kind::Interface {
+            return Ok(Vec::new());
+        }
+        let (ptr, len) = self.slice_at(t.address.wrapping_add(self.header_size() + self.p()))?;
+        let mut out = Vec::with_capacity(len as usize);
+        for i in 0..len {
+            let m = ptr.wrapping_add(i * 8);
+            let name = self.name_off(self.u32_at(m)? as i32)?;
+            let off = self.u32_at(m.wrapping_add(4))? as i32;
+            out.push(InterfaceMethod {
+                name,
+                typ: self.types.wrapping_add(off as i64 as u64),
             });
         }
-        let words = t.ptr_bytes / self.p();
-        self.bin
-            .read_at(t.gcdata, words.div_ceil(8))
-            .map(<[u8]>::to_vec)
+        Ok(out)
     }
+
+    /// The map's internal bucket (Go ≤1.23 or `noswissmap`) or slot-group (Swiss
+    /// tables) type — what the runtime allocates to hold the entries.
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>, t: &gobinary::TypeDesc) -> gobinary::Result<()> {
+    /// if let Some(g) = r.map_group(t)? { println!("{}", r.type_at(g)?.name); }
+    /// # Ok(()) }
+    /// ```
+    pub fn map_group(&self, t: &TypeDesc) -> Result<Option<u64>> {
+        match t.kind {
+            Kind::Map => self
+                .ptr(t.address.wrapping_add(self.header_size() + 2 * self.p()))
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The type's name with its package *path* when it is a named type with one
+    /// (`example.com/m/pkg.T` instead of `pkg.T`); otherwise the runtime string.
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>, t: &gobinary::TypeDesc) -> gobinary::Result<()> {
+    /// println!("{}", r.qualified_name(t)?);
+    /// # Ok(()) }
+    /// ```
+    pub fn qualified_name(&self, t: &TypeDesc) -> Result<String> {
+        if t.tflag & 4 == 0 {
+            return Ok(t.name.clone());
+        }
+        match (self.pkg_path(t)?, t.name.split_once('.')) {
+            (Some(path), Some((_, rest))) if !path.is_empty() && !t.name.starts_with('[') => {
+                Ok(format!("{path}.{rest}"))
+            }
+            _ => Ok(t.name.clone()),
+        }
+    }
+
+    /// Addresses of the descriptors a type refers to directly: element, key, map
+    /// group/bucket, struct field types, func parameters and results, interface
+    /// method types, method types, and the pointer-to-this type.
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>, t: &gobinary::TypeDesc) -> gobinary::Result<()> {
+    /// let n = r.referenced_types(t)?.len();
+    /// # Ok(()) }
+    /// ```
+    pub fn referenced_types(&self, t: &TypeDesc) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        out.extend(self.elem(t)?);
+        out.extend(self.key(t)?);
+        out.extend(self.map_group(t)?);
+        out.extend(self.fields(t)?.into_iter().map(|f| f.typ));
+        let sig = self.func_signature(t)?;
+        out.extend(sig.params);
+        out.extend(sig.results);
+        out.extend(self.interface_methods(t)?.into_iter().map(|m| m.typ));
+        for m in self.methods(t)? {
+            if m.mtyp > 0 {
+                out.push(self.types.wrapping_add(m.mtyp as u64));
+            }
+        }
+        if t.ptr_to_this > 0 {
+            out.push(self.types.wrapping_add(t.ptr_to_this as u64));
+        }
+        // Nil pointers (no group for some map types, unset elems) are not types.
+        out.retain(|&a| a != 0);
+        Ok(out)
+    }
+
+    /// The type descriptors the module lists for reflect: `typelinks` up to Go
+    /// 1.26; from Go 1.27 (which has no typelinks) the descriptors the linker
+    /// places first in the types section, `[types+ptrsize, types+typedesclen)`,
+    /// walked descriptor after descriptor (each as long as
+    /// `abi.Type.DescriptorSize` says) as the runtime's `moduleTypelinks` does.
+    /// The other descriptors follow, mixed with name data, so they are reached
+    /// through [`Self::all_types`] instead.
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>) -> gobinary::Result<()> {
+    /// let roots = r.listed_types()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn listed_types(&self) -> Result<Vec<u64>> {
+        let Some(len) = self.typedesclen else {
+            return self.typelinks();
+        };
+        let p = self.p();
+        let end = self.types.saturating_add(len).min(self.etypes);
+        let mut td = self.types.saturating_add(p);
+        let mut out = Vec::new();
+        while td < end {
+            td = td.div_ceil(p).saturating_mul(p);
+            if td >= end {
+                break;
+            }
+            if out.len() as u64 >= MAX_TYPES {
+                return Err(self.bad(td, "too many type descriptors"));
+            }
+            let t = self.type_at(td)?;
+            if t.kind == Kind::Invalid {
+                return Err(self.bad(td, "walked onto an invalid descriptor"));
+            }
+            let size = self.descriptor_size(&t)?;
+            out.push(td);
+            td = td.saturating_add(size);
+        }
+        Ok(out)
+    }
+
+    /// The module's precompiled itabs: from `itablinks` up to Go 1.26, from the
+    /// `[types+itaboffset, +itabsize)` block in Go 1.27.
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>) -> gobinary::Result<()> {
+    /// for itab in r.itabs()? {
+    ///     let (i, t) = (r.type_at(itab.interface)?, r.type_at(itab.typ)?);
+    ///     println!("{} implements {} ({} methods)", t.name, i.name, itab.methods.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn itabs(&self) -> Result<Vec<Itab>> {
+        let mut out = Vec::new();
+        if let Some((start, size)) = self.itab_range {
+            let end = start.saturating_add(size);
+            let mut at = start;
+            while at < end {
+                if out.len() as u64 >= MAX_ITEMS {
+                    return Err(self.bad(at, "too many itabs"));
+                }
+                let itab = self.itab_at(at)?;
+                at = at.saturating_add(itab.size.max(1));
+                out.push(itab);
+            }
+            return Ok(out);
+        }
+        let links = self.itablinks.ok_or_else(|| Error::Unsupported {
+            structure: "itabs",
+            go_version: Some(format!("go1.{}", self.minor)),
+            reason: "moduledata lists no itabs".into(),
+        })?;
+        let p = self.p();
+        for i in 0..links.len.min(MAX_ITEMS) {
+            let addr = self.ptr(links.ptr.wrapping_add(i * p))?;
+            out.push(self.itab_at(addr)?);
+        }
+        Ok(out)
+    }
+
+    /// Reads the itab at `addr`.
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>) -> gobinary::Result<()> {
+    /// let itab = r.itab_at(0x4c2000)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn itab_at(&self, addr: u64) -> Result<Itab> {
+        let p = self.p();
+        let interface = self.ptr(addr)?;
+        let typ = self.ptr(addr.wrapping_add(p))?;
+        let hash = self.u32_at(addr.wrapping_add(2 * p))?;
+        // Go 1.21-1.22: hash, [4]byte padding, fun; 1.23+ (abi.ITab): hash, fun.
+        let fun = if self.minor < 23 {
+            2 * p + 8
+        } else {
+            (2 * p + 4).div_ceil(p) * p
+        };
+        let first = self.ptr(addr.wrapping_add(fun))?;
+        let it = self.type_at(interface)?;
+        let n = if first == 0 {
+            0
+        } else {
+            self.slice_at(it.address.wrapping_add(self.header_size() + p))?
+                .1
+        };
+        let mut methods = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            methods.push(self.ptr(addr.wrapping_add(fun + i * p))?);
+        }
+        Ok(Itab {
+            address: addr,
+            interface,
+            typ,
+            hash,
+            methods,
+            size: fun + n.max(1) * p,
+        })
+    }
+
+    /// Every type descriptor reachable from the listed types ([`Self::listed_types`])
+    /// and the itabs, following what each descriptor refers to
+    /// ([`Self::referenced_types`]); deduplicated and sorted by address. Addresses
+    /// outside `[types, etypes)` are skipped (not followed).
+    ///
+    /// ```no_run
+    /// # fn f(r: &gobinary::TypeReader<'_, '_>) -> gobinary::Result<()> {
+    /// for addr in r.all_types()? {
+    ///     let t = r.type_at(addr)?;
+    ///     println!("{:#x} {} {:?} {}", addr, r.qualified_name(&t)?, t.kind, t.size);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn all_types(&self) -> Result<Vec<u64>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut work = self.listed_types()?;
+        match self.itabs() {
+            Ok(itabs) => {
+                for i in itabs {
+                    work.push(i.interface);
+                    work.push(i.typ);
+                }
+            }
+            Err(Error::Unsupported { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        while let Some(addr) = work.pop() {
+            if addr < self.types || addr >= self.etypes || !seen.insert(addr) {
+                continue;
+            }
+            if seen.len() as u64 > MAX_TYPES {
+                return Err(self.bad(addr, "too many type descriptors"));
+            }
+            let t = self.type_at(addr)?;
+            work.extend(self.referenced_types(&t)?);
+        }
+        let mut out: Vec<u64> = seen.into_iter().collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+}
+
+/// `TFlagGCMaskOnDemand` (Go 1.24+).
+const TFLAG_GC_MASK_ON_DEMAND: u8 = 0x10;
+/// Cap on descriptors walked or collected.
+const MAX_TYPES: u64 = 1 << 22;
+/// Cap on a type's pointer-mask words (2^31 words: a 16 GiB type on 64-bit).
+const MAX_MASK_WORDS: u64 = 1 << 31;
+
+/// The parameter and result types of a func type.
+///
+/// ```
+/// let sig = gobinary::FuncSignature::default();
+/// assert!(sig.params.is_empty() && !sig.variadic);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FuncSignature {
+    /// Parameter type descriptors.
+    pub params: Vec<u64>,
+    /// Result type descriptors.
+    pub results: Vec<u64>,
+    /// Whether the last parameter is `...T`.
+    pub variadic: bool,
+}
+
+/// A method of an interface type (`abi.Imethod`).
+///
+/// ```
+/// let m = gobinary::InterfaceMethod { name: "Read".into(), typ: 0x4a0000 };
+/// assert_eq!(m.name, "Read");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceMethod {
+    /// Method name.
+    pub name: String,
+    /// Address of the method's func type.
+    pub typ: u64,
+}
+
+/// A precompiled interface table (`abi.ITab`): a concrete type's methods for an
+/// interface.
+///
+/// ```
+/// let i = gobinary::Itab { address: 0, interface: 1, typ: 2, hash: 0, methods: vec![], size: 32 };
+/// assert!(i.methods.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Itab {
+    /// Address of the itab.
+    pub address: u64,
+    /// The interface type's descriptor.
+    pub interface: u64,
+    /// The concrete type's descriptor.
+    pub typ: u64,
+    /// Copy of the concrete type's hash.
+    pub hash: u32,
+    /// Code addresses of the methods, in the interface's method order (empty when
+    /// the type does not implement the interface: `fun[0] == 0`).
+    pub methods: Vec<u64>,
+    /// Size of the itab in bytes.
+    pub size: u64,
 }

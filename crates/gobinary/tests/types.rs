@@ -196,6 +196,22 @@ fn descriptors_match_dwarf() {
                     reader.type_at(a).unwrap();
                 }
             }
+            // How many DWARF-described types the traversal finds. Types referenced
+            // only from code (an assertion to an otherwise unused type) are not
+            // reachable from typelinks and itabs: a handful per program.
+            let all: std::collections::HashSet<u64> =
+                reader.all_types().unwrap().into_iter().collect();
+            let missing: Vec<&str> = dwarf
+                .iter()
+                .filter(|(&a, _)| !all.contains(&if a < types { types + a } else { a }))
+                .map(|(_, d)| d.name.as_str())
+                .collect();
+            eprintln!(
+                "{what}: all_types finds {} of {} DWARF types; not {missing:?}",
+                dwarf.len() - missing.len(),
+                dwarf.len()
+            );
+            assert!(missing.len() * 50 < dwarf.len(), "{what}: {missing:?}");
         }
     }
 }
@@ -208,11 +224,18 @@ fn fixture_types_and_methods() {
         let Ok(reader) = bin.type_reader(&md) else {
             continue; // go1.19
         };
-        let Ok(links) = reader.typelinks() else {
-            continue; // go1.27 has no typelinks
-        };
+        let all = reader
+            .all_types()
+            .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        assert!(all.len() > 300, "{}: {} types", f.name, all.len());
+        let itabs = reader.itabs().unwrap();
+        assert!(itabs.len() > 5, "{}: {} itabs", f.name, itabs.len());
+        for i in &itabs {
+            assert_eq!(reader.type_at(i.interface).unwrap().kind, Kind::Interface);
+            reader.type_at(i.typ).unwrap();
+        }
         let mut named = 0;
-        for a in links {
+        for a in all {
             let t = reader.type_at(a).unwrap();
             for m in reader.methods(&t).unwrap() {
                 assert!(!m.name.is_empty(), "{}", f.name);
@@ -220,7 +243,125 @@ fn fixture_types_and_methods() {
             if reader.pkg_path(&t).unwrap().is_some() {
                 named += 1;
             }
+            if t.ptr_bytes > 0 {
+                let mask = reader.gc_mask(&t).unwrap();
+                assert_eq!(
+                    mask.len() as u64,
+                    (t.ptr_bytes / u64::from(bin.ptr_size())).div_ceil(8)
+                );
+            }
         }
         assert!(named > 0, "{}", f.name);
+    }
+}
+
+/// What tests/goprog's `types` mode printed about one type via reflect.
+#[derive(Debug)]
+struct Truth {
+    addr: u64,
+    kind: u8,
+    size: u64,
+    mask: Vec<u8>,
+    string: String,
+    qualified: String,
+    fields: Vec<(String, u64, bool, u64)>,
+}
+
+fn parse_truth(out: &str) -> Vec<Truth> {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let mut all: Vec<Truth> = Vec::new();
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("type ") {
+            let (head, qualified) = rest.split_once('\t').unwrap();
+            let parts: Vec<&str> = head.splitn(5, ' ').collect();
+            let mask = (0..parts[3].len() / 2)
+                .map(|i| u8::from_str_radix(&parts[3][2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            all.push(Truth {
+                addr: hex(parts[0]),
+                kind: parts[1].parse().unwrap(),
+                size: parts[2].parse().unwrap(),
+                mask,
+                string: parts[4].to_string(),
+                qualified: qualified.to_string(),
+                fields: Vec::new(),
+            });
+        } else if let Some(rest) = line.strip_prefix("field ") {
+            let p: Vec<&str> = rest.split(' ').collect();
+            all.last_mut().unwrap().fields.push((
+                p[0].to_string(),
+                p[1].parse().unwrap(),
+                p[2] == "true",
+                hex(p[3]),
+            ));
+        }
+    }
+    all
+}
+
+/// Every type tests/goprog's `types` mode reports through reflect (named, generic,
+/// embedded, big GC-program/on-demand masks, another module's) is among
+/// `all_types`, with the same name, package path, kind, size, fields and pointer
+/// mask; the `*Impl`→`Iface` itab points at `(*Impl).M`. Go 1.21–1.27.
+#[test]
+fn all_types_match_reflect() {
+    for tc in common::toolchains() {
+        let Some(path) = tc.build("linux", "amd64", "") else {
+            continue;
+        };
+        let what = format!("go{} linux/amd64", tc.version);
+        let out = std::process::Command::new(&path)
+            .arg("types")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{what}: goprog types failed");
+        let truth = parse_truth(&String::from_utf8(out.stdout).unwrap());
+        assert!(truth.len() >= 25, "{what}: {} types", truth.len());
+        let file = MappedFile::open(&path).unwrap();
+        let bin = file.parse().unwrap();
+        let md = bin.moduledata().unwrap();
+        let reader = bin.type_reader(&md).unwrap();
+        let all: std::collections::BTreeSet<u64> =
+            reader.all_types().unwrap().into_iter().collect();
+        let mut missing = Vec::new();
+        for t in &truth {
+            if !all.contains(&t.addr) {
+                missing.push(t.string.clone());
+                continue;
+            }
+            let d = reader.type_at(t.addr).unwrap();
+            let w = format!("{what}: {}", t.string);
+            assert_eq!(d.name, t.string, "{w}");
+            assert_eq!(reader.qualified_name(&d).unwrap(), t.qualified, "{w}");
+            assert_eq!(d.kind, Kind::from_raw(t.kind), "{w}");
+            assert_eq!(d.size, t.size, "{w}");
+            let fields: Vec<(String, u64, bool, u64)> = reader
+                .fields(&d)
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.name, f.offset, f.embedded, f.typ))
+                .collect();
+            assert_eq!(fields, t.fields, "{w}");
+            assert_eq!(reader.gc_mask(&d).unwrap(), t.mask, "{w} mask");
+        }
+        assert!(missing.is_empty(), "{what}: not found: {missing:?}");
+        // The itab of *Impl for Iface holds (*Impl).M.
+        let find = |s: &str| truth.iter().find(|t| t.string == s).unwrap().addr;
+        let (iface, imp) = (find("main.Iface"), find("*main.Impl"));
+        let itab = reader
+            .itabs()
+            .unwrap()
+            .into_iter()
+            .find(|i| i.interface == iface && i.typ == imp)
+            .unwrap_or_else(|| panic!("{what}: no itab"));
+        let tab = bin.pclntab().unwrap();
+        let m = tab.func_for_pc(itab.methods[0]).unwrap().unwrap();
+        assert_eq!(m.name, "main.(*Impl).M", "{what}");
+        assert_eq!(m.entry, itab.methods[0], "{what}");
+        eprintln!(
+            "{what}: {} types, {} itabs",
+            all.len(),
+            reader.itabs().unwrap().len()
+        );
     }
 }

@@ -51,15 +51,24 @@ impl Toolchain {
         String::from_utf8(out.stdout).ok()
     }
 
-    /// Builds tests/goprog for GOOS/GOARCH with `ldflags` (cached per test run dir).
+    /// Builds tests/goprog for GOOS/GOARCH with `ldflags`, once per (release, target,
+    /// flags, program source) for all test binaries of a run: the output lives in
+    /// target/tmp under a name with a hash of the program's sources, and a lock
+    /// keeps tests of one binary from building the same thing twice at once.
     pub fn build(&self, goos: &str, goarch: &str, ldflags: &str) -> Option<PathBuf> {
+        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gobinary-go");
         std::fs::create_dir_all(&dir).ok()?;
         let tag: String = ldflags
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .collect();
-        let name = format!("go{}-{goos}-{goarch}-{tag}", self.version);
+        let name = format!(
+            "go{}-{goos}-{goarch}-{tag}-{:016x}",
+            self.version,
+            source_hash()
+        );
         let out = dir.join(&name);
         if out.exists() {
             return Some(out);
@@ -83,6 +92,39 @@ impl Toolchain {
         std::fs::rename(&tmp, &out).ok()?;
         Some(out)
     }
+}
+
+/// FNV-1a over the names and contents of tests/goprog's files.
+fn source_hash() -> u64 {
+    static HASH: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *HASH.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goprog");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut h: u64 = 0xcbf29ce484222325;
+        for f in files {
+            let rel = f
+                .strip_prefix(&root)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .into_owned();
+            for b in rel.bytes().chain(std::fs::read(&f).unwrap_or_default()) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+            }
+        }
+        h
+    })
 }
 
 /// The toolchains present on this machine (printing what is missing).

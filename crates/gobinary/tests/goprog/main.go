@@ -25,6 +25,10 @@ func inl1(n int) []uintptr { return inl2(n * 2) }
 func outer(n int) []uintptr { return inl1(n + 1) }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "types" {
+		dumpTypes()
+		return
+	}
 	pcs := outer(len(os.Args))
 	for _, pc := range pcs {
 		fmt.Printf("pc %#x\n", pc)

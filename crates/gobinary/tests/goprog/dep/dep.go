@@ -3,3 +3,9 @@ package dep
 
 // Value returns a constant.
 func Value() int { return 42 }
+
+// Pair is a type from another module.
+type Pair struct {
+	Key   string
+	Value *int
+}
