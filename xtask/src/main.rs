@@ -36,7 +36,7 @@ commands:
          [--producers crash,gcore] [--no-arm64] [--jobs N] [--level L] [--no-test]
          [--timeout SECS]
       regenerate the full cross product into testdata/matrix (fresh), then run
-      `cargo test --workspace` with GOCORE_CORPUS=<that dir>; zstd level 9 by default
+      `cargo test --workspace --no-fail-fast` with GOCORE_CORPUS=<that dir>; zstd level 9 by default
 
   layouts
       regenerate crates/gocore/src/layout/generated/ from reference builds of every
@@ -440,7 +440,10 @@ fn corpus_cases() -> Vec<Case> {
 fn finish(ctx: &Ctx, failed: bool) {
     if failed {
         let _ = fs::remove_dir_all(ctx.work.join("build"));
-        eprintln!("scratch run dirs of the failed cases kept in {}", ctx.work.display());
+        eprintln!(
+            "scratch run dirs of the failed cases kept in {}",
+            ctx.work.display()
+        );
     } else {
         let _ = fs::remove_dir_all(&ctx.work);
     }
@@ -711,7 +714,7 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
             d
         };
         println!(
-            "running [{}/{}] ({} cases): GOCORE_CORPUS={} {cargo} test --workspace",
+            "running [{}/{}] ({} cases): GOCORE_CORPUS={} {cargo} test --workspace --no-fail-fast",
             i + 1,
             chunks.len(),
             chunk.len(),
@@ -719,7 +722,7 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
         );
         let t = Instant::now();
         let st = Command::new(&cargo)
-            .args(["test", "--workspace"])
+            .args(["test", "--workspace", "--no-fail-fast"])
             .current_dir(root)
             .env("GOCORE_CORPUS", &corpus)
             .status()
