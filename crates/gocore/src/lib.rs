@@ -1,9 +1,29 @@
 //! `gocore`: the Go runtime model over a core dump.
 //!
+//! * [`Process`]: a [`corefile::Core`] together with its executable's function table
+//!   and the runtime layouts of the Go release that built it — the starting point.
+//! * [`Region`]: a typed view of process memory (`field`, `deref`, `index`,
+//!   `slice_len`, `string`, `uint` …) over which the runtime model is written.
 //! * [`layout`]: sizes, field offsets and constants of runtime structures for the Go
 //!   release (and experiments) that built a binary — from its DWARF, or from tables
 //!   generated from reference builds.
+//!
+//! ```no_run
+//! let core = corefile::Core::open("core.zst")?;
+//! let proc = gocore::Process::new(&core)?;
+//! let version = proc.global("runtime.buildVersion", "string")?.string()?;
+//! let allgs = proc.global("runtime.allgs", "[]*runtime.g")?;
+//! println!("{version}: {} goroutines ever created", allgs.slice_len()?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod error;
 pub mod layout;
+mod process;
+mod region;
+
+pub use error::{Error, Result};
+pub use process::Process;
+pub use region::{Region, MAX_ELEMS, MAX_STRING};
