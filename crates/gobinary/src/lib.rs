@@ -13,6 +13,12 @@
 //! * [`Moduledata`] (from [`GoBinary::moduledata`]): `runtime.moduledata`, read with
 //!   a per-release layout (the only version-keyed offsets in the crate live in one
 //!   private module), and the data/bss pointer masks it leads to.
+//! * [`TypeReader`] (from [`GoBinary::type_reader`]): runtime type descriptors
+//!   (names, kinds, sizes, fields, methods, pointer masks), itabs, and every type
+//!   reachable from them ([`TypeReader::all_types`]) — how types are known
+//!   without DWARF.
+//! * [`Vulncheck`] (from [`GoBinary::symbols_for_vulncheck`]): the packages and
+//!   symbols present, inlined ones included, each with its module.
 //!
 //! Nothing here panics on malformed input: every read is bounds-checked, lengths
 //! read from the file are capped and every loop has a bound. Errors are [`Error`]
@@ -32,6 +38,7 @@ mod pclntab;
 mod quote;
 mod types;
 mod version;
+mod vulncheck;
 
 pub use binary::{Arch, Format, GoBinary, Os, Section, SectionKind, Symbol};
 pub use buildinfo::{BuildInfo, BuildSetting, HeaderForm, Module};
@@ -40,9 +47,11 @@ pub use error::{Error, Location, Result};
 pub use mmap::MappedFile;
 pub use moduledata::{FoundBy, GoSlice, Moduledata, PointerMask};
 pub use pclntab::{
-    funcdata, package_of, pcdata, FileLine, Frame, Func, FuncFlags, Pclntab, PclntabVersion,
+    funcdata, package_of, pcdata, FileLine, Frame, Func, FuncFlags, InlinedFunc, Pclntab,
+    PclntabVersion,
 };
 pub use types::{
     FuncSignature, InterfaceMethod, Itab, Kind, Method, StructField, TypeDesc, TypeReader,
 };
 pub use version::GoVersion;
+pub use vulncheck::{module_of, vulncheck_name, VulnSymbol, Vulncheck};

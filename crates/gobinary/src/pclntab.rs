@@ -763,6 +763,111 @@ impl<'data> Pclntab<'data> {
         Err(self.bad(o, "pc-value table does not terminate"))
     }
 
+    /// The whole pc-value table at `table_off` of a function starting at `entry`:
+    /// `(start, end, value)` for each PC range, in order (empty for offset 0).
+    ///
+    /// ```no_run
+    /// # fn f(tab: &gobinary::Pclntab<'_>, func: &gobinary::Func<'_>) -> gobinary::Result<()> {
+    /// for (start, end, line) in tab.pc_values(func.pcln, func.entry)? {
+    ///     println!("{start:#x}-{end:#x}: line {line}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pc_values(&self, table_off: u32, entry: u64) -> Result<Vec<(u64, u64, i32)>> {
+        let mut out = Vec::new();
+        if table_off == 0 {
+            return Ok(out);
+        }
+        let o = table_off as usize;
+        let mut p = self
+            .pctab
+            .get(o..)
+            .ok_or_else(|| self.bad(o, "pc-value table offset out of range"))?;
+        let mut val: i32 = -1;
+        let mut cur = entry;
+        let mut first = true;
+        for _ in 0..=p.len() / 2 {
+            let (uvdelta, n) = uvarint(p).ok_or_else(|| self.bad(o, "bad pc-value varint"))?;
+            if uvdelta == 0 && !first {
+                return Ok(out);
+            }
+            first = false;
+            p = p.get(n..).unwrap_or(&[]);
+            let uvdelta = uvdelta as u32;
+            let delta = (-((uvdelta & 1) as i32)) ^ ((uvdelta >> 1) as i32);
+            val = val.wrapping_add(delta);
+            let (pcdelta, n) = uvarint(p).ok_or_else(|| self.bad(o, "bad pc-value varint"))?;
+            p = p.get(n..).unwrap_or(&[]);
+            let next = cur.wrapping_add(pcdelta.wrapping_mul(u64::from(self.quantum)));
+            out.push((cur, next, val));
+            cur = next;
+        }
+        Err(self.bad(o, "pc-value table does not terminate"))
+    }
+
+    /// The functions inlined into `func`: the entries of its inline tree, up to the
+    /// largest index its inline-tree-index pcdata table uses (the tree's length is
+    /// stored nowhere; this is how `govulncheck` counts it too). Empty when
+    /// nothing was inlined.
+    ///
+    /// ```no_run
+    /// # fn f(tab: &gobinary::Pclntab<'_>, func: &gobinary::Func<'_>) -> gobinary::Result<()> {
+    /// for call in tab.inlined_calls(func)? {
+    ///     println!("{} inlined into {} (parent {:?})", call.name, func.name, call.parent);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn inlined_calls(&self, func: &Func<'_>) -> Result<Vec<InlinedFunc<'data>>> {
+        if self.funcdata_raw(func, funcdata::INL_TREE)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let Some(tree) = self.funcdata_address(func, funcdata::INL_TREE)? else {
+            return Ok(Vec::new());
+        };
+        if pcdata::INL_TREE_INDEX >= func.npcdata {
+            return Ok(Vec::new());
+        }
+        let off = func
+            .struct_offset
+            .saturating_add(self.func_fixed_size())
+            .saturating_add((pcdata::INL_TREE_INDEX as usize).saturating_mul(4));
+        let table = self
+            .enc
+            .read_u32(self.data, off)
+            .ok_or_else(|| self.bad(off, "pcdata offset out of range"))?;
+        let values = self.pc_values(table, func.entry)?;
+        let max = values.iter().map(|v| v.2).max().unwrap_or(-1);
+        if max < 0 {
+            return Ok(Vec::new());
+        }
+        // Each entry is at least one instruction's worth of code.
+        let span = func.end.saturating_sub(func.entry).max(1);
+        if max as u64 > span.min(MAX_FUNCS) {
+            return Err(self.bad(func.struct_offset, "implausible inline tree index"));
+        }
+        let mut out = Vec::with_capacity(max as usize + 1);
+        for i in 0..=max as u64 {
+            let call = self.inlined_call(tree, i)?;
+            let parent_pc = func.entry.wrapping_add(call.parent_pc as i64 as u64);
+            let parent = if call.parent_pc >= 0 {
+                self.pc_value(table, func.entry, parent_pc)?
+                    .filter(|&p| p >= 0)
+                    .map(|p| p as usize)
+            } else {
+                None
+            };
+            out.push(InlinedFunc {
+                index: i as usize,
+                name: self.name_at(call.name_off)?,
+                func_id: call.func_id,
+                start_line: call.start_line,
+                parent_pc,
+                parent,
+            });
+        }
+        Ok(out)
+    }
+
     /// The SP delta (frame size so far) of `func` at `pc`, from the pcsp table.
     ///
     /// ```no_run
@@ -1020,6 +1125,30 @@ impl<'data> Pclntab<'data> {
             })
         }
     }
+}
+
+/// One entry of a function's inline tree: a call that the compiler inlined.
+///
+/// ```no_run
+/// # fn f(tab: &gobinary::Pclntab<'_>, func: &gobinary::Func<'_>) -> gobinary::Result<()> {
+/// let names: Vec<&str> = tab.inlined_calls(func)?.iter().map(|c| c.name).collect();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlinedFunc<'data> {
+    /// Index in the inline tree.
+    pub index: usize,
+    /// The inlined function's name.
+    pub name: &'data str,
+    /// Its `abi.FuncID`.
+    pub func_id: u8,
+    /// Line of its `func` keyword (Go 1.20+).
+    pub start_line: Option<i32>,
+    /// A PC in the physical function whose position is the call site.
+    pub parent_pc: u64,
+    /// The inline-tree index of the inlined function making the call (`None`: the
+    /// physical function itself).
+    pub parent: Option<usize>,
 }
 
 struct InlinedCall {
