@@ -53,6 +53,14 @@ pub enum Command {
 pub enum BinCommand {
     /// Build information, as `go version -m` prints it.
     Info(BinArgs),
+    /// Functions from the pclntab: entry, end, name, package, file:start line.
+    Funcs(BinFuncsArgs),
+    /// Function and file:line at each PC, inlined frames first (like `go tool addr2line`).
+    Lines(BinLinesArgs),
+    /// Runtime type descriptors: address, kind, size, pointer bytes, name.
+    Types(BinTypesArgs),
+    /// The vulncheck view: symbols present (inlined ones too) by module and package.
+    Symbols(BinArgs),
 }
 
 /// Options of `gocore bin …`.
@@ -63,4 +71,43 @@ pub struct BinArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `gocore bin funcs`.
+#[derive(Debug, ClapArgs)]
+pub struct BinFuncsArgs {
+    #[command(flatten)]
+    pub bin: BinArgs,
+    /// Also list the functions inlined into each function.
+    #[arg(long)]
+    pub inlined: bool,
+}
+
+/// Options of `gocore bin lines`.
+#[derive(Debug, ClapArgs)]
+pub struct BinLinesArgs {
+    #[command(flatten)]
+    pub bin: BinArgs,
+    /// Program counters (hex, with or without 0x).
+    #[arg(required = true, value_parser = parse_pc)]
+    pub pcs: Vec<u64>,
+}
+
+/// Options of `gocore bin types`.
+#[derive(Debug, ClapArgs)]
+pub struct BinTypesArgs {
+    #[command(flatten)]
+    pub bin: BinArgs,
+    /// Show the fields of struct types.
+    #[arg(long)]
+    pub fields: bool,
+}
+
+/// A PC as `go tool addr2line` takes it: hexadecimal, `0x` optional.
+fn parse_pc(s: &str) -> Result<u64, String> {
+    let digits = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    u64::from_str_radix(digits, 16).map_err(|e| format!("not a hex PC: {s}: {e}"))
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use corefile::{Core, OpenOptions};
 
-use crate::cli::{Args, BinCommand, Command, CoreArgs};
+use crate::cli::{Args, Command, CoreArgs};
 
 /// Runs the command and returns the process exit code.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -18,7 +18,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Overview(a) => overview::run(a),
         Command::Mappings(a) => mappings::run(a),
         Command::Threads(a) => threads::run(a),
-        Command::Bin(BinCommand::Info(a)) => bin::info(a),
+        Command::Bin(c) => bin::run(c),
     }
 }
 

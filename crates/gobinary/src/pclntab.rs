@@ -805,6 +805,37 @@ impl<'data> Pclntab<'data> {
         Err(self.bad(o, "pc-value table does not terminate"))
     }
 
+    /// The offset of pcdata table `table` of `func` (`None` if it has none).
+    fn pcdata_table(&self, func: &Func<'_>, table: u32) -> Result<Option<u32>> {
+        if table >= func.npcdata {
+            return Ok(None);
+        }
+        let off = func
+            .struct_offset
+            .saturating_add(self.func_fixed_size())
+            .saturating_add((table as usize).saturating_mul(4));
+        let t = self
+            .enc
+            .read_u32(self.data, off)
+            .ok_or_else(|| self.bad(off, "pcdata offset out of range"))?;
+        Ok(Some(t).filter(|&t| t != 0))
+    }
+
+    /// The whole pcdata table `table` (see [`pcdata`]) of `func` as
+    /// `(start, end, value)` PC ranges (empty if the function has no such table).
+    ///
+    /// ```no_run
+    /// # fn f(tab: &gobinary::Pclntab<'_>, func: &gobinary::Func<'_>) -> gobinary::Result<()> {
+    /// let ranges = tab.pcdata_ranges(func, gobinary::pcdata::INL_TREE_INDEX)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pcdata_ranges(&self, func: &Func<'_>, table: u32) -> Result<Vec<(u64, u64, i32)>> {
+        match self.pcdata_table(func, table)? {
+            Some(t) => self.pc_values(t, func.entry),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The functions inlined into `func`: the entries of its inline tree, up to the
     /// largest index its inline-tree-index pcdata table uses (the tree's length is
     /// stored nowhere; this is how `govulncheck` counts it too). Empty when
@@ -824,17 +855,9 @@ impl<'data> Pclntab<'data> {
         let Some(tree) = self.funcdata_address(func, funcdata::INL_TREE)? else {
             return Ok(Vec::new());
         };
-        if pcdata::INL_TREE_INDEX >= func.npcdata {
+        let Some(table) = self.pcdata_table(func, pcdata::INL_TREE_INDEX)? else {
             return Ok(Vec::new());
-        }
-        let off = func
-            .struct_offset
-            .saturating_add(self.func_fixed_size())
-            .saturating_add((pcdata::INL_TREE_INDEX as usize).saturating_mul(4));
-        let table = self
-            .enc
-            .read_u32(self.data, off)
-            .ok_or_else(|| self.bad(off, "pcdata offset out of range"))?;
+        };
         let values = self.pc_values(table, func.entry)?;
         let max = values.iter().map(|v| v.2).max().unwrap_or(-1);
         if max < 0 {

@@ -84,6 +84,47 @@ impl Kind {
     }
 }
 
+impl std::fmt::Display for Kind {
+    /// The kind as Go's `reflect.Kind.String` spells it.
+    ///
+    /// ```
+    /// assert_eq!(gobinary::Kind::Pointer.to_string(), "ptr");
+    /// assert_eq!(gobinary::Kind::UnsafePointer.to_string(), "unsafe.Pointer");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use Kind::*;
+        f.write_str(match self {
+            Invalid => "invalid",
+            Bool => "bool",
+            Int => "int",
+            Int8 => "int8",
+            Int16 => "int16",
+            Int32 => "int32",
+            Int64 => "int64",
+            Uint => "uint",
+            Uint8 => "uint8",
+            Uint16 => "uint16",
+            Uint32 => "uint32",
+            Uint64 => "uint64",
+            Uintptr => "uintptr",
+            Float32 => "float32",
+            Float64 => "float64",
+            Complex64 => "complex64",
+            Complex128 => "complex128",
+            Array => "array",
+            Chan => "chan",
+            Func => "func",
+            Interface => "interface",
+            Map => "map",
+            Pointer => "ptr",
+            Slice => "slice",
+            String => "string",
+            Struct => "struct",
+            UnsafePointer => "unsafe.Pointer",
+        })
+    }
+}
+
 /// A struct field of a type descriptor.
 ///
 /// ```no_run
