@@ -20,10 +20,14 @@
 #![deny(missing_docs)]
 
 mod error;
+mod heap;
 pub mod layout;
 mod process;
 mod region;
 
 pub use error::{Error, Result};
+pub use heap::{
+    Heap, ObjId, Object, Objects, Pointer, PointerLayout, Pointers, SpanInfo, SpanState, TypeInfo,
+};
 pub use process::Process;
 pub use region::{Region, MAX_ELEMS, MAX_STRING};

@@ -1,0 +1,1088 @@
+//! The Go heap: every allocated object of every in-use span, and the pointers each
+//! object holds.
+//!
+//! [`Heap::new`] builds an index once — the spans of `runtime.mheap_.allspans` sorted
+//! by address, and per span an allocated-slot bitmap and the count of allocated
+//! objects before it — so that:
+//!
+//! * objects have dense ids ([`ObjId`], address order), and [`Heap::objects`]
+//!   iterates them without allocating;
+//! * [`Heap::find_object`] maps any address to (object, offset) by a binary search
+//!   over spans and one division;
+//! * [`Heap::pointers`] yields each pointer slot of an object with its target, from
+//!   whichever pointer bitmap the Go release keeps ([`PointerLayout`]).
+//!
+//! What a "slot is allocated" means: slot `i` of an in-use span is allocated iff
+//! `i < mspan.freeindex` or bit `i` of `mspan.allocBits` is set (the runtime's own
+//! rule after sweeping). Objects of a header size class start one malloc header
+//! (8 bytes) into their slot: [`Object::addr`] is the address Go code holds, and
+//! [`Object::slot`] the slot's start.
+//!
+//! ```no_run
+//! let core = corefile::Core::open("core")?;
+//! let proc = gocore::Process::new(&core)?;
+//! let heap = gocore::Heap::new(&proc)?;
+//! println!("{} objects in {} spans", heap.object_count(), heap.spans().len());
+//! for obj in heap.objects().take(3) {
+//!     for p in heap.pointers(&obj) {
+//!         let p = p?;
+//!         println!("{:#x}+{} -> {:#x}", obj.addr, p.offset, p.target);
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod pointers;
+mod types;
+
+use std::collections::{BTreeSet, HashMap};
+
+use corefile::Core;
+
+use crate::error::{Error, Result};
+use crate::process::Process;
+
+pub use pointers::{Pointer, Pointers};
+pub use types::TypeInfo;
+
+/// Most spans read from `allspans` (a sanity bound on a length read from the core).
+const MAX_SPANS: u64 = 1 << 26;
+
+/// Most warnings kept (the count of suppressed ones is reported in the last one).
+const MAX_WARNINGS: usize = 100;
+
+/// A dense object id: objects are numbered 0.. in address order.
+///
+/// ```no_run
+/// # let core = corefile::Core::open("core")?;
+/// # let proc = gocore::Process::new(&core)?;
+/// # let heap = gocore::Heap::new(&proc)?;
+/// let mut marked = vec![false; heap.object_count() as usize];
+/// if let Some((id, _off)) = heap.find_object(0xc000010000) {
+///     marked[id.index()] = true;
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjId(pub u32);
+
+impl ObjId {
+    /// The id as an index into per-object vectors.
+    ///
+    /// ```
+    /// assert_eq!(gocore::ObjId(7).index(), 7);
+    /// ```
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// How the Go release that built the binary records which heap words are pointers.
+///
+/// ```no_run
+/// # let core = corefile::Core::open("core")?;
+/// # let proc = gocore::Process::new(&core)?;
+/// # let heap = gocore::Heap::new(&proc)?;
+/// println!("{:?}", heap.layout());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointerLayout {
+    /// One bit per heap word in `heapArena.bitmap`, with `noMorePtrs` (Go ≤ 1.21,
+    /// and 1.22 built with `GOEXPERIMENT=noallocheaders`).
+    ArenaBitmap,
+    /// Allocation headers (Go 1.22+): small objects' bits at the end of their span,
+    /// a `*abi.Type` header in each larger slot, `mspan.largeType` for large objects.
+    AllocHeaders {
+        /// Green Tea GC: one-page small-object spans end with a
+        /// `spanInlineMarkBits`, and their pointer bits sit just before it.
+        green_tea: bool,
+    },
+}
+
+/// The state of a span (`mspan.state`).
+///
+/// ```
+/// assert!(gocore::SpanState::InUse.has_objects());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpanState {
+    /// Free (`mSpanDead`).
+    Dead,
+    /// Holds heap objects (`mSpanInUse`).
+    InUse,
+    /// Manually managed: goroutine stacks and runtime-internal memory
+    /// (`mSpanManual`).
+    Manual,
+    /// A value this release does not define.
+    Other(u8),
+}
+
+impl SpanState {
+    /// Whether the span holds heap objects.
+    ///
+    /// ```
+    /// assert!(!gocore::SpanState::Manual.has_objects());
+    /// ```
+    pub fn has_objects(self) -> bool {
+        self == SpanState::InUse
+    }
+}
+
+/// One span: what the runtime's `mspan` says about it.
+///
+/// ```no_run
+/// # let core = corefile::Core::open("core")?;
+/// # let proc = gocore::Process::new(&core)?;
+/// # let heap = gocore::Heap::new(&proc)?;
+/// let stack_bytes: u64 = heap
+///     .spans()
+///     .iter()
+///     .filter(|s| s.state == gocore::SpanState::Manual)
+///     .map(|s| s.bytes())
+///     .sum();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpanInfo {
+    /// Address of the `mspan` structure.
+    pub mspan: u64,
+    /// First byte (`startAddr`).
+    pub base: u64,
+    /// Pages (`npages`).
+    pub npages: u64,
+    /// State.
+    pub state: SpanState,
+    /// `spanclass`: size class << 1 | noscan.
+    pub spanclass: u8,
+    /// Slot size (`elemsize`).
+    pub elemsize: u64,
+    /// Slots (`nelems`).
+    pub nelems: u64,
+    /// `allocCount` as the runtime recorded it.
+    pub alloc_count: u64,
+    /// Allocated slots found (`freeindex` and `allocBits`).
+    pub allocated: u64,
+    /// `largeType` (0 if none or not in this release).
+    pub large_type: u64,
+    /// A user arena chunk (`isUserArenaChunk`): one object covers the whole chunk.
+    pub user_arena: bool,
+    /// Bytes per page.
+    page_size: u64,
+}
+
+impl SpanInfo {
+    /// The size class (`spanclass >> 1`; 0 for large objects).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let large = heap.spans().iter().filter(|s| s.size_class() == 0).count();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn size_class(&self) -> u8 {
+        self.spanclass >> 1
+    }
+
+    /// Whether the span's objects hold no pointers (`spanclass & 1`).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let scan = heap.spans().iter().filter(|s| !s.noscan()).count();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn noscan(&self) -> bool {
+        self.spanclass & 1 != 0
+    }
+
+    /// Bytes covered (`npages * pageSize`).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let total: u64 = heap.spans().iter().map(|s| s.bytes()).sum();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bytes(&self) -> u64 {
+        self.npages.saturating_mul(self.page_size)
+    }
+
+    /// One past the last byte.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let s = &heap.spans()[0];
+    /// assert!(s.end() > s.base);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn end(&self) -> u64 {
+        self.base.saturating_add(self.bytes())
+    }
+}
+
+/// An allocated heap object.
+///
+/// ```no_run
+/// # let core = corefile::Core::open("core")?;
+/// # let proc = gocore::Process::new(&core)?;
+/// # let heap = gocore::Heap::new(&proc)?;
+/// let obj = heap.objects().next().unwrap();
+/// let span = heap.span(&obj);
+/// println!("{:#x} {} bytes, size class {}", obj.addr, obj.size, span.size_class());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Object {
+    /// Dense id (address order).
+    pub id: ObjId,
+    /// The object's address: what Go code points at (after the malloc header when
+    /// the size class has one).
+    pub addr: u64,
+    /// Usable bytes from `addr` to the end of the slot.
+    pub size: u64,
+    /// Start of the slot (`addr` minus the malloc header, if any).
+    pub slot: u64,
+    /// Index of the span in [`Heap::spans`].
+    pub span: u32,
+}
+
+/// Per-span index data (parallel to `Heap::spans`).
+#[derive(Debug, Clone, Copy, Default)]
+struct SpanIndex {
+    /// First word of the span's allocated bitmap in `Heap::alloc`.
+    bits: usize,
+    /// Id of the span's first object.
+    first_id: u32,
+    /// Malloc header bytes at the start of each slot (0 or 8).
+    header: u64,
+    /// Where the span's pointer bits come from.
+    bits_kind: BitsKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum BitsKind {
+    /// No pointers (noscan, not in use).
+    #[default]
+    None,
+    /// `heapArena.bitmap`.
+    Arena,
+    /// Bitmap at the end of the span, starting at this address.
+    SpanEnd(u64),
+    /// Type in each slot's malloc header.
+    Header,
+    /// `mspan.largeType`.
+    Large,
+}
+
+/// Geometry of `heapArena`s, for the arena-bitmap layout.
+#[derive(Debug, Clone, Default)]
+struct Arenas {
+    /// Arena index → address of its `heapArena`.
+    by_index: HashMap<u64, u64>,
+    bytes: u64,
+    base_offset: u64,
+    bitmap_off: u64,
+    no_more_ptrs_off: Option<u64>,
+}
+
+/// The heap index. See the [module documentation](self).
+///
+/// ```no_run
+/// let core = corefile::Core::open("core")?;
+/// let proc = gocore::Process::new(&core)?;
+/// let heap = gocore::Heap::new(&proc)?;
+/// let (id, off) = heap.find_object(0xc000010010).ok_or("not in an object")?;
+/// let obj = heap.object(id).unwrap();
+/// println!("{:#x} is {off} bytes into a {}-byte object", obj.addr + off, obj.size);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Heap<'a> {
+    core: &'a Core,
+    layout: PointerLayout,
+    spans: Vec<SpanInfo>,
+    index: Vec<SpanIndex>,
+    alloc: Vec<u64>,
+    count: u64,
+    types: HashMap<u64, TypeInfo>,
+    arenas: Arenas,
+    ptr_size: u64,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Heap<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Heap")
+            .field("layout", &self.layout)
+            .field("spans", &self.spans.len())
+            .field("objects", &self.count)
+            .field("types", &self.types.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Offsets and sizes of the `mspan` fields read, looked up once.
+struct MspanFields {
+    size: u64,
+    start: (u64, u64),
+    npages: (u64, u64),
+    freeindex: (u64, u64),
+    nelems: (u64, u64),
+    alloc_bits: (u64, u64),
+    alloc_count: (u64, u64),
+    spanclass: (u64, u64),
+    state: (u64, u64),
+    elemsize: (u64, u64),
+    large_type: Option<(u64, u64)>,
+    user_arena: Option<(u64, u64)>,
+}
+
+impl MspanFields {
+    fn new(proc: &Process<'_>) -> Result<MspanFields> {
+        let l = proc.layouts();
+        let f = |p: &str| -> Result<(u64, u64)> {
+            let f = l.field("runtime.mspan", p)?;
+            Ok((f.offset, f.size))
+        };
+        Ok(MspanFields {
+            size: l.size("runtime.mspan")?,
+            start: f("startAddr")?,
+            npages: f("npages")?,
+            freeindex: f("freeindex")?,
+            nelems: f("nelems")?,
+            alloc_bits: f("allocBits")?,
+            alloc_count: f("allocCount")?,
+            spanclass: f("spanclass")?,
+            state: f("state.s").or_else(|_| f("state"))?,
+            elemsize: f("elemsize")?,
+            large_type: f("largeType").ok(),
+            user_arena: f("isUserArenaChunk").ok(),
+        })
+    }
+}
+
+/// Little-endian unsigned integer of `size` bytes at `off` (0 when out of range).
+fn le_uint(b: &[u8], (off, size): (u64, u64)) -> u64 {
+    let Some(s) = b.get(off as usize..off.saturating_add(size) as usize) else {
+        return 0;
+    };
+    let mut v = 0u64;
+    for (i, byte) in s.iter().take(8).enumerate() {
+        v |= u64::from(*byte) << (8 * i);
+    }
+    v
+}
+
+impl<'a> Heap<'a> {
+    /// Reads `runtime.mheap_` and indexes every span and allocated object.
+    ///
+    /// Damaged spans (implausible sizes, unreadable bitmaps) are skipped with a
+    /// [warning](Heap::warnings); an unreadable `mheap_` is an error.
+    ///
+    /// ```no_run
+    /// let core = corefile::Core::open("core")?;
+    /// let proc = gocore::Process::new(&core)?;
+    /// let heap = gocore::Heap::new(&proc)?;
+    /// for w in heap.warnings() { eprintln!("warning: {w}"); }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(proc: &Process<'a>) -> Result<Heap<'a>> {
+        let core = proc.core();
+        let l = proc.layouts();
+        let ptr_size = proc.ptr_size();
+        let mut warnings = Vec::new();
+        let mheap = proc.global("runtime.mheap_", "runtime.mheap")?;
+        let page_size = l.constant_any(&[
+            "runtime._PageSize",
+            "runtime.pageSize",
+            "internal/runtime/gc.PageSize",
+        ])? as u64;
+        if page_size == 0 || !page_size.is_power_of_two() {
+            return Err(Error::OutOfRange {
+                what: "page size".into(),
+                value: page_size,
+                limit: 1 << 30,
+            });
+        }
+        let layout = if l.has_field("runtime.heapArena", "bitmap") {
+            PointerLayout::ArenaBitmap
+        } else {
+            PointerLayout::AllocHeaders {
+                green_tea: l.size("runtime.spanInlineMarkBits").unwrap_or(0) > 0,
+            }
+        };
+        let (header_size, min_header) = match layout {
+            PointerLayout::ArenaBitmap => (0, u64::MAX),
+            PointerLayout::AllocHeaders { .. } => (
+                l.constant_any(&[
+                    "runtime.mallocHeaderSize",
+                    "internal/runtime/gc.MallocHeaderSize",
+                ])? as u64,
+                l.constant_any(&[
+                    "runtime.minSizeForMallocHeader",
+                    "internal/runtime/gc.MinSizeForMallocHeader",
+                ])? as u64,
+            ),
+        };
+        let inline_marks = match layout {
+            PointerLayout::AllocHeaders { green_tea: true } => {
+                l.size("runtime.spanInlineMarkBits")?
+            }
+            _ => 0,
+        };
+        let states = (
+            l.constant_u64("runtime.mSpanInUse").unwrap_or(1),
+            l.constant_u64("runtime.mSpanManual").unwrap_or(2),
+            l.constant_u64("runtime.mSpanDead").unwrap_or(0),
+        );
+
+        // The span pointers, in one read.
+        let allspans = mheap.field("allspans")?;
+        let n = allspans.slice_len()?;
+        if n > MAX_SPANS {
+            return Err(Error::OutOfRange {
+                what: format!("len(mheap_.allspans) at {:#x}", allspans.addr()),
+                value: n,
+                limit: MAX_SPANS,
+            });
+        }
+        let data = allspans.ptr()?;
+        let ptrs = core
+            .read(data, (n * ptr_size) as usize)
+            .map_err(|source| Error::Memory {
+                what: "mheap_.allspans".into(),
+                source,
+            })?;
+        let mf = MspanFields::new(proc)?;
+
+        let mut spans = Vec::new();
+        let mut index = Vec::new();
+        let mut alloc: Vec<u64> = Vec::new();
+        for chunk in ptrs.chunks_exact(ptr_size as usize) {
+            let sp = le_uint(chunk, (0, ptr_size));
+            if sp == 0 {
+                continue;
+            }
+            let b = match core.read(sp, mf.size as usize) {
+                Ok(b) => b,
+                Err(e) => {
+                    warn(&mut warnings, format!("mspan at {sp:#x}: {e}"));
+                    continue;
+                }
+            };
+            let state_raw = le_uint(&b, mf.state);
+            let state = if state_raw == states.0 {
+                SpanState::InUse
+            } else if state_raw == states.1 {
+                SpanState::Manual
+            } else if state_raw == states.2 {
+                SpanState::Dead
+            } else {
+                SpanState::Other(state_raw as u8)
+            };
+            if matches!(state, SpanState::Dead | SpanState::Other(_)) {
+                continue;
+            }
+            let mut s = SpanInfo {
+                mspan: sp,
+                base: le_uint(&b, mf.start),
+                npages: le_uint(&b, mf.npages),
+                state,
+                spanclass: le_uint(&b, mf.spanclass) as u8,
+                elemsize: le_uint(&b, mf.elemsize),
+                nelems: le_uint(&b, mf.nelems),
+                alloc_count: le_uint(&b, mf.alloc_count),
+                allocated: 0,
+                large_type: mf.large_type.map_or(0, |f| le_uint(&b, f)),
+                user_arena: mf.user_arena.is_some_and(|f| le_uint(&b, f) != 0),
+                page_size,
+            };
+            let bytes = s.npages.checked_mul(page_size);
+            if s.npages == 0 || bytes.is_none_or(|b| s.base.checked_add(b).is_none()) {
+                warn(
+                    &mut warnings,
+                    format!("mspan at {sp:#x}: implausible npages {}", s.npages),
+                );
+                continue;
+            }
+            let mut ix = SpanIndex {
+                bits: alloc.len(),
+                ..SpanIndex::default()
+            };
+            if state == SpanState::InUse {
+                let span_bytes = s.bytes();
+                if s.elemsize == 0
+                    || s.nelems == 0
+                    || s.nelems > span_bytes / s.elemsize
+                    || s.nelems > u64::from(u32::MAX)
+                {
+                    warn(
+                        &mut warnings,
+                        format!(
+                            "span {:#x}: implausible elemsize {} / nelems {}",
+                            s.base, s.elemsize, s.nelems
+                        ),
+                    );
+                    s.nelems = 0;
+                } else {
+                    let freeindex = le_uint(&b, mf.freeindex).min(s.nelems);
+                    let bits_ptr = le_uint(&b, mf.alloc_bits);
+                    let nbytes = s.nelems.div_ceil(8) as usize;
+                    let nwords = s.nelems.div_ceil(64) as usize;
+                    let start = alloc.len();
+                    alloc.resize(start + nwords, 0);
+                    let words = alloc.get_mut(start..).unwrap_or_default();
+                    match core.read(bits_ptr, nbytes) {
+                        Ok(ab) => {
+                            for (i, byte) in ab.iter().enumerate() {
+                                if let Some(w) = words.get_mut(i / 8) {
+                                    *w |= u64::from(*byte) << (8 * (i % 8));
+                                }
+                            }
+                        }
+                        Err(e) => warn(
+                            &mut warnings,
+                            format!("span {:#x}: allocBits at {bits_ptr:#x}: {e}", s.base),
+                        ),
+                    }
+                    for i in 0..freeindex {
+                        if let Some(w) = words.get_mut((i / 64) as usize) {
+                            *w |= 1 << (i % 64);
+                        }
+                    }
+                    // Clear bits past nelems.
+                    if s.nelems % 64 != 0 {
+                        if let Some(w) = words.last_mut() {
+                            *w &= (1u64 << (s.nelems % 64)) - 1;
+                        }
+                    }
+                    s.allocated = words.iter().map(|w| u64::from(w.count_ones())).sum();
+                    if s.allocated != s.alloc_count {
+                        warn(
+                            &mut warnings,
+                            format!(
+                                "span {:#x}: {} slots allocated by freeindex/allocBits, allocCount {}",
+                                s.base, s.allocated, s.alloc_count
+                            ),
+                        );
+                    }
+                    ix.bits_kind = if s.noscan() {
+                        BitsKind::None
+                    } else {
+                        match layout {
+                            PointerLayout::ArenaBitmap => BitsKind::Arena,
+                            PointerLayout::AllocHeaders { .. } => {
+                                if s.size_class() == 0 {
+                                    BitsKind::Large
+                                } else if s.elemsize <= min_header {
+                                    // spanHeapBitsRange.
+                                    let size = span_bytes / ptr_size / 8;
+                                    let mut at = s.end() - size;
+                                    if s.elemsize >= 16 {
+                                        at = at.saturating_sub(inline_marks);
+                                    }
+                                    BitsKind::SpanEnd(at)
+                                } else {
+                                    ix.header = header_size;
+                                    BitsKind::Header
+                                }
+                            }
+                        }
+                    };
+                    if ix.bits_kind == BitsKind::Header && header_size > s.elemsize {
+                        s.nelems = 0;
+                        s.allocated = 0;
+                    }
+                }
+            }
+            spans.push(s);
+            index.push(ix);
+        }
+
+        // Sort by address (allspans is in creation order) and drop overlaps.
+        let mut order: Vec<usize> = (0..spans.len()).collect();
+        order.sort_by_key(|&i| spans.get(i).map_or(0, |s| s.base));
+        let mut sorted_spans = Vec::with_capacity(spans.len());
+        let mut sorted_index = Vec::with_capacity(spans.len());
+        let mut count: u64 = 0;
+        let mut prev_end = 0u64;
+        for i in order {
+            let (Some(s), Some(ix)) = (spans.get(i), index.get(i)) else {
+                continue;
+            };
+            if s.base < prev_end {
+                warn(
+                    &mut warnings,
+                    format!("span {:#x} overlaps the previous span; skipped", s.base),
+                );
+                continue;
+            }
+            prev_end = s.end();
+            let mut ix = *ix;
+            ix.first_id = u32::try_from(count).map_err(|_| Error::OutOfRange {
+                what: "heap object count".into(),
+                value: count,
+                limit: u64::from(u32::MAX),
+            })?;
+            count += s.allocated;
+            sorted_spans.push(s.clone());
+            sorted_index.push(ix);
+        }
+        if count > u64::from(u32::MAX) {
+            return Err(Error::OutOfRange {
+                what: "heap object count".into(),
+                value: count,
+                limit: u64::from(u32::MAX),
+            });
+        }
+
+        let mut heap = Heap {
+            core,
+            layout,
+            spans: sorted_spans,
+            index: sorted_index,
+            alloc,
+            count,
+            types: HashMap::new(),
+            arenas: Arenas::default(),
+            ptr_size,
+            warnings,
+        };
+        match layout {
+            PointerLayout::ArenaBitmap => heap.arenas = heap.load_arenas(proc)?,
+            PointerLayout::AllocHeaders { .. } => heap.load_types(proc),
+        }
+        Ok(heap)
+    }
+
+    /// Every allocation type in a malloc header or a `largeType`, with its mask.
+    fn load_types(&mut self, proc: &Process<'a>) {
+        let mut addrs = BTreeSet::new();
+        for (si, (s, ix)) in self.spans.iter().zip(&self.index).enumerate() {
+            match ix.bits_kind {
+                BitsKind::Large => {
+                    addrs.insert(s.large_type);
+                }
+                BitsKind::Header => {
+                    for obj in self.span_objects(si) {
+                        match self.core.read_u64(obj.slot) {
+                            Ok(t) => {
+                                addrs.insert(t);
+                            }
+                            Err(e) => {
+                                warn(&mut self.warnings, format!("malloc header: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let md = proc.binary().moduledata();
+        let md = match md {
+            Ok(md) => Some(md),
+            Err(e) => {
+                warn(&mut self.warnings, format!("moduledata: {e}"));
+                None
+            }
+        };
+        let mut w = Vec::new();
+        let loader = types::TypeLoader::new(proc, md.as_ref(), &mut w);
+        self.types = loader.load_all(addrs, &mut w);
+        for m in w {
+            warn(&mut self.warnings, m);
+        }
+    }
+
+    /// The `heapArena` of every arena holding an in-use span.
+    fn load_arenas(&mut self, proc: &Process<'a>) -> Result<Arenas> {
+        let l = proc.layouts();
+        let bytes = l.constant_u64("runtime.heapArenaBytes")?;
+        if bytes == 0 {
+            return Err(Error::OutOfRange {
+                what: "heapArenaBytes".into(),
+                value: 0,
+                limit: 1 << 40,
+            });
+        }
+        let base_offset =
+            l.constant_any(&["runtime.arenaBaseOffset", "runtime.arenaBaseOffsetUintptr"])? as u64;
+        let l1_bits = l.constant_u64("runtime.arenaL1Bits")?;
+        let l2_bits = l.constant_u64("runtime.arenaL2Bits")?;
+        let l1_shift = l.constant_u64("runtime.arenaL1Shift").unwrap_or(l2_bits);
+        let arenas_addr = proc
+            .global("runtime.mheap_", "runtime.mheap")?
+            .field("arenas")?
+            .addr();
+        let mut by_index = HashMap::new();
+        for s in &self.spans {
+            let first = s.base.wrapping_sub(base_offset) / bytes;
+            let last = (s.end() - 1).wrapping_sub(base_offset) / bytes;
+            for ai in first..=last.min(first.saturating_add(1 << 16)) {
+                if by_index.contains_key(&ai) {
+                    continue;
+                }
+                let (l1, l2) = if l1_bits == 0 {
+                    (0, ai)
+                } else {
+                    (ai >> l1_shift, ai & ((1 << l2_bits) - 1))
+                };
+                let ha = self
+                    .core
+                    .read_u64(arenas_addr.wrapping_add(l1 * self.ptr_size))
+                    .and_then(|l2map| self.core.read_u64(l2map.wrapping_add(l2 * self.ptr_size)));
+                match ha {
+                    Ok(ha) if ha != 0 => {
+                        by_index.insert(ai, ha);
+                    }
+                    Ok(_) => warn(&mut self.warnings, format!("arena {ai:#x}: no heapArena")),
+                    Err(e) => warn(&mut self.warnings, format!("arena {ai:#x}: {e}")),
+                }
+            }
+        }
+        Ok(Arenas {
+            by_index,
+            bytes,
+            base_offset,
+            bitmap_off: l.offset("runtime.heapArena", "bitmap")?,
+            no_more_ptrs_off: l.offset("runtime.heapArena", "noMorePtrs").ok(),
+        })
+    }
+
+    /// Which pointer bitmaps this heap uses.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let headers = matches!(heap.layout(), gocore::PointerLayout::AllocHeaders { .. });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn layout(&self) -> PointerLayout {
+        self.layout
+    }
+
+    /// In-use and manual (stack) spans, sorted by address.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// for s in heap.spans() {
+    ///     println!("{:#x} {:?} class {} {} of {} slots", s.base, s.state, s.size_class(), s.allocated, s.nelems);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spans(&self) -> &[SpanInfo] {
+        &self.spans
+    }
+
+    /// The span of an object.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let obj = heap.objects().next().unwrap();
+    /// assert!(heap.span(&obj).base <= obj.addr);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn span(&self, obj: &Object) -> &SpanInfo {
+        // Objects are only made from valid span indices.
+        &self.spans[obj.span as usize]
+    }
+
+    /// The span containing `addr`, if any.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// if let Some(s) = heap.span_of(0xc000010000) { println!("{:?}", s.state); }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn span_of(&self, addr: u64) -> Option<&SpanInfo> {
+        self.span_index_of(addr).and_then(|i| self.spans.get(i))
+    }
+
+    fn span_index_of(&self, addr: u64) -> Option<usize> {
+        let i = self.spans.partition_point(|s| s.base <= addr);
+        let i = i.checked_sub(1)?;
+        let s = self.spans.get(i)?;
+        (addr < s.end()).then_some(i)
+    }
+
+    /// Number of allocated objects.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// println!("{} objects", heap.object_count());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn object_count(&self) -> u64 {
+        self.count
+    }
+
+    /// Every allocated object, in address order (ids 0, 1, 2 …).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let bytes: u64 = heap.objects().map(|o| o.size).sum();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn objects(&self) -> Objects<'_, 'a> {
+        Objects {
+            heap: self,
+            span: 0,
+            end_span: self.spans.len(),
+            word: 0,
+            bits: 0,
+            id: 0,
+        }
+    }
+
+    fn span_objects(&self, span: usize) -> Objects<'_, 'a> {
+        Objects {
+            heap: self,
+            span,
+            end_span: span.saturating_add(1).min(self.spans.len()),
+            word: 0,
+            bits: 0,
+            id: self.index.get(span).map_or(0, |ix| ix.first_id),
+        }
+    }
+
+    fn make_object(&self, span: usize, slot: u64, id: u32) -> Option<Object> {
+        let s = self.spans.get(span)?;
+        let ix = self.index.get(span)?;
+        let slot_addr = s.base.checked_add(slot.checked_mul(s.elemsize)?)?;
+        Some(Object {
+            id: ObjId(id),
+            addr: slot_addr + ix.header,
+            size: s.elemsize - ix.header,
+            slot: slot_addr,
+            span: span as u32,
+        })
+    }
+
+    fn is_allocated(&self, span: usize, slot: u64) -> bool {
+        let Some(ix) = self.index.get(span) else {
+            return false;
+        };
+        self.alloc
+            .get(ix.bits + (slot / 64) as usize)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+
+    /// The object with this id.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let first = heap.object(gocore::ObjId(0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn object(&self, id: ObjId) -> Option<Object> {
+        if u64::from(id.0) >= self.count {
+            return None;
+        }
+        // Last span whose first id ≤ id and that has objects.
+        let i = self.index.partition_point(|ix| ix.first_id <= id.0);
+        let mut span = i.checked_sub(1)?;
+        // Spans without objects share first_id with the next: step back to one with.
+        while self.spans.get(span)?.allocated == 0 {
+            span = span.checked_sub(1)?;
+        }
+        let ix = self.index.get(span)?;
+        let mut rank = id.0 - ix.first_id;
+        let s = self.spans.get(span)?;
+        let nwords = s.nelems.div_ceil(64) as usize;
+        for (wi, w) in self
+            .alloc
+            .get(ix.bits..ix.bits + nwords)?
+            .iter()
+            .enumerate()
+        {
+            let c = w.count_ones();
+            if rank < c {
+                let mut w = *w;
+                for _ in 0..rank {
+                    w &= w - 1;
+                }
+                let slot = wi as u64 * 64 + u64::from(w.trailing_zeros());
+                return self.make_object(span, slot, id.0);
+            }
+            rank -= c;
+        }
+        None
+    }
+
+    /// The allocated object containing `addr`, and `addr`'s offset from the
+    /// object's address. Addresses in free slots, in a slot's malloc header, in the
+    /// unused tail of a span, in stack spans or outside the heap give `None`.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// match heap.find_object(0xc000010008) {
+    ///     Some((id, 0)) => println!("object {} starts there", id.0),
+    ///     Some((id, off)) => println!("{off} bytes into object {}", id.0),
+    ///     None => println!("not in an allocated object"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn find_object(&self, addr: u64) -> Option<(ObjId, u64)> {
+        let si = self.span_index_of(addr)?;
+        let s = self.spans.get(si)?;
+        if s.allocated == 0 {
+            return None;
+        }
+        let ix = self.index.get(si)?;
+        let off = addr - s.base;
+        let slot = off / s.elemsize;
+        if slot >= s.nelems || !self.is_allocated(si, slot) {
+            return None;
+        }
+        let in_slot = off - slot * s.elemsize;
+        let in_obj = in_slot.checked_sub(ix.header)?;
+        // Rank of the slot among the span's allocated slots.
+        let mut rank = 0u64;
+        let full = (slot / 64) as usize;
+        let words = self.alloc.get(ix.bits..ix.bits + full + 1)?;
+        for w in words.get(..full)? {
+            rank += u64::from(w.count_ones());
+        }
+        let last = words.get(full)?;
+        rank += u64::from((last & ((1u64 << (slot % 64)) - 1)).count_ones());
+        Some((ObjId(ix.first_id + rank as u32), in_obj))
+    }
+
+    /// The allocation type of an object, when the heap records it: the malloc
+    /// header of header size classes, `largeType` of large objects (Go 1.22+).
+    /// Small objects (≤ 512 bytes) and every object before 1.22 have none.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let typed = heap.objects().filter(|o| heap.object_type(o).is_some()).count();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn object_type(&self, obj: &Object) -> Option<&TypeInfo> {
+        let ix = self.index.get(obj.span as usize)?;
+        let t = match ix.bits_kind {
+            BitsKind::Header => self.core.read_u64(obj.slot).ok()?,
+            BitsKind::Large => self.spans.get(obj.span as usize)?.large_type,
+            _ => return None,
+        };
+        self.types.get(&t)
+    }
+
+    /// The pointer slots of an object, each with the value it holds (nil included),
+    /// in address order. Noscan objects have none.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// for obj in heap.objects() {
+    ///     for p in heap.pointers(&obj) {
+    ///         let p = p?;
+    ///         if let Some((to, _)) = heap.find_object(p.target) {
+    ///             println!("{} -> {}", obj.id.0, to.0);
+    ///         }
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pointers(&self, obj: &Object) -> Pointers<'_> {
+        Pointers::new(self, obj)
+    }
+
+    /// Non-fatal problems met while indexing (damaged spans, unreadable types).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// assert!(heap.warnings().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+fn warn(w: &mut Vec<String>, msg: String) {
+    match w.len() {
+        n if n < MAX_WARNINGS => w.push(msg),
+        n if n == MAX_WARNINGS => w.push("further warnings suppressed".into()),
+        _ => {}
+    }
+}
+
+/// Iterator over allocated objects in address order; see [`Heap::objects`].
+///
+/// ```no_run
+/// # let core = corefile::Core::open("core")?;
+/// # let proc = gocore::Process::new(&core)?;
+/// # let heap = gocore::Heap::new(&proc)?;
+/// let mut it: gocore::Objects<'_, '_> = heap.objects();
+/// let first = it.next();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Objects<'h, 'a> {
+    heap: &'h Heap<'a>,
+    span: usize,
+    end_span: usize,
+    /// Next word of the current span's bitmap to load.
+    word: u64,
+    /// Remaining bits of the current word, shifted so that bit 0 is slot
+    /// `(word - 1) * 64 + k` for the lowest set bit k.
+    bits: u64,
+    id: u32,
+}
+
+impl Iterator for Objects<'_, '_> {
+    type Item = Object;
+
+    fn next(&mut self) -> Option<Object> {
+        loop {
+            if self.bits != 0 {
+                let k = u64::from(self.bits.trailing_zeros());
+                self.bits &= self.bits - 1;
+                let slot = (self.word - 1) * 64 + k;
+                let id = self.id;
+                self.id = self.id.saturating_add(1);
+                return self.heap.make_object(self.span, slot, id);
+            }
+            if self.span >= self.end_span {
+                return None;
+            }
+            let s = self.heap.spans.get(self.span)?;
+            let nwords = s.nelems.div_ceil(64);
+            if s.allocated == 0 || self.word >= nwords {
+                self.span += 1;
+                self.word = 0;
+                continue;
+            }
+            let ix = self.heap.index.get(self.span)?;
+            self.bits = *self.heap.alloc.get(ix.bits + self.word as usize)?;
+            self.word += 1;
+        }
+    }
+}
