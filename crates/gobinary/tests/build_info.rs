@@ -51,6 +51,10 @@ fn toolchain_builds_match_go_version_m() {
     ];
     for tc in common::toolchains() {
         for (goos, goarch, ldflags) in targets {
+            let release_free = matches!((goos, goarch), ("windows", "386") | ("darwin", "amd64"));
+            if release_free && !common::is_edge_release(&tc.version) {
+                continue; // read by release-independent code: oldest and newest suffice
+            }
             let Some(path) = tc.build(goos, goarch, ldflags) else {
                 continue;
             };

@@ -131,7 +131,7 @@ fn check_values(bin: &GoBinary<'_>, md: &Moduledata<'_>, what: &str) {
 fn layouts_match_dwarf_and_symbols() {
     for tc in common::toolchains_with_debian() {
         for goarch in ["amd64", "386", "arm64"] {
-            let Some(path) = tc.build("linux", goarch, "-compressdwarf=false") else {
+            let Some(path) = tc.build("linux", goarch, "") else {
                 continue;
             };
             let what = format!("go{} linux/{goarch}", tc.version);

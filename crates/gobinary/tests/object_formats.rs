@@ -70,6 +70,10 @@ fn toolchain_builds_report_their_target() {
     ];
     for tc in common::toolchains() {
         for (goos, goarch, ldflags) in targets {
+            let release_free = matches!((goos, goarch), ("windows", "386") | ("darwin", "amd64"));
+            if release_free && !common::is_edge_release(&tc.version) {
+                continue; // read by release-independent code: oldest and newest suffice
+            }
             let Some(path) = tc.build(goos, goarch, ldflags) else {
                 continue;
             };
@@ -92,8 +96,8 @@ fn universal_macho() {
     // Build a fat file by hand from two darwin members (lipo is not available).
     let Some(tc) = common::newest() else { return };
     let (Some(a), Some(b)) = (
-        tc.build("darwin", "amd64", "-s -w"),
-        tc.build("darwin", "arm64", "-s -w"),
+        tc.build("darwin", "amd64", ""),
+        tc.build("darwin", "arm64", ""),
     ) else {
         return;
     };

@@ -81,7 +81,7 @@ fn dwarf_types(data: &[u8]) -> BTreeMap<u64, DwarfType> {
 fn descriptors_match_dwarf() {
     for tc in common::toolchains() {
         for goarch in ["amd64", "386"] {
-            let Some(path) = tc.build("linux", goarch, "-compressdwarf=false") else {
+            let Some(path) = tc.build("linux", goarch, "") else {
                 continue;
             };
             let what = format!("go{} linux/{goarch}", tc.version);

@@ -53,13 +53,20 @@ impl Toolchain {
 
     /// Builds tests/goprog for GOOS/GOARCH with `ldflags`, once per (release, target,
     /// flags, program source) for all test binaries of a run: the output lives in
-    /// target/tmp under a name with a hash of the program's sources, and a lock
-    /// keeps tests of one binary from building the same thing twice at once.
+    /// target/tmp under a name with a hash of the program's sources, and a lock per
+    /// name keeps tests of one binary from building the same thing twice at once
+    /// (different builds still run in parallel). Builds that keep DWARF keep it
+    /// uncompressed (`-compressdwarf=false`) so that one build serves the DWARF
+    /// checks and everything else.
     pub fn build(&self, goos: &str, goarch: &str, ldflags: &str) -> Option<PathBuf> {
-        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gobinary-go");
-        std::fs::create_dir_all(&dir).ok()?;
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex};
+        static LOCKS: Mutex<Option<HashMap<String, Arc<Mutex<()>>>>> = Mutex::new(None);
+        let ldflags = if ldflags.contains("-w") {
+            ldflags.to_string()
+        } else {
+            format!("-compressdwarf=false {ldflags}").trim().to_string()
+        };
         let tag: String = ldflags
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
@@ -69,6 +76,17 @@ impl Toolchain {
             self.version,
             source_hash()
         );
+        let lock = {
+            let mut locks = LOCKS.lock().unwrap_or_else(|e| e.into_inner());
+            locks
+                .get_or_insert_with(HashMap::new)
+                .entry(name.clone())
+                .or_default()
+                .clone()
+        };
+        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gobinary-go");
+        std::fs::create_dir_all(&dir).ok()?;
         let out = dir.join(&name);
         if out.exists() {
             return Some(out);
@@ -80,7 +98,7 @@ impl Toolchain {
             .current_dir(&prog)
             .env("GOOS", goos)
             .env("GOARCH", goarch)
-            .args(["build", "-buildvcs=false", "-ldflags", ldflags, "-o"])
+            .args(["build", "-buildvcs=false", "-ldflags", &ldflags, "-o"])
             .arg(&tmp)
             .arg(".")
             .status()
@@ -162,6 +180,12 @@ pub fn toolchains_with_debian() -> Vec<Toolchain> {
     }
     out.extend(toolchains());
     out
+}
+
+/// Whether a release is the oldest or newest tested: targets whose reading code
+/// does not depend on the release (PE32, Mach-O amd64) are built only by these.
+pub fn is_edge_release(version: &str) -> bool {
+    RELEASES.first() == Some(&version) || RELEASES.last() == Some(&version)
 }
 
 /// The newest toolchain present.
