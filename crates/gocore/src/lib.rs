@@ -20,12 +20,16 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod goroutine;
 mod heap;
 pub mod layout;
 mod process;
 mod region;
 
 pub use error::{Error, Result};
+pub use goroutine::{
+    Frame, Frames, Goroutine, Goroutines, Location, SavedRegs, Stack, Status, UnwindError,
+};
 pub use heap::{
     Heap, ObjId, Object, Objects, Pointer, PointerLayout, Pointers, SpanInfo, SpanState, TypeInfo,
 };
