@@ -44,6 +44,14 @@ pub enum Command {
     Mappings(CoreArgs),
     /// Every thread with its registers.
     Threads(CoreArgs),
+    /// Every allocated heap object: address, size, size class, type when recorded.
+    Objects(CoreArgs),
+    /// Heap objects by type (where recorded) or size class: count and bytes.
+    Histogram(CoreArgs),
+    /// Hex dump of process memory.
+    Read(ReadArgs),
+    /// The heap object containing an address: its words, pointer slots and targets.
+    Object(ObjectArgs),
     /// Commands on a Go binary alone (no core needed).
     #[command(subcommand)]
     Bin(BinCommand),
@@ -101,6 +109,38 @@ pub struct BinTypesArgs {
     /// Show the fields of struct types.
     #[arg(long)]
     pub fields: bool,
+}
+
+/// Options of `gocore read`.
+#[derive(Debug, ClapArgs)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub core: CoreArgs,
+    /// Address (hex, `0x` optional).
+    #[arg(value_parser = parse_pc)]
+    pub addr: u64,
+    /// Bytes to dump (decimal, or hex with `0x`).
+    #[arg(default_value = "256", value_parser = parse_len)]
+    pub len: u64,
+}
+
+/// Options of `gocore object`.
+#[derive(Debug, ClapArgs)]
+pub struct ObjectArgs {
+    #[command(flatten)]
+    pub core: CoreArgs,
+    /// Address (hex, `0x` optional).
+    #[arg(value_parser = parse_pc)]
+    pub addr: u64,
+}
+
+/// A length: decimal, or hexadecimal with `0x`.
+fn parse_len(s: &str) -> Result<u64, String> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+    .map_err(|e| format!("not a length: {s}: {e}"))
 }
 
 /// A PC as `go tool addr2line` takes it: hexadecimal, `0x` optional.

@@ -1,8 +1,11 @@
 //! One module per command; `run` dispatches.
 
 mod bin;
+mod histogram;
 mod mappings;
+mod objects;
 mod overview;
+mod read;
 mod threads;
 
 use std::process::ExitCode;
@@ -18,6 +21,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Overview(a) => overview::run(a),
         Command::Mappings(a) => mappings::run(a),
         Command::Threads(a) => threads::run(a),
+        Command::Objects(a) => objects::run(a),
+        Command::Histogram(a) => histogram::run(a),
+        Command::Read(a) => read::run_read(a),
+        Command::Object(a) => read::run_object(a),
         Command::Bin(c) => bin::run(c),
     }
 }
