@@ -44,6 +44,8 @@ pub enum Command {
     Mappings(CoreArgs),
     /// Every thread with its registers.
     Threads(CoreArgs),
+    /// Every goroutine: id, state or wait reason, thread, start function, where it is.
+    Goroutines(crate::cmd::goroutines::GoroutinesArgs),
     /// Every allocated heap object: address, size, size class, type when recorded.
     Objects(CoreArgs),
     /// Heap objects by type (where recorded) or size class: count and bytes.

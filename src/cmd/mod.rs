@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches.
 
 mod bin;
+pub(crate) mod goroutines;
 mod histogram;
 mod mappings;
 mod objects;
@@ -21,6 +22,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Overview(a) => overview::run(a),
         Command::Mappings(a) => mappings::run(a),
         Command::Threads(a) => threads::run(a),
+        Command::Goroutines(a) => goroutines::run(a),
         Command::Objects(a) => objects::run(a),
         Command::Histogram(a) => histogram::run(a),
         Command::Read(a) => read::run_read(a),

@@ -1,0 +1,193 @@
+//! `gocore goroutines CORE [--frames] [--json]`: every live goroutine with its status,
+//! wait reason, start function and where it is; with `--frames` its stack as the
+//! runtime prints it.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+use gocore::goroutine::printed_name;
+use gocore::{Frame, Goroutine, Process, Stack};
+use serde_json::{json, Value};
+
+use crate::cli::CoreArgs;
+use crate::output::{hex, print_json};
+
+/// Options of `gocore goroutines`.
+#[derive(Debug, ClapArgs)]
+pub struct GoroutinesArgs {
+    #[command(flatten)]
+    pub core: CoreArgs,
+    /// Print each goroutine's stack, as the Go runtime prints a traceback.
+    #[arg(long)]
+    pub frames: bool,
+}
+
+pub fn run(a: &GoroutinesArgs) -> anyhow::Result<ExitCode> {
+    let core = super::open_core(&a.core)?;
+    let proc = Process::new(&core).context("reading the Go runtime")?;
+    for w in proc.warnings() {
+        eprintln!("gocore: warning: {w}");
+    }
+    let mut gs = Vec::new();
+    let mut failed = 0usize;
+    for g in proc.goroutines().context("listing goroutines")? {
+        match g {
+            Ok(g) => {
+                let stack = g.stack(&proc);
+                gs.push((g, stack));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("gocore: warning: unreadable goroutine: {e}");
+            }
+        }
+    }
+    if a.core.json {
+        let v: Vec<Value> = gs.iter().map(|(g, s)| goroutine_json(g, s)).collect();
+        print_json(&Value::Array(v))?;
+    } else if a.frames {
+        for (i, (g, s)) in gs.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            print_traceback(g, s);
+        }
+    } else {
+        print_table(&gs);
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_table(gs: &[(Goroutine, Stack)]) {
+    println!(
+        "{:>8}  {:<28}  {:>8}  {:<36}  WHERE",
+        "ID", "STATE", "THREAD", "START"
+    );
+    for (g, s) in gs {
+        let thread = match (g.status, g.thread) {
+            (gocore::Status::Running | gocore::Status::Syscall, Some(t)) => t.to_string(),
+            _ => "-".to_string(),
+        };
+        let start = g.start_function.as_deref().unwrap_or("?");
+        let place = match Goroutine::top_user_frame(&s.frames).or(s.frames.first()) {
+            Some(f) => format!(
+                "{} ({}:{})",
+                printed_name(&f.function),
+                short(&f.file),
+                f.line
+            ),
+            None => match &s.error {
+                Some(e) => format!("? ({e})"),
+                None => "?".to_string(),
+            },
+        };
+        println!(
+            "{:>8}  {:<28}  {:>8}  {:<36}  {place}",
+            g.id,
+            g.state_full(),
+            thread,
+            start
+        );
+    }
+}
+
+/// The last two components of a path.
+fn short(path: &str) -> &str {
+    let mut idx = path.len();
+    for _ in 0..2 {
+        match path.get(..idx).and_then(|p| p.rfind('/')) {
+            Some(i) => idx = i,
+            None => return path,
+        }
+    }
+    path.get(idx + 1..).unwrap_or(path)
+}
+
+fn print_traceback(g: &Goroutine, s: &Stack) {
+    println!(
+        "goroutine {} gp={} [{}]:",
+        g.id,
+        hex(g.addr),
+        g.state_full()
+    );
+    for f in &s.frames {
+        println!(
+            "{}({})",
+            printed_name(&f.function),
+            if f.inlined { "..." } else { "" }
+        );
+        if f.inlined {
+            println!("\t{}:{}", f.file, f.line);
+        } else {
+            println!(
+                "\t{}:{} +{} fp={} sp={} pc={}",
+                f.file,
+                f.line,
+                hex(f.pc.wrapping_sub(f.entry)),
+                hex(f.fp),
+                hex(f.sp),
+                hex(f.pc)
+            );
+        }
+    }
+    if let Some(e) = &s.error {
+        println!("\t(unwinding stopped: {e})");
+    }
+    if let Some(c) = &g.created_by {
+        if g.id != 1 {
+            match g.parent_id {
+                Some(p) => println!("created by {} in goroutine {p}", printed_name(&c.function)),
+                None => println!("created by {}", printed_name(&c.function)),
+            }
+            println!("\t{}:{}", c.file, c.line);
+        }
+    }
+}
+
+fn frame_json(f: &Frame) -> Value {
+    json!({
+        "function": f.function,
+        "file": f.file,
+        "line": f.line,
+        "inlined": f.inlined,
+        "pc": f.pc,
+        "sp": f.sp,
+        "fp": f.fp,
+        "entry": f.entry,
+        "trap": f.trap,
+    })
+}
+
+fn goroutine_json(g: &Goroutine, s: &Stack) -> Value {
+    json!({
+        "id": g.id,
+        "addr": g.addr,
+        "status": g.status.name(),
+        "raw_status": g.raw_status,
+        "scan": g.scan,
+        "state": g.state(),
+        "wait_reason": g.wait_reason,
+        "wait_reason_code": g.wait_reason_code,
+        "wait_since": g.wait_since,
+        "parent_id": g.parent_id,
+        "start_pc": g.start_pc,
+        "start_function": g.start_function,
+        "created_by": g.created_by.as_ref().map(|c| json!({
+            "pc": c.pc, "function": c.function, "file": c.file, "line": c.line,
+        })),
+        "m": g.m_addr,
+        "thread": g.thread,
+        "locked_to_thread": g.locked_to_thread,
+        "stack": {"lo": g.stack_lo, "hi": g.stack_hi},
+        "sched": {"pc": g.sched.pc, "sp": g.sched.sp, "lr": g.sched.lr, "bp": g.sched.bp},
+        "syscall": {"pc": g.syscall_pc, "sp": g.syscall_sp},
+        "frames": s.frames.iter().map(frame_json).collect::<Vec<_>>(),
+        "unwind_error": s.error.as_ref().map(|e| e.to_string()),
+        "warnings": g.warnings,
+    })
+}
