@@ -166,8 +166,13 @@ pub struct SpanInfo {
     pub allocated: u64,
     /// `largeType` (0 if none or not in this release).
     pub large_type: u64,
-    /// A user arena chunk (`isUserArenaChunk`): one object covers the whole chunk.
+    /// A user arena chunk (`isUserArenaChunk`): one object covers the whole chunk
+    /// (the arena's own allocations inside it are not tracked by the runtime).
     pub user_arena: bool,
+    /// The tiny allocator's size class (noscan, `tinySizeClass`): each 16-byte
+    /// object may be a tiny block holding several small pointer-free allocations,
+    /// so a pointer into it at a non-zero offset can be another allocation's start.
+    pub tiny: bool,
     /// Bytes per page.
     page_size: u64,
 }
@@ -397,6 +402,13 @@ impl<'a> Heap<'a> {
         let l = proc.layouts();
         let ptr_size = proc.ptr_size();
         let mut warnings = Vec::new();
+        if ptr_size != 8 {
+            return Err(Error::OutOfRange {
+                what: "pointer size (the heap reader supports 64-bit targets)".into(),
+                value: ptr_size,
+                limit: 8,
+            });
+        }
         let mheap = proc.global("runtime.mheap_", "runtime.mheap")?;
         let page_size = l.constant_any(&[
             "runtime._PageSize",
@@ -436,6 +448,10 @@ impl<'a> Heap<'a> {
             }
             _ => 0,
         };
+        let tiny_class = l
+            .constant_any(&["runtime.tinySizeClass", "internal/runtime/gc.TinySizeClass"])
+            .ok()
+            .map(|c| c as u64);
         let states = (
             l.constant_u64("runtime.mSpanInUse").unwrap_or(1),
             l.constant_u64("runtime.mSpanManual").unwrap_or(2),
@@ -501,8 +517,10 @@ impl<'a> Heap<'a> {
                 allocated: 0,
                 large_type: mf.large_type.map_or(0, |f| le_uint(&b, f)),
                 user_arena: mf.user_arena.is_some_and(|f| le_uint(&b, f) != 0),
+                tiny: false,
                 page_size,
             };
+            s.tiny = s.noscan() && tiny_class.is_some_and(|c| u64::from(s.size_class()) == c);
             let bytes = s.npages.checked_mul(page_size);
             if s.npages == 0 || bytes.is_none_or(|b| s.base.checked_add(b).is_none()) {
                 warn(
