@@ -561,7 +561,10 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
             }
             gcore_info = json!({ "command": gargv });
         }
-        send_signal(pid, "QUIT")?;
+        if let Err(e) = send_signal(pid, "QUIT") {
+            kill_and_reap(&mut child);
+            return Err(e);
+        }
     }
 
     let status = match wait_timeout(&mut child, timeout)? {
