@@ -13,8 +13,7 @@
 //!   written afterwards, when that thread has gone on into `crash` → `raise`. Our
 //!   stack, unwound from the thread's registers (or from `g.sched` if the thread is
 //!   on `g0`), must then end with exactly the printed frames, and every extra inner
-//!   frame must be a runtime function (`runtime.*`, `internal/*`, `syscall.*` raise
-//!   paths are runtime too).
+//!   frame must be a runtime function (`runtime.*`, `internal/*`).
 //! * **`goroutine running on other thread; stack unavailable`.** The runtime printed
 //!   no frames, so only the header is compared (we do unwind it, from its thread).
 //! * **Wait time.** `, N minutes` in the header needs the time of the dump, which a
@@ -149,11 +148,7 @@ fn compare(
     if g.status == Status::Running && ours.len() > want.len() {
         let extra = ours.len() - want.len();
         let raw_extra = &stack.frames[..extra];
-        if ours[extra..] == want[..]
-            && raw_extra
-                .iter()
-                .all(|f| is_runtime_function(&f.function) || f.function.starts_with("syscall."))
-        {
+        if ours[extra..] == want[..] && raw_extra.iter().all(|f| is_runtime_function(&f.function)) {
             tally.running_suffix += 1;
             return None;
         }
