@@ -581,6 +581,11 @@ pub(crate) static TYPES: &[TypeEntry] = &[
             "smallFreeCount",
         ],
     ),
+    // GC roots beyond globals and stacks (roots.rs): defer records, cleanup queues.
+    t("runtime._defer", &["heap", "fn", "link"]),
+    t("runtime.cleanupBlockHeader", &["alllink", "n"]),
+    t("runtime.cleanupFn", &["call", "fn", "arg"]),
+    t("runtime.cleanupQueue", &["all"]),
 ];
 
 /// Named constants (fully qualified, as DWARF names them).

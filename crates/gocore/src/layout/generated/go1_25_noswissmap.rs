@@ -65,10 +65,12 @@ pub(crate) static ARM64: Table = Table {
     arch: "arm64",
     base: Some(&AMD64),
     sizes: &[
+        ("runtime.cleanupQueue", 440),
         ("runtime.gcControllerState", 456),
         ("runtime.mheap", 102152),
     ],
     fields: &[
+        ("runtime.cleanupQueue", "all", 256, 8, "internal/runtime/atomic.UnsafePointer"),
         ("runtime.mheap", "arena", 66128, 32, "runtime.linearAlloc"),
         ("runtime.mheap", "arenaHints", 66120, 8, "*runtime.arenaHint"),
         ("runtime.mheap", "arenas", 66072, 8, "[1]*[4194304]*runtime.heapArena"),
