@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod globals;
 pub mod goroutine;
 mod heap;
 pub mod layout;
@@ -27,6 +28,7 @@ mod process;
 mod region;
 
 pub use error::{Error, Result};
+pub use globals::{signature_globals, GlobalLocation, Method};
 pub use goroutine::{
     Frame, Frames, Goroutine, Goroutines, Location, SavedRegs, Stack, Status, UnwindError,
 };

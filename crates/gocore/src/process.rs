@@ -30,6 +30,7 @@ pub struct Process<'a> {
     pclntab: Option<Pclntab<'a>>,
     layouts: Layouts,
     warnings: Vec<String>,
+    globals: crate::globals::Cache,
 }
 
 impl std::fmt::Debug for Process<'_> {
@@ -72,6 +73,7 @@ impl<'a> Process<'a> {
             pclntab,
             layouts,
             warnings,
+            globals: Default::default(),
         })
     }
 
@@ -185,7 +187,8 @@ impl<'a> Process<'a> {
         tab.func_for_pc(pc.wrapping_sub(self.load_bias())).ok()?
     }
 
-    /// Run-time address of a global variable, from the executable's symbol table.
+    /// Run-time address of a global variable: from the symbol table, else DWARF, else
+    /// a structural signature (stripped binaries); see [`Process::locate_global`].
     ///
     /// ```no_run
     /// # let core = corefile::Core::open("core")?;
@@ -194,17 +197,11 @@ impl<'a> Process<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn global_addr(&self, name: &str) -> Result<u64> {
-        match self.bin.symbol(name) {
-            Some(sym) if sym.address != 0 => Ok(sym.address.wrapping_add(self.load_bias())),
-            _ => Err(Error::NoGlobal {
-                name: name.to_string(),
-                reason: if self.bin.has_symbols() {
-                    "not in the symbol table".into()
-                } else {
-                    "the executable has no symbol table (stripped)".into()
-                },
-            }),
-        }
+        self.locate_global(name).map(|l| l.addr)
+    }
+
+    pub(crate) fn globals_cache(&self) -> &crate::globals::Cache {
+        &self.globals
     }
 
     /// A global variable as a typed [`Region`]; `ty` is its Go type as DWARF spells

@@ -1,0 +1,564 @@
+//! Structural signatures: each finds one runtime global by what it holds, validated
+//! field by field, and answers only when exactly one place in the executable's
+//! writable data matches.
+
+use std::collections::HashSet;
+
+use super::image::{Image, Range};
+use crate::process::Process;
+
+/// What a signature found.
+pub(crate) struct Found {
+    pub(crate) addr: u64,
+    pub(crate) size: Option<u64>,
+}
+
+type SigResult = Result<Found, String>;
+
+/// The globals a signature exists for, and a one-line description of each.
+pub(crate) static SIGNATURES: &[(&str, &str)] = &[
+    (
+        "runtime.mheap_",
+        "a runtime.mheap whose central[i].mcentral.spanclass == i for every span class, with a non-empty allspans",
+    ),
+    (
+        "runtime.allgs",
+        "a []*runtime.g slice header whose first element is the live goroutine 1 and every element a g with sched.g == itself, lo < hi stacks and distinct goids",
+    ),
+    (
+        "runtime.waitReasonStrings",
+        "a [N]string array: \"\", \"GC assist marking\", and at each catalogued waitReason constant its text (\"IO wait\", \"chan receive\", …)",
+    ),
+    (
+        "runtime.buildVersion",
+        "a string header pointing at the Go version from build info",
+    ),
+    (
+        "runtime.class_to_size",
+        "a [NumSizeClasses]uint16 table 0, 8, 16, 24, 32, 48, 64, 80 … 32768, strictly increasing",
+    ),
+    (
+        "internal/runtime/gc.SizeClassToSize",
+        "a [NumSizeClasses]uint16 table 0, 8, 16, 24, 32, 48, 64, 80 … 32768, strictly increasing",
+    ),
+    (
+        "runtime.firstmoduledata",
+        "a runtime.moduledata whose pcHeader points at the pclntab and whose text..etext lies in the text section",
+    ),
+    (
+        "runtime.allm",
+        "the one word in data/bss pointing at the head of the m.alllink chain through every m a goroutine runs on",
+    ),
+];
+
+/// Runs the signature of `name`.
+pub(crate) fn locate(proc: &Process<'_>, img: &Image, name: &str) -> SigResult {
+    match name {
+        "runtime.mheap_" => mheap(proc, img),
+        "runtime.allgs" => allgs(proc, img),
+        "runtime.waitReasonStrings" => wait_reasons(proc, img),
+        "runtime.buildVersion" => build_version(proc, img),
+        "runtime.class_to_size" => class_to_size(proc, img, "runtime._NumSizeClasses"),
+        "internal/runtime/gc.SizeClassToSize" => {
+            class_to_size(proc, img, "internal/runtime/gc.NumSizeClasses")
+        }
+        "runtime.firstmoduledata" => firstmoduledata(proc, img),
+        "runtime.allm" => allm(proc, img),
+        _ => Err(format!(
+            "no structural signature is strong enough for {name}; a symbol table or DWARF is needed"
+        )),
+    }
+}
+
+/// Exactly one hit, or an error saying how many.
+fn unique(hits: Vec<Found>, what: &str) -> SigResult {
+    let mut hits = hits;
+    match hits.len() {
+        1 => hits.pop().ok_or_else(|| "internal: empty".to_string()),
+        0 => Err(format!("no {what} in data/bss")),
+        n => Err(format!(
+            "{n} places look like {what} (at {}); refusing to guess",
+            hits.iter()
+                .take(4)
+                .map(|h| format!("{:#x}", h.addr))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn layout_err(e: impl std::fmt::Display) -> String {
+    format!("layout: {e}")
+}
+
+/// Byte offsets `0, 8, 16 …` of 8-aligned positions in `r` leaving room for `len`
+/// bytes.
+fn words(r: &Range, len: u64) -> impl Iterator<Item = usize> + '_ {
+    let n = r.bytes.len();
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    (0..n.saturating_sub(len).saturating_add(1)).step_by(8)
+}
+
+/// `N` of a DWARF array type name `[N]T`.
+fn array_len(type_name: &str) -> Option<u64> {
+    type_name.strip_prefix('[')?.split(']').next()?.parse().ok()
+}
+
+fn mheap(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    let central = l.field("runtime.mheap", "central").map_err(layout_err)?;
+    let n = match array_len(&central.type_name) {
+        Some(n) => n,
+        None => l
+            .constant_u64("runtime.numSpanClasses")
+            .map_err(layout_err)?,
+    };
+    if !(4..=256).contains(&n) {
+        return Err(format!(
+            "mheap.central has {n} span classes (expected 4..=256)"
+        ));
+    }
+    let elem = central.size / n;
+    if elem == 0 || elem * n != central.size {
+        return Err(format!(
+            "mheap.central: {} bytes is not {n} equal elements",
+            central.size
+        ));
+    }
+    // The element is `struct { mcentral mcentral; pad [...]byte }`.
+    let sc = l
+        .field("runtime.mcentral", "spanclass")
+        .map_err(layout_err)?
+        .offset;
+    let size = l.size("runtime.mheap").map_err(layout_err)?;
+    let allspans = l.offset("runtime.mheap", "allspans").map_err(layout_err)?;
+    let (first, n_us, elem_us) = (
+        usize::try_from(central.offset + sc).map_err(|e| e.to_string())?,
+        n as usize,
+        elem as usize,
+    );
+    let mut hits = Vec::new();
+    for r in &img.ranges {
+        for off in words(r, size) {
+            let ok =
+                (0..n_us).all(|i| r.bytes.get(off + first + i * elem_us).copied() == Some(i as u8));
+            if !ok {
+                continue;
+            }
+            let addr = r.start + off as u64;
+            // allspans: a non-empty, readable slice.
+            let (p, len, cap) = (
+                img.word(addr + allspans),
+                img.word(addr + allspans + 8),
+                img.word(addr + allspans + 16),
+            );
+            let plausible = matches!((p, len, cap),
+                (Some(p), Some(len), Some(cap))
+                    if p != 0 && len > 0 && len <= cap && cap < 1 << 40
+                        && proc.core().read_ptr(p).is_ok());
+            if plausible {
+                hits.push(Found {
+                    addr,
+                    size: Some(size),
+                });
+            }
+        }
+    }
+    unique(
+        hits,
+        "runtime.mheap (central[i].spanclass == i, allspans non-empty)",
+    )
+}
+
+/// Most `allgs` entries read.
+const MAX_ALLGS: u64 = 1 << 22;
+
+struct GOffsets {
+    sched_g: u64,
+    lo: u64,
+    hi: u64,
+    goid: u64,
+    status: u64,
+    dead: u64,
+    scan: u64,
+}
+
+impl GOffsets {
+    fn new(proc: &Process<'_>) -> Result<GOffsets, String> {
+        let l = proc.layouts();
+        Ok(GOffsets {
+            sched_g: l.offset("runtime.g", "sched.g").map_err(layout_err)?,
+            lo: l.offset("runtime.g", "stack.lo").map_err(layout_err)?,
+            hi: l.offset("runtime.g", "stack.hi").map_err(layout_err)?,
+            goid: l.offset("runtime.g", "goid").map_err(layout_err)?,
+            status: l.offset("runtime.g", "atomicstatus").map_err(layout_err)?,
+            dead: l.constant_u64("runtime._Gdead").unwrap_or(6),
+            scan: l.constant_u64("runtime._Gscan").unwrap_or(0x1000),
+        })
+    }
+
+    /// Checks that `g` is a goroutine: its saved context names it, its stack bounds
+    /// are ordered (or both zero once dead), its status is a status. Returns
+    /// `(goid, dead)`.
+    fn check(&self, proc: &Process<'_>, g: u64) -> Result<(u64, bool), String> {
+        let core = proc.core();
+        let rd = |off: u64| {
+            core.read_ptr(g.wrapping_add(off))
+                .map_err(|e| format!("g at {g:#x}: {e}"))
+        };
+        if g == 0 || g % 8 != 0 {
+            return Err(format!("g pointer {g:#x}"));
+        }
+        if rd(self.sched_g)? != g {
+            return Err(format!("g at {g:#x}: sched.g does not point back"));
+        }
+        let status = u64::from(
+            core.read_u32(g.wrapping_add(self.status))
+                .map_err(|e| format!("g at {g:#x}: {e}"))?,
+        ) & !self.scan;
+        if status > 31 {
+            return Err(format!("g at {g:#x}: status {status}"));
+        }
+        let (lo, hi) = (rd(self.lo)?, rd(self.hi)?);
+        let dead = status == self.dead;
+        if !(lo < hi || (dead && lo == 0 && hi == 0)) {
+            return Err(format!("g at {g:#x}: stack {lo:#x}..{hi:#x}"));
+        }
+        Ok((rd(self.goid)?, dead))
+    }
+}
+
+fn allgs(proc: &Process<'_>, img: &Image) -> SigResult {
+    let offs = GOffsets::new(proc)?;
+    let core = proc.core();
+    let mut hits = Vec::new();
+    for r in img.ranges.iter().filter(|r| !r.name.starts_with("noptr")) {
+        for off in words(r, 24) {
+            let (Some(p), Some(n), Some(c)) = (
+                r.word(off, img.endian),
+                r.word(off + 8, img.endian),
+                r.word(off + 16, img.endian),
+            ) else {
+                continue;
+            };
+            if p == 0 || p % 8 != 0 || n == 0 || n > c || c > MAX_ALLGS {
+                continue;
+            }
+            // Cheap first test: the first element is a g naming itself.
+            let Ok(g0) = core.read_ptr(p) else { continue };
+            if g0 == 0
+                || g0 % 8 != 0
+                || core.read_ptr(g0.wrapping_add(offs.sched_g)).ok() != Some(g0)
+            {
+                continue;
+            }
+            if validate_allgs(proc, &offs, p, n).is_ok() {
+                hits.push(Found {
+                    addr: r.start + off as u64,
+                    size: Some(24),
+                });
+            }
+        }
+    }
+    unique(hits, "[]*runtime.g slice of valid goroutines")
+}
+
+fn validate_allgs(proc: &Process<'_>, offs: &GOffsets, p: u64, n: u64) -> Result<(), String> {
+    let core = proc.core();
+    let bytes = core
+        .read(p, (n * 8) as usize)
+        .map_err(|e| format!("allgs array: {e}"))?;
+    let endian = core.arch().endian();
+    let mut goids = HashSet::new();
+    for (i, chunk) in bytes.chunks_exact(8).enumerate() {
+        let g = endian.read_u64(chunk.try_into().map_err(|_| "short read")?);
+        let (goid, dead) = offs.check(proc, g)?;
+        // The first goroutine ever added is runtime.main's, goroutine 1, which lives
+        // as long as the process.
+        if i == 0 && (goid != 1 || dead) {
+            return Err(format!("first g is goroutine {goid} (dead: {dead})"));
+        }
+        if !dead && !goids.insert(goid) {
+            return Err(format!("goid {goid} twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Wait reasons the layouts catalogue, with the text `waitReasonStrings` holds for
+/// each (the same in every release that has the constant).
+const WAIT_REASONS: &[(&str, &str)] = &[
+    ("runtime.waitReasonIOWait", "IO wait"),
+    (
+        "runtime.waitReasonChanReceiveNilChan",
+        "chan receive (nil chan)",
+    ),
+    ("runtime.waitReasonChanSendNilChan", "chan send (nil chan)"),
+    ("runtime.waitReasonSelect", "select"),
+    ("runtime.waitReasonSelectNoCases", "select (no cases)"),
+    ("runtime.waitReasonChanReceive", "chan receive"),
+    ("runtime.waitReasonChanSend", "chan send"),
+    ("runtime.waitReasonFinalizerWait", "finalizer wait"),
+    ("runtime.waitReasonSemacquire", "semacquire"),
+    ("runtime.waitReasonSleep", "sleep"),
+    ("runtime.waitReasonSyncCondWait", "sync.Cond.Wait"),
+    ("runtime.waitReasonSyncMutexLock", "sync.Mutex.Lock"),
+    ("runtime.waitReasonSyncRWMutexRLock", "sync.RWMutex.RLock"),
+    ("runtime.waitReasonSyncRWMutexLock", "sync.RWMutex.Lock"),
+    ("runtime.waitReasonSyncWaitGroupWait", "sync.WaitGroup.Wait"),
+    ("runtime.waitReasonGCWorkerIdle", "GC worker (idle)"),
+    ("runtime.waitReasonPreempted", "preempted"),
+    ("runtime.waitReasonCleanupWait", "cleanup wait"),
+];
+
+/// Entry 1 (`waitReasonGCAssistMarking`) in every release, the scan's anchor.
+const WAIT_REASON_1: &str = "GC assist marking";
+
+/// Fewest catalogued wait reasons that must check out besides entries 0 and 1.
+const MIN_WAIT_REASONS: usize = 8;
+
+/// Most wait reasons (an index past this is not a wait reason).
+const MAX_WAIT_REASON: i64 = 255;
+
+/// Whether the string header at `addr` holds exactly `text`.
+fn string_is(proc: &Process<'_>, img: &Image, addr: u64, text: &str) -> bool {
+    let (Some(p), Some(n)) = (img.word(addr), img.word(addr + 8)) else {
+        return false;
+    };
+    if n != text.len() as u64 {
+        return false;
+    }
+    if n == 0 {
+        return true;
+    }
+    proc.core()
+        .read(p, text.len())
+        .is_ok_and(|b| b.as_ref() == text.as_bytes())
+}
+
+fn wait_reasons(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    // Index and text of every catalogued wait reason this release has.
+    let known: Vec<(u64, &str)> = WAIT_REASONS
+        .iter()
+        .filter_map(|&(c, t)| {
+            let v = l.constant(c).ok()?;
+            (2..=MAX_WAIT_REASON).contains(&v).then_some((v as u64, t))
+        })
+        .collect();
+    if known.len() < MIN_WAIT_REASONS {
+        return Err(format!(
+            "only {} wait-reason constants known for this release (need {MIN_WAIT_REASONS})",
+            known.len()
+        ));
+    }
+    let mut hits = Vec::new();
+    for r in &img.ranges {
+        for off in words(r, 16).skip(2) {
+            if r.word(off + 8, img.endian) != Some(WAIT_REASON_1.len() as u64) {
+                continue;
+            }
+            let arr = r.start + off as u64 - 16;
+            let ok = string_is(proc, img, arr, "")
+                && string_is(proc, img, arr + 16, WAIT_REASON_1)
+                && known
+                    .iter()
+                    .all(|&(i, t)| string_is(proc, img, arr + 16 * i, t));
+            if ok {
+                hits.push(Found {
+                    addr: arr,
+                    size: None,
+                });
+            }
+        }
+    }
+    unique(hits, "wait-reason string table")
+}
+
+fn build_version(proc: &Process<'_>, img: &Image) -> SigResult {
+    let version = match proc.binary().build_info() {
+        Ok(b) if !b.go_version.is_empty() => b.go_version,
+        _ => return Err("no build info to take the version string from".into()),
+    };
+    let mut hits = Vec::new();
+    for r in &img.ranges {
+        for off in words(r, 16) {
+            if r.word(off + 8, img.endian) != Some(version.len() as u64) {
+                continue;
+            }
+            let addr = r.start + off as u64;
+            if string_is(proc, img, addr, &version) {
+                hits.push(Found {
+                    addr,
+                    size: Some(16),
+                });
+            }
+        }
+    }
+    unique(hits, &format!("string header holding {version:?}"))
+}
+
+/// The first size classes, the same in every release.
+const FIRST_SIZES: [u16; 8] = [0, 8, 16, 24, 32, 48, 64, 80];
+/// `_MaxSmallSize`, the last class.
+const MAX_SMALL_SIZE: u16 = 32768;
+
+fn class_to_size(proc: &Process<'_>, img: &Image, count: &str) -> SigResult {
+    // The constant exists exactly in the releases that have this table's name.
+    let n = proc.layouts().constant_u64(count).map_err(layout_err)?;
+    if !(FIRST_SIZES.len() as u64..=1024).contains(&n) {
+        return Err(format!("{count} = {n}"));
+    }
+    let n = n as usize;
+    let mut hits = Vec::new();
+    for r in &img.ranges {
+        let mut off = 0usize;
+        while off + 2 * n <= r.bytes.len() {
+            let at = |i: usize| r.u16(off + 2 * i, img.endian).unwrap_or(1);
+            let ok = FIRST_SIZES.iter().enumerate().all(|(i, &s)| at(i) == s)
+                && (1..n).all(|i| at(i) > at(i - 1) && at(i) % 8 == 0)
+                && at(n - 1) == MAX_SMALL_SIZE;
+            if ok {
+                hits.push(Found {
+                    addr: r.start + off as u64,
+                    size: Some(2 * n as u64),
+                });
+            }
+            off += 2;
+        }
+    }
+    unique(
+        hits,
+        "size-class table (0, 8, 16, 24, 32, 48, 64, 80 … 32768)",
+    )
+}
+
+fn firstmoduledata(proc: &Process<'_>, img: &Image) -> SigResult {
+    let bin = proc.binary();
+    let bias = proc.load_bias();
+    let md = bin.moduledata().map_err(|e| format!("moduledata: {e}"))?;
+    let field = |name: &str| {
+        md.field_offset(name)
+            .ok_or_else(|| format!("moduledata has no field {name}"))
+    };
+    let (pc_off, text_off, etext_off) = (field("pcHeader")?, field("text")?, field("etext")?);
+    let pcheader = match bin.section(".gopclntab") {
+        Some(s) => s.address.wrapping_add(bias),
+        None => md
+            .word("pcHeader")
+            .ok_or("moduledata has no pcHeader")?
+            .wrapping_add(bias),
+    };
+    let text = bin.text_section().ok_or("no text section")?;
+    let (tlo, thi) = (
+        text.address.wrapping_add(bias),
+        text.address.wrapping_add(bias).saturating_add(text.size),
+    );
+    let size = md.size();
+    let mut hits = Vec::new();
+    for r in &img.ranges {
+        for off in words(r, size) {
+            let addr = r.start + off as u64;
+            if img.word(addr + pc_off) != Some(pcheader) {
+                continue;
+            }
+            let (Some(t), Some(e)) = (img.word(addr + text_off), img.word(addr + etext_off)) else {
+                continue;
+            };
+            if tlo <= t && t < e && e <= thi {
+                hits.push(Found {
+                    addr,
+                    size: Some(size),
+                });
+            }
+        }
+    }
+    unique(hits, "runtime.moduledata pointing at the pclntab")
+}
+
+/// Most `m`s followed along `alllink`.
+const MAX_MS: usize = 1 << 16;
+
+fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    let g_m = l.offset("runtime.g", "m").map_err(layout_err)?;
+    let alllink = l.offset("runtime.m", "alllink").map_err(layout_err)?;
+    let m_g0 = l.offset("runtime.m", "g0").map_err(layout_err)?;
+    let core = proc.core();
+    let allgs = proc
+        .global("runtime.allgs", "[]*runtime.g")
+        .map_err(|e| format!("needs runtime.allgs: {e}"))?;
+    let n = allgs.slice_len().map_err(|e| e.to_string())?.min(MAX_ALLGS);
+    // Every m some goroutine is on.
+    let mut on_g: HashSet<u64> = HashSet::new();
+    for i in 0..n {
+        let Ok(g) = allgs.index(i).and_then(|g| g.ptr()) else {
+            continue;
+        };
+        if let Ok(m) = core.read_ptr(g.wrapping_add(g_m)) {
+            if m != 0 {
+                on_g.insert(m);
+            }
+        }
+    }
+    if on_g.is_empty() {
+        return Err("no goroutine is on an m".into());
+    }
+    // An m's g0 points back at it.
+    let is_m = |m: u64| -> bool {
+        m != 0
+            && m % 8 == 0
+            && core
+                .read_ptr(m.wrapping_add(m_g0))
+                .and_then(|g0| core.read_ptr(g0.wrapping_add(g_m)))
+                .is_ok_and(|back| back == m)
+    };
+    // The chain from `head`, if every link is an m and it ends in nil within bounds.
+    let chain = |head: u64| -> Option<Vec<u64>> {
+        let mut out = Vec::new();
+        let mut m = head;
+        while m != 0 {
+            if out.len() >= MAX_MS || !is_m(m) {
+                return None;
+            }
+            out.push(m);
+            m = core.read_ptr(m.wrapping_add(alllink)).ok()?;
+        }
+        Some(out)
+    };
+    // Candidate words: pointers to an m whose chain covers every m found on a g and
+    // ends at an m in the executable's data (m0).
+    let mut best: Vec<(u64, usize)> = Vec::new();
+    let mut checked: std::collections::HashMap<u64, Option<usize>> = Default::default();
+    for r in img.ranges.iter().filter(|r| !r.name.starts_with("noptr")) {
+        for off in words(r, 8) {
+            let Some(p) = r.word(off, img.endian) else {
+                continue;
+            };
+            if p == 0 || p % 8 != 0 {
+                continue;
+            }
+            let len = *checked.entry(p).or_insert_with(|| {
+                let c = chain(p)?;
+                let last = *c.last()?;
+                (on_g.iter().all(|m| c.contains(m)) && img.range_of(last).is_some())
+                    .then_some(c.len())
+            });
+            if let Some(len) = len {
+                best.push((r.start + off as u64, len));
+            }
+        }
+    }
+    // The head is the one whose chain is longest: any other word pointing into the
+    // list points at a suffix of it.
+    let longest = best.iter().map(|b| b.1).max().unwrap_or(0);
+    let hits = best
+        .into_iter()
+        .filter(|b| b.1 == longest)
+        .map(|(addr, _)| Found {
+            addr,
+            size: Some(8),
+        })
+        .collect();
+    unique(hits, "pointer to the head of the m.alllink list")
+}
