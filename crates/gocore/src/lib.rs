@@ -25,7 +25,9 @@ pub mod goroutine;
 mod heap;
 pub mod layout;
 mod process;
+mod reach;
 mod region;
+mod roots;
 
 pub use error::{Error, Result};
 pub use globals::{signature_globals, GlobalLocation, Method};
@@ -36,4 +38,6 @@ pub use heap::{
     Heap, ObjId, Object, Objects, Pointer, PointerLayout, Pointers, SpanInfo, SpanState, TypeInfo,
 };
 pub use process::Process;
+pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};
 pub use region::{Region, MAX_ELEMS, MAX_STRING};
+pub use roots::{Root, RootKind, RootOptions, RootSet};
