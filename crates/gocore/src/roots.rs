@@ -883,7 +883,38 @@ impl Collector<'_, '_> {
         else {
             return;
         };
-        let regs: Vec<(&'static str, u64)> = t.registers.iter().collect();
+        // Only when the thread's registers are the goroutine's own context (its SP on
+        // the goroutine's stack); a thread in a signal handler holds the handler's.
+        // The interrupted context's registers (in the kernel's signal frame) are not
+        // read yet.
+        if !st.on_stack(t.registers.sp()) {
+            return;
+        }
+        // General-purpose registers only (what asyncPreempt saves).
+        let regs: Vec<(&'static str, u64)> = t
+            .registers
+            .iter()
+            .filter(|(n, _)| {
+                !matches!(
+                    *n,
+                    "rip"
+                        | "rsp"
+                        | "eflags"
+                        | "orig_rax"
+                        | "fs_base"
+                        | "gs_base"
+                        | "cs"
+                        | "ss"
+                        | "ds"
+                        | "es"
+                        | "fs"
+                        | "gs"
+                        | "sp"
+                        | "pc"
+                        | "pstate"
+                )
+            })
+            .collect();
         for (name, v) in regs {
             let kind = RootKind::Register {
                 goroutine: g.id,
@@ -1350,7 +1381,7 @@ impl DataSymbols {
         let mut syms = Vec::new();
         if let Ok(file) = object::File::parse(data) {
             for s in file.symbols() {
-                if s.kind() != object::SymbolKind::Data || s.address() == 0 {
+                if s.kind() != object::SymbolKind::Data || s.address() == 0 || s.size() == 0 {
                     continue;
                 }
                 let writable = s
@@ -1379,6 +1410,6 @@ impl DataSymbols {
         let i = self.syms.partition_point(|s| s.0 <= addr).checked_sub(1)?;
         let (a, size, name) = self.syms.get(i)?;
         let off = addr - a;
-        (off < (*size).max(1)).then_some((name.as_str(), off))
+        (off < *size).then_some((name.as_str(), off))
     }
 }
