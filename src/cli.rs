@@ -50,6 +50,8 @@ pub enum Command {
     Objects(CoreArgs),
     /// Heap objects by type (where recorded) or size class: count and bytes.
     Histogram(CoreArgs),
+    /// GC roots: counts per kind (globals, frames, specials, queues) and the first N.
+    Roots(crate::cmd::roots::RootsArgs),
     /// Hex dump of process memory.
     Read(ReadArgs),
     /// The heap object containing an address: its words, pointer slots and targets.

@@ -7,6 +7,7 @@ mod mappings;
 mod objects;
 mod overview;
 mod read;
+pub(crate) mod roots;
 mod threads;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Goroutines(a) => goroutines::run(a),
         Command::Objects(a) => objects::run(a),
         Command::Histogram(a) => histogram::run(a),
+        Command::Roots(a) => roots::run(a),
         Command::Read(a) => read::run_read(a),
         Command::Object(a) => read::run_object(a),
         Command::Bin(c) => bin::run(c),
