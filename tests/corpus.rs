@@ -235,8 +235,18 @@ fn truth_objects_are_in_memory() {
 /// naming the problem; reads never panic.
 #[test]
 fn damaged_cores_give_errors_not_panics() {
+    // The smallest core the kernel wrote: gdb's cores end in section headers that a
+    // cut can remove without touching any segment, and are 1.2 GB of mostly zeros.
     let cases = corpus();
-    let case = &cases[0];
+    let case = cases
+        .iter()
+        .filter(|c| c.producer() != "gcore")
+        .min_by_key(|c| {
+            std::fs::metadata(c.core_zst())
+                .map(|m| m.len())
+                .unwrap_or(u64::MAX)
+        })
+        .unwrap_or(&cases[0]);
     let bytes = std::fs::read(case.core_path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("core");
