@@ -47,7 +47,7 @@ pub(crate) static SIGNATURES: &[(&str, &str)] = &[
     ),
     (
         "runtime.allm",
-        "the one word in data/bss pointing at the head of the m.alllink chain through every m a goroutine runs on",
+        "the one word in data/bss pointing at the head of the longest m.alllink chain of ms (g0.m == m, procid a thread of the core) ending at m0 in bss and holding every m a goroutine runs on",
     ),
 ];
 
@@ -484,6 +484,13 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
     let g_m = l.offset("runtime.g", "m").map_err(layout_err)?;
     let alllink = l.offset("runtime.m", "alllink").map_err(layout_err)?;
     let m_g0 = l.offset("runtime.m", "g0").map_err(layout_err)?;
+    let m_procid = l.offset("runtime.m", "procid").map_err(layout_err)?;
+    let tids: HashSet<u64> = proc
+        .core()
+        .threads()
+        .iter()
+        .map(|t| u64::from(t.tid))
+        .collect();
     let core = proc.core();
     let allgs = proc
         .global("runtime.allgs", "[]*runtime.g")
@@ -501,10 +508,8 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
             }
         }
     }
-    if on_g.is_empty() {
-        return Err("no goroutine is on an m".into());
-    }
-    // An m's g0 points back at it.
+    // An m's g0 points back at it, and its thread is one of the core's (or it has
+    // none yet, like cgo's extra Ms): an m freed after its thread exited is not.
     let is_m = |m: u64| -> bool {
         m != 0
             && m % 8 == 0
@@ -512,6 +517,9 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
                 .read_ptr(m.wrapping_add(m_g0))
                 .and_then(|g0| core.read_ptr(g0.wrapping_add(g_m)))
                 .is_ok_and(|back| back == m)
+            && core
+                .read_u64(m.wrapping_add(m_procid))
+                .is_ok_and(|id| id == 0 || tids.contains(&id))
     };
     // The chain from `head`, if every link is an m and it ends in nil within bounds.
     let chain = |head: u64| -> Option<Vec<u64>> {
