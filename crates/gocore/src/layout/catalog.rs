@@ -586,6 +586,10 @@ pub(crate) static TYPES: &[TypeEntry] = &[
     t("runtime.cleanupBlockHeader", &["alllink", "n"]),
     t("runtime.cleanupFn", &["call", "fn", "arg"]),
     t("runtime.cleanupQueue", &["all"]),
+    // Memory breakdown (breakdown.rs): the heap's growth reserve and the fixed-size
+    // allocators of runtime metadata.
+    t("runtime.mheap", &["curArena.base", "curArena.end"]),
+    t("runtime.fixalloc", &["size", "nchunk", "inuse"]),
 ];
 
 /// Named constants (fully qualified, as DWARF names them).

@@ -55,6 +55,8 @@ pub(crate) static ARM64: Table = Table {
         ("runtime.mheap", "cachealloc", 101136, 72, "runtime.fixalloc"),
         ("runtime.mheap", "central", 66248, 34816, "[136]struct { runtime.mcentral runtime.mcentral; runtime.pad [88]uint8 }"),
         ("runtime.mheap", "curArena", 66232, 16, "struct { runtime.base uintptr; runtime.end uintptr }"),
+        ("runtime.mheap", "curArena.base", 66232, 8, "uintptr"),
+        ("runtime.mheap", "curArena.end", 66240, 8, "uintptr"),
         ("runtime.mheap", "heapArenaAlloc", 66088, 32, "runtime.linearAlloc"),
         ("runtime.mheap", "markArenas", 66208, 24, "[]runtime.arenaIdx"),
         ("runtime.mheap", "spanalloc", 101064, 72, "runtime.fixalloc"),

@@ -88,6 +88,8 @@ pub(crate) static ARM64: Table = Table {
         ("runtime.mheap", "central", 66272, 34816, "[136]struct { runtime.mcentral runtime.mcentral; runtime.pad [88]uint8 }"),
         ("runtime.mheap", "cleanupID", 102000, 8, "uint64"),
         ("runtime.mheap", "curArena", 66256, 16, "struct { runtime.base uintptr; runtime.end uintptr }"),
+        ("runtime.mheap", "curArena.base", 66256, 8, "uintptr"),
+        ("runtime.mheap", "curArena.end", 66264, 8, "uintptr"),
         ("runtime.mheap", "heapArenaAlloc", 66088, 32, "runtime.linearAlloc"),
         ("runtime.mheap", "heapArenas", 66160, 24, "[]runtime.arenaIdx"),
         ("runtime.mheap", "immortalWeakHandles", 102136, 8, "runtime.immortalWeakHandleMap"),
