@@ -14,6 +14,21 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Builds with a non-default `GOEXPERIMENT`: (mode name, `GOEXPERIMENT` value, minor
+/// releases that accept it). Checked against each toolchain (`go build` rejects an
+/// experiment a release does not know): 1.22 accepts noallocheaders (1.21 has no such
+/// experiment, 1.23 and 1.24 reject it), 1.24–1.25 accept noswissmap (1.23, 1.26, 1.27
+/// reject it), 1.25 has greenteagc as an experiment, 1.26–1.27 accept nogreenteagc.
+/// The same sets as the layout tables (`layouts::EXPERIMENTS`, checked by a test).
+/// These are made with the crash producer on amd64 only, with DWARF.
+pub const EXPERIMENT_MODES: &[(&str, &str, &[u32])] = &[
+    ("exp-noallocheaders", "noallocheaders", &[22]),
+    ("exp-noswissmap", "noswissmap", &[24, 25]),
+    ("exp-greenteagc", "greenteagc", &[25]),
+    ("exp-noswissmap+greenteagc", "noswissmap,greenteagc", &[25]),
+    ("exp-nogreenteagc", "nogreenteagc", &[26, 27]),
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mode {
     Default,
@@ -21,9 +36,12 @@ pub enum Mode {
     Stripped,
     Pie,
     Cgo,
+    /// A default build with `GOEXPERIMENT` set: index into [`EXPERIMENT_MODES`].
+    Exp(u8),
 }
 
 impl Mode {
+    /// The ordinary build modes (every release, every producer, amd64).
     pub const ALL: [Mode; 5] = [
         Mode::Default,
         Mode::NoDwarf,
@@ -31,6 +49,18 @@ impl Mode {
         Mode::Pie,
         Mode::Cgo,
     ];
+    /// The experiment modes, in [`EXPERIMENT_MODES`] order.
+    pub fn experiments_all() -> Vec<Mode> {
+        (0..EXPERIMENT_MODES.len())
+            .map(|i| Mode::Exp(i as u8))
+            .collect()
+    }
+    /// Every mode of the default matrix: [`Mode::ALL`] then the experiment modes.
+    pub fn every() -> Vec<Mode> {
+        let mut v = Mode::ALL.to_vec();
+        v.extend(Mode::experiments_all());
+        v
+    }
     pub fn name(self) -> &'static str {
         match self {
             Mode::Default => "default",
@@ -38,15 +68,56 @@ impl Mode {
             Mode::Stripped => "stripped",
             Mode::Pie => "pie",
             Mode::Cgo => "cgo",
+            Mode::Exp(i) => EXPERIMENT_MODES[i as usize].0,
+        }
+    }
+    /// The `GOEXPERIMENT` value of an experiment mode (`noswissmap,greenteagc`).
+    pub fn goexperiment(self) -> Option<&'static str> {
+        match self {
+            Mode::Exp(i) => Some(EXPERIMENT_MODES[i as usize].1),
+            _ => None,
+        }
+    }
+    /// The experiments as a list (empty for ordinary modes).
+    pub fn experiments(self) -> Vec<&'static str> {
+        self.goexperiment()
+            .map(|e| e.split(',').collect())
+            .unwrap_or_default()
+    }
+    pub fn is_experiment(self) -> bool {
+        matches!(self, Mode::Exp(_))
+    }
+    /// Whether this mode can be built with `release` (`1.25.5`).
+    pub fn accepts_release(self, release: &str) -> bool {
+        match self {
+            Mode::Exp(i) => {
+                let minor: Option<u32> = release.split('.').nth(1).and_then(|m| m.parse().ok());
+                minor.is_some_and(|m| EXPERIMENT_MODES[i as usize].2.contains(&m))
+            }
+            _ => true,
         }
     }
     pub fn parse(s: &str) -> Result<Mode> {
-        Mode::ALL
+        Mode::every()
             .into_iter()
             .find(|m| m.name() == s)
             .with_context(|| {
-                format!("unknown build mode {s:?} (default, nodwarf, stripped, pie, cgo)")
+                format!(
+                    "unknown build mode {s:?} (default, nodwarf, stripped, pie, cgo, exp, {})",
+                    EXPERIMENT_MODES
+                        .iter()
+                        .map(|e| e.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             })
+    }
+    /// One `--modes` item: a mode name, or `exp` for every experiment mode.
+    pub fn parse_many(s: &str) -> Result<Vec<Mode>> {
+        if s == "exp" {
+            return Ok(Mode::experiments_all());
+        }
+        Ok(vec![Mode::parse(s)?])
     }
 }
 
@@ -189,6 +260,11 @@ pub struct Built {
     pub e_type: u16,
     pub ldd: Option<String>,
     pub note: Option<String>,
+    /// The executable's Go version as `go version -m` prints it (` X:…`/`-X:…` suffix
+    /// for non-default experiments).
+    pub exe_version: String,
+    /// Its `build GOEXPERIMENT=` setting, if any.
+    pub exe_goexperiment: Option<String>,
 }
 
 /// How the fixture asks for cgo: Some(tag) when a file with `import "C"` is behind a
@@ -269,6 +345,9 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
     if key.mode == Mode::Cgo {
         env.insert("CC".into(), "gcc".into());
     }
+    if let Some(e) = key.mode.goexperiment() {
+        env.insert("GOEXPERIMENT".into(), e.into());
+    }
     let mut argv: Vec<String> = vec![
         go.display().to_string(),
         "build".into(),
@@ -281,6 +360,11 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
         Mode::NoDwarf => argv.push("-ldflags=-w".into()),
         Mode::Stripped => argv.push("-ldflags=-s -w".into()),
         Mode::Pie => argv.push("-buildmode=pie".into()),
+        Mode::Exp(_) => {
+            if key.arch != Arch::Amd64 {
+                bail!("experiment builds are only made for amd64");
+            }
+        }
         Mode::Cgo => {
             if key.arch != Arch::Amd64 {
                 bail!("cgo builds are only supported for amd64");
@@ -308,6 +392,10 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
 
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).current_dir(&dir).envs(&env);
+    if key.mode.goexperiment().is_none() {
+        // Not from the caller's environment either: ordinary modes use the defaults.
+        cmd.env_remove("GOEXPERIMENT");
+    }
     let what = format!("go build of {}", key.name());
     let out = util::run_output(&mut cmd, Duration::from_secs(900), &what)?;
     if !out.status.success() {
@@ -347,6 +435,8 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
         ldd = Some(o.stdout.trim().to_string());
     }
     let go_version = tools::go_version(&go)?;
+    let (exe_version, exe_goexperiment) = check_experiments(&go, &exe, key.mode)
+        .with_context(|| format!("{what}: checking the experiments it was built with"))?;
     let exe_zst = out_dir.join(format!("{}.zst", key.program));
     util::compress_file(&exe, &exe_zst, ctx.level)?;
     Ok(Built {
@@ -360,7 +450,59 @@ pub fn build(ctx: &Ctx, key: &BuildKey) -> Result<Built> {
         e_type: info.e_type,
         ldd,
         note,
+        exe_version,
+        exe_goexperiment,
     })
+}
+
+/// Reads `go version -m EXE` and checks that the executable records exactly the
+/// experiments of `mode`: the version line ends in ` X:a,b` (`-X:a,b` from Go 1.26)
+/// listing each, and the `build GOEXPERIMENT=` setting names each; ordinary modes
+/// must have neither. Returns the version (`go1.26.6-X:nogreenteagc`) and the
+/// `GOEXPERIMENT` build setting (None if absent).
+fn check_experiments(go: &Path, exe: &Path, mode: Mode) -> Result<(String, Option<String>)> {
+    let mut c = Command::new(go);
+    c.arg("version")
+        .arg("-m")
+        .arg(exe)
+        .env("GOTOOLCHAIN", "local");
+    let out = util::run_checked(&mut c, Duration::from_secs(60), "go version -m")?;
+    let first = out.stdout.lines().next().unwrap_or("");
+    let version = first
+        .split_once(": ")
+        .map(|(_, v)| v.trim().to_string())
+        .with_context(|| format!("unexpected `go version -m` output {first:?}"))?;
+    let suffix: Vec<&str> = version
+        .find(" X:")
+        .or_else(|| version.find("-X:"))
+        .map(|i| version[i + 3..].split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    let setting = out.stdout.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("build")
+            .map(str::trim)
+            .and_then(|l| l.strip_prefix("GOEXPERIMENT="))
+            .map(str::to_string)
+    });
+    let want = mode.experiments();
+    let listed: Vec<&str> = setting
+        .as_deref()
+        .map(|s| s.split(',').collect())
+        .unwrap_or_default();
+    for e in &want {
+        if !suffix.contains(e) {
+            bail!("the executable's Go version {version:?} does not list experiment {e} (X:...)");
+        }
+        if !listed.contains(e) {
+            bail!("the executable's build settings do not list GOEXPERIMENT {e} ({setting:?})");
+        }
+    }
+    if want.is_empty() && (!suffix.is_empty() || setting.is_some()) {
+        bail!(
+            "an ordinary build records non-default experiments: version {version:?}, GOEXPERIMENT {setting:?}"
+        );
+    }
+    Ok((version, setting))
 }
 
 fn shell_words(argv: &[String]) -> String {
@@ -645,10 +787,25 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         );
     }
     let truth_bytes = fs::read(&truth)?;
-    serde_json::from_slice::<Value>(&truth_bytes)
+    let truth_json = serde_json::from_slice::<Value>(&truth_bytes)
         .with_context(|| format!("truth JSON {} does not parse", truth.display()))?;
 
     let mut warnings = Vec::new();
+    // The fixture's own checks (goroutines in their expected states before the dump).
+    match truth_json.get("in_place_errors").and_then(Value::as_array) {
+        Some(errs) if errs.is_empty() => {}
+        Some(errs) => warnings.push(format!(
+            "the fixture's in-place checks failed: {}",
+            errs.iter()
+                .map(|e| e
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        None => warnings.push("truth.json has no in_place_errors".to_string()),
+    }
     if !stderr_text.contains("goroutine ") {
         warnings.push("traceback.txt contains no goroutine dump".to_string());
     }
@@ -735,6 +892,7 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         "release": case.version,
         "go_version_output": built.go_version,
         "mode": case.mode.name(),
+        "experiments": case.mode.experiments(),
         "producer": case.producer.name(),
         "arch": case.arch.name(),
         "goos": "linux",
@@ -747,6 +905,9 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
             "interp": built.interp,
             "ldd": built.ldd,
             "note": built.note,
+            "goexperiment": case.mode.goexperiment(),
+            "exe_go_version": built.exe_version,
+            "exe_goexperiment_setting": built.exe_goexperiment,
         },
         "run": {
             "command": run_argv,
@@ -811,4 +972,51 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The matrix's experiment builds cover exactly the (release, experiments) pairs
+    /// the layout tables are generated for.
+    #[test]
+    fn experiment_modes_match_layout_experiments() {
+        let canon = |e: &str| {
+            let mut v: Vec<&str> = e.split(',').collect();
+            v.sort();
+            v.join(",")
+        };
+        let ours: BTreeSet<(u32, String)> = EXPERIMENT_MODES
+            .iter()
+            .flat_map(|(_, e, minors)| minors.iter().map(move |m| (*m, canon(e))))
+            .collect();
+        let layouts: BTreeSet<(u32, String)> = crate::layouts::EXPERIMENTS
+            .iter()
+            .flat_map(|(m, es)| es.iter().map(move |e| (*m, canon(e))))
+            .collect();
+        assert_eq!(ours, layouts);
+    }
+
+    #[test]
+    fn experiment_mode_names() {
+        for m in Mode::every() {
+            assert_eq!(Mode::parse(m.name()).unwrap(), m);
+            assert!(
+                !m.name().contains(','),
+                "{} would break --modes lists",
+                m.name()
+            );
+        }
+        let m = Mode::parse("exp-noswissmap").unwrap();
+        assert_eq!(m.experiments(), ["noswissmap"]);
+        assert!(m.accepts_release("1.24.11") && !m.accepts_release("1.26.6"));
+        assert_eq!(
+            Mode::parse_many("exp").unwrap().len(),
+            EXPERIMENT_MODES.len()
+        );
+        let c = Case::new("zoo", "1.24.11", m, Producer::Crash, Arch::Amd64);
+        assert_eq!(c.name(), "zoo-go1.24.11-exp-noswissmap-crash-amd64");
+    }
 }

@@ -36,7 +36,11 @@ commands:
          [--producers crash,gcore] [--no-arm64] [--jobs N] [--level L] [--no-test]
          [--timeout SECS]
       regenerate the full cross product into testdata/matrix (fresh), then run
-      `cargo test --workspace --no-fail-fast` with GOCORE_CORPUS=<that dir>; zstd level 9 by default
+      `cargo test --workspace --no-fail-fast` with GOCORE_CORPUS=<that dir>; zstd level 9 by default.
+      Modes: default nodwarf stripped pie cgo, and the GOEXPERIMENT builds exp-noallocheaders
+      (1.22) exp-noswissmap (1.24, 1.25) exp-greenteagc exp-noswissmap+greenteagc (1.25)
+      exp-nogreenteagc (1.26, 1.27), made only for those releases, crash producer and amd64
+      only; `--modes exp` selects all of them
 
   layouts
       regenerate crates/gocore/src/layout/generated/ from reference builds of every
@@ -146,12 +150,15 @@ fn parse_opts(args: &[String], allowed: &[&str]) -> Result<Opts> {
             }
             "--programs" => o.programs = Some(list(val()?)),
             "--modes" => {
-                o.modes = Some(
-                    list(val()?)
-                        .iter()
-                        .map(|m| Mode::parse(m))
-                        .collect::<Result<_>>()?,
-                )
+                let mut modes = Vec::new();
+                for m in list(val()?) {
+                    for m in Mode::parse_many(&m)? {
+                        if !modes.contains(&m) {
+                            modes.push(m);
+                        }
+                    }
+                }
+                o.modes = Some(modes)
             }
             "--producers" => {
                 o.producers = Some(
@@ -334,6 +341,7 @@ fn write_index(
             "go_version": meta["go_version"],
             "release": meta["release"],
             "mode": meta["mode"],
+            "experiments": meta["experiments"],
             "producer": meta["producer"],
             "arch": meta["arch"],
             "exe": meta["exe"]["file"],
@@ -365,13 +373,13 @@ fn write_index(
 fn print_table(entries: &[Value], total: u64) {
     println!();
     println!(
-        "{:<46} {:>10} {:>10} {:>10} {:>10}",
+        "{:<52} {:>10} {:>10} {:>10} {:>10}",
         "case", "core", "core.zst", "exe.zst", "dir"
     );
     for e in entries {
         let g = |k: &str| e[k].as_u64().unwrap_or(0);
         println!(
-            "{:<46} {:>10} {:>10} {:>10} {:>10}",
+            "{:<52} {:>10} {:>10} {:>10} {:>10}",
             e["name"].as_str().unwrap_or("?"),
             util::human(g("core_size")),
             util::human(g("core_zst_size")),
@@ -380,7 +388,7 @@ fn print_table(entries: &[Value], total: u64) {
         );
     }
     println!(
-        "{:<46} {:>43}",
+        "{:<52} {:>43}",
         format!("total ({} cases)", entries.len()),
         util::human(total)
     );
@@ -568,7 +576,7 @@ fn cmd_matrix(args: &[String]) -> Result<()> {
         .releases
         .clone()
         .unwrap_or_else(|| tools::RELEASES.to_vec());
-    let modes = o.modes.clone().unwrap_or_else(|| Mode::ALL.to_vec());
+    let modes = o.modes.clone().unwrap_or_else(Mode::every);
     let producers = o
         .producers
         .clone()
@@ -577,6 +585,14 @@ fn cmd_matrix(args: &[String]) -> Result<()> {
     for p in &programs {
         for r in &releases {
             for m in &modes {
+                if m.is_experiment() {
+                    // Experiment builds: only where the release accepts the experiment,
+                    // crash producer and amd64 only.
+                    if m.accepts_release(r) && producers.contains(&Producer::Crash) {
+                        cases.push(Case::new(p, r, *m, Producer::Crash, Arch::Amd64));
+                    }
+                    continue;
+                }
                 for pr in &producers {
                     cases.push(Case::new(p, r, *m, *pr, Arch::Amd64));
                 }
@@ -589,6 +605,23 @@ fn cmd_matrix(args: &[String]) -> Result<()> {
                 }
             }
         }
+    }
+    if cases.is_empty() {
+        bail!(
+            "no matrix case selected (experiment modes exist for some releases only: {})",
+            cases::EXPERIMENT_MODES
+                .iter()
+                .map(|(n, _, minors)| format!(
+                    "{n} on {}",
+                    minors
+                        .iter()
+                        .map(|m| format!("1.{m}"))
+                        .collect::<Vec<_>>()
+                        .join("/")
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     check_programs(&ctx, &cases)?;
     ensure_for(&ctx, &cases)?;
