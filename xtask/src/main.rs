@@ -441,6 +441,10 @@ fn corpus_cases() -> Vec<Case> {
     v.push(Case::new("zoo", n, Default, Crash, Arm64));
     v.push(Case::new("leak", n, Default, Crash, Amd64));
     v.push(Case::new("leak", tools::RELEASES[0], Default, Crash, Amd64));
+    // One non-default experiment: Go 1.26+'s documented opt-out of the Green Tea GC.
+    let nogreentea = Mode::parse("exp-nogreenteagc").expect("experiment mode");
+    debug_assert!(nogreentea.accepts_release(n));
+    v.push(Case::new("leak", n, nogreentea, Crash, Amd64));
     v
 }
 
