@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod breakdown;
 mod error;
 mod globals;
 pub mod goroutine;
@@ -29,6 +30,7 @@ mod reach;
 mod region;
 mod roots;
 
+pub use breakdown::{Breakdown, BreakdownCheck, BreakdownNode, RuntimeCounters};
 pub use error::{Error, Result};
 pub use globals::{signature_globals, GlobalLocation, Method};
 pub use goroutine::{
