@@ -52,6 +52,9 @@ pub enum Command {
     Histogram(CoreArgs),
     /// GC roots: counts per kind (globals, frames, specials, queues) and the first N.
     Roots(crate::cmd::roots::RootsArgs),
+    /// Where every mapped byte goes (heap, stacks, metadata, files), checked against
+    /// the runtime's own counters.
+    Breakdown(CoreArgs),
     /// Hex dump of process memory.
     Read(ReadArgs),
     /// The heap object containing an address: its words, pointer slots and targets.

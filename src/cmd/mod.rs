@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches.
 
 mod bin;
+mod breakdown;
 pub(crate) mod goroutines;
 mod histogram;
 mod mappings;
@@ -27,6 +28,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Objects(a) => objects::run(a),
         Command::Histogram(a) => histogram::run(a),
         Command::Roots(a) => roots::run(a),
+        Command::Breakdown(a) => breakdown::run(a),
         Command::Read(a) => read::run_read(a),
         Command::Object(a) => read::run_object(a),
         Command::Bin(c) => bin::run(c),
