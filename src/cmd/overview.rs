@@ -1,8 +1,11 @@
-//! `gocore overview CORE`: the core at a glance.
+//! `gocore overview CORE`: the core at a glance, then the Go runtime's view of it
+//! (layouts, goroutines by state, heap, roots, live and garbage objects).
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use serde_json::json;
+use gocore::{Heap, Process, Reachability, RootSet};
+use serde_json::{json, Value};
 
 use crate::cli::CoreArgs;
 use crate::output::{hex, human_bytes, print_json};
@@ -32,6 +35,8 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .find(|t| t.signal != 0)
         .or_else(|| core.threads().first());
+
+    let go = go_view(&core);
 
     if a.json {
         let v = json!({
@@ -65,6 +70,7 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
                 "bytes_missing": missing,
             },
             "warnings": core.warnings().iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+            "go": go.to_json(),
         });
         print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
@@ -130,7 +136,166 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
             human_bytes(missing)
         );
     }
+    go.print_text();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Go runtime's view of the process: each stage (layouts, goroutines, heap,
+/// roots, reachability) either answered or failed with its error, so that a broken
+/// stage does not hide the others nor the core-level overview.
+#[derive(Default)]
+struct GoView {
+    /// The runtime model could not be built at all.
+    error: Option<String>,
+    layouts: Option<String>,
+    goroutines: Option<Result<BTreeMap<String, u64>, String>>,
+    heap: Option<Result<(u64, u64), String>>,
+    roots: Option<Result<usize, String>>,
+    /// (live objects, live bytes, garbage objects, garbage bytes)
+    reach: Option<Result<(u64, u64, u64, u64), String>>,
+    /// `stage: warning`.
+    warnings: Vec<String>,
+}
+
+/// Most warnings shown per stage.
+const MAX_STAGE_WARNINGS: usize = 20;
+
+fn go_view(core: &corefile::Core) -> GoView {
+    let mut v = GoView::default();
+    let proc = match Process::new(core) {
+        Ok(p) => p,
+        Err(e) => {
+            v.error = Some(e.to_string());
+            return v;
+        }
+    };
+    let mut warn = |stage: &str, ws: &[String]| {
+        for w in ws.iter().take(MAX_STAGE_WARNINGS) {
+            v.warnings.push(format!("{stage}: {w}"));
+        }
+        if ws.len() > MAX_STAGE_WARNINGS {
+            v.warnings
+                .push(format!("{stage}: {} more", ws.len() - MAX_STAGE_WARNINGS));
+        }
+    };
+    warn("process", proc.warnings());
+    let mut gwarn = Vec::new();
+    let goroutines = proc.goroutines().map(|gs| {
+        let mut by_state = BTreeMap::new();
+        for g in gs {
+            match g {
+                Ok(g) => *by_state.entry(g.status.name().to_string()).or_insert(0) += 1,
+                Err(e) => gwarn.push(e.to_string()),
+            }
+        }
+        by_state
+    });
+    warn("goroutines", &gwarn);
+    v.layouts = Some(proc.layouts().selection().to_string());
+    v.goroutines = Some(goroutines.map_err(|e| e.to_string()));
+    let heap = match Heap::new(&proc) {
+        Ok(h) => h,
+        Err(e) => {
+            v.heap = Some(Err(e.to_string()));
+            return v;
+        }
+    };
+    warn("heap", heap.warnings());
+    let bytes = heap.objects().map(|o| heap.span(&o).elemsize).sum();
+    v.heap = Some(Ok((heap.object_count(), bytes)));
+    let roots = match RootSet::collect(&proc, &heap) {
+        Ok(r) => r,
+        Err(e) => {
+            v.roots = Some(Err(e.to_string()));
+            return v;
+        }
+    };
+    warn("roots", roots.warnings());
+    v.roots = Some(Ok(roots.len()));
+    v.reach = Some(match Reachability::compute(&proc, &heap, roots.roots()) {
+        Ok(r) => {
+            warn("reachability", r.warnings());
+            Ok((
+                r.live_count(),
+                r.live_bytes(),
+                r.garbage_count(),
+                r.garbage_bytes(),
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    });
+    v
+}
+
+impl GoView {
+    fn to_json(&self) -> Value {
+        fn res<T>(r: &Option<Result<T, String>>, f: impl Fn(&T) -> Value) -> Value {
+            match r {
+                None => Value::Null,
+                Some(Ok(t)) => f(t),
+                Some(Err(e)) => json!({ "error": e }),
+            }
+        }
+        json!({
+            "error": self.error,
+            "layouts": self.layouts,
+            "goroutines": res(&self.goroutines, |m| json!({
+                "total": m.values().sum::<u64>(),
+                "by_state": m,
+            })),
+            "heap": res(&self.heap, |(n, b)| json!({"objects": n, "bytes": b})),
+            "roots": res(&self.roots, |n| json!(n)),
+            "reachability": res(&self.reach, |(ln, lb, gn, gb)| json!({
+                "live_objects": ln, "live_bytes": lb,
+                "garbage_objects": gn, "garbage_bytes": gb,
+            })),
+            "warnings": self.warnings,
+        })
+    }
+
+    fn print_text(&self) {
+        if let Some(e) = &self.error {
+            println!("go runtime    unavailable: {e}");
+            return;
+        }
+        if let Some(l) = &self.layouts {
+            println!("layouts       {l}");
+        }
+        match &self.goroutines {
+            Some(Ok(m)) => {
+                let parts: Vec<String> = m.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                println!(
+                    "goroutines    {} ({})",
+                    m.values().sum::<u64>(),
+                    parts.join(", ")
+                );
+            }
+            Some(Err(e)) => println!("goroutines    unavailable: {e}"),
+            None => {}
+        }
+        match &self.heap {
+            Some(Ok((n, b))) => println!("heap          {n} objects, {}", human_bytes(*b)),
+            Some(Err(e)) => println!("heap          unavailable: {e}"),
+            None => {}
+        }
+        match &self.roots {
+            Some(Ok(n)) => println!("roots         {n}"),
+            Some(Err(e)) => println!("roots         unavailable: {e}"),
+            None => {}
+        }
+        match &self.reach {
+            Some(Ok((ln, lb, gn, gb))) => println!(
+                "reachability  {ln} live objects ({}), {gn} garbage ({})",
+                human_bytes(*lb),
+                human_bytes(*gb)
+            ),
+            Some(Err(e)) => println!("reachability  unavailable: {e}"),
+            None => {}
+        }
+        for w in &self.warnings {
+            println!("  warning     {w}");
+        }
+    }
 }
 
 fn hex_bytes(b: &[u8]) -> String {
