@@ -18,8 +18,46 @@ use corefile::{Core, OpenOptions};
 
 use crate::cli::{Args, Command, CoreArgs};
 
-/// Runs the command and returns the process exit code.
+/// Runs the command and returns the process exit code. A reader that goes away
+/// (`gocore objects CORE | head`) ends the command quietly and successfully,
+/// whichever way the write failed.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    quiet_broken_pipe_panics();
+    match dispatch(args) {
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        r => r,
+    }
+}
+
+/// Whether an error is a write to a closed pipe (directly, or through serde_json).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// `println!` panics when stdout is a closed pipe (Rust ignores SIGPIPE): exit 0
+/// instead of printing the panic. Other panics keep the default report.
+fn quiet_broken_pipe_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+fn dispatch(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         Command::Overview(a) => overview::run(a),
         Command::Mappings(a) => mappings::run(a),
