@@ -14,7 +14,11 @@ fn exe_cases(modes: &[&str]) -> Vec<testkit::Case> {
     let mut seen = BTreeSet::new();
     testkit::cases()
         .into_iter()
-        .filter(|c| modes.contains(&c.mode().as_str()))
+        .filter(|c| {
+            let m = c.mode();
+            // `exp` stands for every GOEXPERIMENT mode (`exp-noswissmap`, …).
+            modes.contains(&m.as_str()) || (modes.contains(&"exp") && m.starts_with("exp-"))
+        })
         .filter(|c| seen.insert((c.program(), c.go_version(), c.mode(), c.arch())))
         .collect()
 }
@@ -37,7 +41,7 @@ fn table_for(l: &Layouts) -> Layouts {
 /// its DWARF says; the DWARF has nothing catalogued the table lacks.
 #[test]
 fn tables_equal_dwarf_of_every_corpus_binary() {
-    let cases = exe_cases(&["default", "pie", "cgo"]);
+    let cases = exe_cases(&["default", "pie", "cgo", "exp"]);
     if cases.is_empty() {
         eprintln!(
             "no corpus with DWARF at {}: nothing to check",

@@ -47,3 +47,6 @@ func globalsGo124() {
 	T.global("main.gWeakTarget", addr(&gWeakTarget))
 	T.global("main.gWeak", addr(&gWeak))
 }
+
+// sync.WaitGroup.Wait has its own wait reason from go1.24.
+const waitGroupReason = "sync.WaitGroup.Wait"

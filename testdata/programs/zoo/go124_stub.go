@@ -6,3 +6,6 @@ package main
 func buildGo124() {}
 
 func globalsGo124() {}
+
+// Before go1.24 a goroutine in sync.WaitGroup.Wait shows as "semacquire".
+const waitGroupReason = "semacquire"

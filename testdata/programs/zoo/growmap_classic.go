@@ -1,10 +1,10 @@
-//go:build !go1.24
+//go:build !go1.24 || (!go1.26 && !goexperiment.swissmap)
 
 package main
 
 import "unsafe"
 
-// Go <= 1.23 maps: runtime.hmap. We insert until a growth has just started
+// Classic maps (Go <= 1.23, and 1.24-1.25 built with GOEXPERIMENT=noswissmap): runtime.hmap. We insert until a growth has just started
 // (oldbuckets != nil) and then never write again, so the growth stays incomplete.
 type hmapHeader struct {
 	count      int
@@ -19,8 +19,6 @@ type hmapHeader struct {
 }
 
 func growHeader(m map[int]*GrowVal) *hmapHeader { return *(**hmapHeader)(unsafe.Pointer(&m)) }
-
-const waitGroupReason = "semacquire" // sync.WaitGroup.Wait has its own wait reason from go1.24
 
 func buildGrowMap() {
 	gGrowMap = make(map[int]*GrowVal)

@@ -1,10 +1,8 @@
-//go:build go1.24
+//go:build go1.24 && (go1.26 || goexperiment.swissmap)
 
 package main
 
 import "unsafe"
-
-const waitGroupReason = "sync.WaitGroup.Wait"
 
 // Go 1.24+ Swiss-table maps grow a table in one step (no oldbuckets, no
 // incremental evacuation), so a map cannot be caught mid-growth. We build the
