@@ -29,6 +29,7 @@ mod process;
 mod reach;
 mod region;
 mod roots;
+mod types;
 
 pub use breakdown::{Breakdown, BreakdownCheck, BreakdownNode, RuntimeCounters};
 pub use error::{Error, Result};
@@ -43,3 +44,4 @@ pub use process::Process;
 pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};
 pub use region::{Region, MAX_ELEMS, MAX_STRING};
 pub use roots::{Root, RootKind, RootOptions, RootSet};
+pub use types::{ObjType, TypeCount, TypeEntry, TypeId, TypeSource, Typing};
