@@ -943,14 +943,68 @@ fn load_section<'d>(file: &object::File<'d>, id: SectionId) -> Result<Cow<'d, [u
     }
 }
 
-/// A global's type: `DW_AT_go_runtime_type` of its type DIE, or — for pointer and
-/// slice types the linker described without a runtime descriptor (their
-/// `DW_AT_go_runtime_type` is 0) — the descriptor of their element.
+/// A typed piece of a global: `DW_AT_go_runtime_type` of its type DIE, or — for
+/// pointer and slice types the linker described without a runtime descriptor (their
+/// `DW_AT_go_runtime_type` is 0) — the descriptor of their element. Structs without
+/// a descriptor (`sync.Map`) are split into their members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum GlobalType {
     Runtime(u64),
     PtrTo(u64),
     SliceOf(u64),
+}
+
+/// The DWARF type graph as far as typing globals needs it (keys are `.debug_info`
+/// offsets).
+struct DieIndex {
+    rtype: HashMap<usize, u64>,
+    refs: HashMap<usize, usize>,
+    ptr_elem: HashMap<usize, usize>,
+    slice_elem: HashMap<usize, usize>,
+    members: HashMap<usize, Vec<(u64, usize)>>,
+    arr_elem: HashMap<usize, usize>,
+    atomic_ptr: HashSet<usize>,
+}
+
+impl DieIndex {
+    /// The runtime type of a type DIE, through typedefs.
+    fn runtime(&self, mut t: usize) -> Option<u64> {
+        for _ in 0..16 {
+            if let Some(&r) = self.rtype.get(&t) {
+                return Some(r);
+            }
+            t = *self.refs.get(&t)?;
+        }
+        None
+    }
+
+    /// Typed pieces of a value of DIE type `t` at `addr`.
+    fn resolve(&self, t: usize, addr: u64, depth: u32, out: &mut Vec<(u64, GlobalType)>) {
+        if depth > 8 {
+            return;
+        }
+        if let Some(r) = self.runtime(t) {
+            out.push((addr, GlobalType::Runtime(r)));
+        } else if let Some(&n) = self.refs.get(&t) {
+            self.resolve(n, addr, depth + 1, out);
+        } else if self.atomic_ptr.contains(&t) {
+            // sync/atomic.Pointer[T]: `_ [0]*T` names *T, the last member `v` holds it.
+            let m = self.members.get(&t);
+            let first = m.and_then(|m| m.first()).map(|f| f.1);
+            let last = m.and_then(|m| m.last()).map(|f| f.0);
+            if let (Some(p), Some(off)) = (first.and_then(|f| self.arr_elem.get(&f)), last) {
+                self.resolve(*p, addr.wrapping_add(off), depth + 1, out);
+            }
+        } else if let Some(r) = self.ptr_elem.get(&t).and_then(|&e| self.runtime(e)) {
+            out.push((addr, GlobalType::PtrTo(r)));
+        } else if let Some(r) = self.slice_elem.get(&t).and_then(|&e| self.runtime(e)) {
+            out.push((addr, GlobalType::SliceOf(r)));
+        } else if let Some(m) = self.members.get(&t) {
+            for &(off, mt) in m {
+                self.resolve(mt, addr.wrapping_add(off), depth + 1, out);
+            }
+        }
+    }
 }
 
 /// Global variables with a static address and the `DW_AT_go_runtime_type` of their
@@ -976,6 +1030,10 @@ fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
     let mut rtype: HashMap<usize, u64> = HashMap::new();
     let mut refs: HashMap<usize, usize> = HashMap::new();
     let mut ptr_elem: HashMap<usize, usize> = HashMap::new();
+    let mut members: HashMap<usize, Vec<(u64, usize)>> = HashMap::new();
+    let mut current_struct: Option<usize> = None;
+    let mut arr_elem: HashMap<usize, usize> = HashMap::new();
+    let mut atomic_ptr: HashSet<usize> = HashSet::new();
     let mut slice_elem: HashMap<usize, usize> = HashMap::new();
     let mut vars: Vec<(u64, usize)> = Vec::new();
     let mut visited = 0u64;
@@ -1011,6 +1069,32 @@ fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
                     }
                 }
                 None => {}
+            }
+            if e.depth() == 1 {
+                current_struct = (e.tag() == gimli::DW_TAG_structure_type).then_some(here.0);
+            }
+            if let (Some(st), gimli::DW_TAG_member, 2, Some(t)) =
+                (current_struct, e.tag(), e.depth(), ty)
+            {
+                let off = e
+                    .attr_value(gimli::DW_AT_data_member_location)
+                    .and_then(|v| v.udata_value());
+                if let Some(off) = off {
+                    members.entry(st).or_default().push((off, t));
+                }
+            }
+            if e.tag() == gimli::DW_TAG_array_type {
+                if let Some(t) = ty {
+                    arr_elem.insert(here.0, t);
+                }
+            }
+            if e.tag() == gimli::DW_TAG_structure_type {
+                let name = e
+                    .attr_value(gimli::DW_AT_name)
+                    .and_then(|n| dwarf.attr_string(&unit, n).ok());
+                if name.is_some_and(|n| n.slice().starts_with(b"sync/atomic.Pointer[")) {
+                    atomic_ptr.insert(here.0);
+                }
             }
             if e.tag() == gimli::DW_TAG_pointer_type {
                 if let Some(t) = ty {
@@ -1051,27 +1135,18 @@ fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
             }
         }
     }
-    let runtime = |mut t: usize| -> Option<u64> {
-        for _ in 0..16 {
-            if let Some(&r) = rtype.get(&t) {
-                return Some(r);
-            }
-            t = *refs.get(&t)?;
-        }
-        None
+    let idx = DieIndex {
+        rtype,
+        refs,
+        ptr_elem,
+        slice_elem,
+        members,
+        arr_elem,
+        atomic_ptr,
     };
     let mut out = Vec::new();
     for (addr, t) in vars {
-        let g = if let Some(r) = runtime(t) {
-            GlobalType::Runtime(r)
-        } else if let Some(r) = ptr_elem.get(&t).and_then(|&e| runtime(e)) {
-            GlobalType::PtrTo(r)
-        } else if let Some(r) = slice_elem.get(&t).and_then(|&e| runtime(e)) {
-            GlobalType::SliceOf(r)
-        } else {
-            continue;
-        };
-        out.push((addr, g));
+        idx.resolve(t, addr, 0, &mut out);
     }
     out.sort_unstable();
     out.dedup();

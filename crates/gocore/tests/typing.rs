@@ -13,7 +13,9 @@
 //!   `*int64` (`gInteriorPtr`); an interior pointer does not tell the enclosing type.
 //! * `main.Captured`, `main.MethodRecv` (zoo): reachable only through closures and
 //!   method values (`funcval` contexts have no type descriptor).
-//! * `main.SyncMapVal` (zoo): behind `unsafe.Pointer`s in `sync.Map`'s internals.
+//! * `main.SyncMapVal` (zoo, Go 1.24+): the `HashTrieMap` behind `sync.Map` links
+//!   nodes by `atomic.Pointer[node]` whose targets are `entry` or `indirect` by a
+//!   flag; matched on 1.21–1.23 (`map[any]*entry`, `atomic.Pointer[any]`).
 //! * `main.SentItem`, `main.StackHeld` (zoo): reachable only from goroutine stacks,
 //!   which are not typed yet.
 //! * `main.Request` (leak): held by goroutine stacks / closures only.
@@ -89,6 +91,12 @@ fn live_type_counts_match_the_truth() {
         }
         let hist = typing.histogram(&heap, |id| reach.is_live(id));
         let dwarf = typing.typed_globals() > 0;
+        // GOCORE_TYPING_HIST=1 prints the whole live histogram.
+        if std::env::var_os("GOCORE_TYPING_HIST").is_some() {
+            for r in &hist {
+                println!("  hist {:>8} {:>10} {}", r.count, r.bytes, r.name);
+            }
+        }
         println!(
             "{}: {} typed globals, {} of {} objects typed",
             case.name,
