@@ -18,7 +18,9 @@
 //!   bucket arrays, old buckets and overflow chains, only slots whose `tophash` is in
 //!   use) or their groups (Swiss tables of Go 1.24+: the small-map group or every
 //!   table's groups, only full slots); a channel types its buffer as `dataqsiz`
-//!   elements of its element type; `atomic.Pointer[T]` is followed as `*T`.
+//!   elements of its element type; `atomic.Pointer[T]` is followed as `*T`, and a
+//!   `sync.node[K,V]` pointer (the `HashTrieMap` behind `sync.Map` from Go 1.24) as
+//!   the `sync.entry` or `sync.indirect` its `isEntry` byte names.
 //! * **Not typed yet:** closures (a `funcval`'s captured variables have no type
 //!   descriptor), strings' bytes, `unsafe.Pointer` fields, runtime-internal objects
 //!   (`hmap`, swiss `table`s, `hchan`), and objects reachable only from goroutine
@@ -205,6 +207,8 @@ struct Builder<'h, 'p, 'a> {
     out: Typing,
     work: VecDeque<(u64, u32, u64)>,
     work_done: u64,
+    /// Descriptors by name (built on first need).
+    by_name: Option<HashMap<String, u64>>,
 }
 
 impl Typing {
@@ -266,6 +270,7 @@ impl Typing {
             },
             work: VecDeque::new(),
             work_done: 0,
+            by_name: None,
         };
         b.headers();
         b.globals();
@@ -850,11 +855,48 @@ impl Builder<'_, '_, '_> {
         self.claim(addr, g, n);
     }
 
+    /// `sync.node[K,V]` (the `HashTrieMap` behind `sync.Map`, Go 1.24+) is the
+    /// common header of `sync.entry[K,V]` and `sync.indirect[K,V]`; its `isEntry`
+    /// byte tells which one a node pointer points to.
+    fn trie_node(&mut self, target: u64, id: u32) -> u32 {
+        let Some(name) = self.data.get(id as usize).map(|d| d.entry.name.clone()) else {
+            return id;
+        };
+        let Some(args) = name.strip_prefix("sync.node[") else {
+            return id;
+        };
+        let is_entry = match self.proc.core().read(target, 1) {
+            Ok(b) => b.first().copied().unwrap_or(0) != 0,
+            Err(_) => return id,
+        };
+        let want = if is_entry {
+            format!("sync.entry[{args}")
+        } else {
+            format!("sync.indirect[{args}")
+        };
+        if self.by_name.is_none() {
+            let mut m = HashMap::new();
+            if let Some(r) = self.reader.as_ref() {
+                let mut all = r.all_types().unwrap_or_default();
+                all.sort_unstable();
+                for a in all {
+                    if let Ok(t) = r.type_at(a) {
+                        m.entry(t.name).or_insert(a);
+                    }
+                }
+            }
+            self.by_name = Some(m);
+        }
+        let link = self.by_name.as_ref().and_then(|m| m.get(&want)).copied();
+        self.link_to_id(link).unwrap_or(id)
+    }
+
     /// A typed pointer to `n` values of `id` at `target`.
     fn claim(&mut self, target: u64, id: u32, n: u64) {
         if target == 0 || n == 0 {
             return;
         }
+        let id = self.trie_node(target, id);
         let size = self.size_of(id);
         if size == 0 {
             return;
