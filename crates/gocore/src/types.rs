@@ -21,8 +21,11 @@
 //!   elements of its element type; `atomic.Pointer[T]` is followed as `*T`, and a
 //!   `sync.node[K,V]` pointer (the `HashTrieMap` behind `sync.Map` from Go 1.24) as
 //!   the `sync.entry` or `sync.indirect` its `isEntry` byte names.
+//! * **Func values** are followed only when they are method values (`x.M` bound to
+//!   a receiver: the wrapper `T.M-fm` names the receiver type, stored after the code
+//!   pointer).
 //! * **Not typed yet:** closures (a `funcval`'s captured variables have no type
-//!   descriptor), strings' bytes, `unsafe.Pointer` fields, runtime-internal objects
+//!   descriptor and no DWARF), strings' bytes, `unsafe.Pointer` fields, runtime-internal objects
 //!   (`hmap`, swiss `table`s, `hchan`), and objects reachable only from goroutine
 //!   stacks (frames are not typed yet).
 //!
@@ -150,6 +153,8 @@ enum Shape {
     Iface,
     Map(u32),
     Chan(u32),
+    /// A func value: followed only for method values (`T.M-fm`).
+    Func,
     Array {
         elem: u32,
         len: u64,
@@ -452,6 +457,7 @@ impl Builder<'_, '_, '_> {
                     Shape::Iface
                 }
             }
+            Kind::Func => Shape::Func,
             Kind::Map => {
                 let group = r.map_group(desc).ok().flatten();
                 match self.link_to_id(group) {
@@ -722,6 +728,20 @@ impl Builder<'_, '_, '_> {
                     self.claim(buf, *e, n);
                 }
             }
+            Shape::Func => {
+                let Some(f) = self.word(addr).filter(|&f| f != 0) else {
+                    return;
+                };
+                let Some(pc) = self.word(f) else { return };
+                let Some(name) = self.proc.func_for_pc(pc).map(|f| f.name) else {
+                    return;
+                };
+                if let Some(recv) = method_value_receiver(name) {
+                    if let Some(rid) = self.type_named(&recv) {
+                        self.walk(f + p, rid, depth + 1);
+                    }
+                }
+            }
             Shape::Map(g) => {
                 let Some(m) = self.word(addr).filter(|&m| m != 0) else {
                     return;
@@ -874,6 +894,11 @@ impl Builder<'_, '_, '_> {
         } else {
             format!("sync.indirect[{args}")
         };
+        self.type_named(&want).unwrap_or(id)
+    }
+
+    /// The type id of the executable's descriptor with this runtime name.
+    fn type_named(&mut self, name: &str) -> Option<u32> {
         if self.by_name.is_none() {
             let mut m = HashMap::new();
             if let Some(r) = self.reader.as_ref() {
@@ -887,8 +912,8 @@ impl Builder<'_, '_, '_> {
             }
             self.by_name = Some(m);
         }
-        let link = self.by_name.as_ref().and_then(|m| m.get(&want)).copied();
-        self.link_to_id(link).unwrap_or(id)
+        let link = self.by_name.as_ref().and_then(|m| m.get(name)).copied();
+        self.link_to_id(link)
     }
 
     /// A typed pointer to `n` values of `id` at `target`.
@@ -942,6 +967,24 @@ impl Builder<'_, '_, '_> {
                 self.work.push_back((obj.addr + off, id, n));
             }
         }
+    }
+}
+
+/// The receiver type's runtime name of a method value's wrapper function:
+/// `example.com/m/pkg.(*T).M-fm` → `*pkg.T`, `pkg.T.M-fm` → `pkg.T`. Its closure
+/// context is `struct { F uintptr; R T }`.
+fn method_value_receiver(func: &str) -> Option<String> {
+    let base = func.strip_suffix("-fm")?;
+    let recv = &base[..base.rfind('.')?];
+    let short = match recv.rfind('/') {
+        Some(i) => &recv[i + 1..],
+        None => recv,
+    };
+    if let Some((pkg, rest)) = short.split_once(".(*") {
+        let t = rest.strip_suffix(')')?;
+        Some(format!("*{pkg}.{t}"))
+    } else {
+        Some(short.to_string())
     }
 }
 
@@ -1193,4 +1236,22 @@ fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_value_receiver;
+
+    #[test]
+    fn method_value_receivers() {
+        assert_eq!(
+            method_value_receiver("main.(*MethodRecv).Describe-fm").as_deref(),
+            Some("*main.MethodRecv")
+        );
+        assert_eq!(
+            method_value_receiver("example.com/m/pkg.T.M-fm").as_deref(),
+            Some("pkg.T")
+        );
+        assert_eq!(method_value_receiver("main.main.func1"), None);
+    }
 }
