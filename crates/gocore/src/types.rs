@@ -7,7 +7,12 @@
 //! * **Sources.** (1) Every object with a malloc header or `largeType`: its exact
 //!   dynamic type. (2) Global variables in data/bss typed from DWARF: a top-level
 //!   `DW_TAG_variable` whose type DIE carries `DW_AT_go_runtime_type`, the address of
-//!   the runtime type descriptor. Executables without DWARF have no typed globals yet.
+//!   the runtime type descriptor (pointer and slice types the linker left without a
+//!   descriptor are typed through their element; structs without one through their
+//!   members). (3) Goroutine frame slots typed from DWARF: each physical frame's
+//!   parameters and locals whose location at the frame's PC is a CFA-relative slot
+//!   (`DW_OP_fbreg`, `DW_OP_call_frame_cfa [+ n]`, location lists of DWARF 4 and 5).
+//!   Executables without DWARF have neither typed globals nor typed frames yet.
 //! * **Propagation** walks each typed value with the runtime type descriptors read by
 //!   [`gobinary::TypeReader`] (no DWARF needed): a `*T` field types its target as `T`
 //!   (the offset into the target is recorded when it points inside); a `[]T` types the
@@ -26,14 +31,14 @@
 //!   pointer).
 //! * **Not typed yet:** closures (a `funcval`'s captured variables have no type
 //!   descriptor and no DWARF), strings' bytes, `unsafe.Pointer` fields, runtime-internal objects
-//!   (`hmap`, swiss `table`s, `hchan`), and objects reachable only from goroutine
-//!   stacks (frames are not typed yet).
+//!   (`hmap`, swiss `table`s, `hchan`), register-held values of the interrupted
+//!   frame, and inlined functions' variables.
 //!
 //! **When several types claim one object** the choice is deterministic: a header or
 //! `largeType` always wins; otherwise a claim at offset 0 beats an interior claim,
 //! then the claim covering more bytes wins (`size × elements`), and among equals the
-//! first claim in propagation order (sources in object-id order, then globals in
-//! address order, breadth first) is kept. A replaced claim's own propagation is not
+//! first claim in propagation order (headers in object-id order, then globals in
+//! address order, then frames goroutine by goroutine, breadth first) is kept. A replaced claim's own propagation is not
 //! undone (a known imprecision of this first version).
 
 use std::borrow::Cow;
@@ -140,6 +145,7 @@ pub struct Typing {
     elems: Vec<u32>,
     header: Vec<bool>,
     globals: u64,
+    frame_slots: u64,
     warnings: Vec<String>,
 }
 
@@ -271,6 +277,7 @@ impl Typing {
                 elems: vec![0; n],
                 header: vec![false; n],
                 globals: 0,
+                frame_slots: 0,
                 warnings: Vec::new(),
             },
             work: VecDeque::new(),
@@ -328,6 +335,11 @@ impl Typing {
     /// Global variables used as typed sources.
     pub fn typed_globals(&self) -> u64 {
         self.globals
+    }
+
+    /// Goroutine frame slots used as typed sources.
+    pub fn typed_frame_slots(&self) -> u64 {
+        self.frame_slots
     }
 
     /// Objects with a type.
@@ -608,15 +620,62 @@ impl Builder<'_, '_, '_> {
     }
 
     fn globals(&mut self) {
-        let vars = match global_types(self.proc.binary().data()) {
+        let dw = match dwarf_types(self.proc.binary().data()) {
             Ok(v) => v,
             Err(e) => {
                 self.warn(format!("typed globals: {e}"));
                 return;
             }
         };
+        for (addr, gt) in &dw.globals {
+            if self.source(addr.wrapping_add(self.bias), *gt) {
+                self.out.globals += 1;
+            }
+        }
+        self.stacks(&dw);
+    }
+
+    /// Frame slots typed from the DWARF of each goroutine frame's function.
+    fn stacks(&mut self, dw: &DwarfTypes) {
+        let Ok(gs) = self.proc.goroutines() else {
+            return;
+        };
+        let gs: Vec<_> = gs.filter_map(|g| g.ok()).collect();
+        let mut pieces = Vec::new();
+        for g in gs {
+            for f in g.frames(self.proc) {
+                let Ok(f) = f else { break };
+                if f.inlined {
+                    continue;
+                }
+                let pc = if f.trap { f.pc } else { f.pc.wrapping_sub(1) };
+                let link = pc.wrapping_sub(self.bias);
+                let i = dw.subs.partition_point(|s| s.lo <= link);
+                let Some(sub) = i.checked_sub(1).and_then(|i| dw.subs.get(i)) else {
+                    continue;
+                };
+                if link >= sub.hi {
+                    continue;
+                }
+                for &(lo, hi, off, ty) in &sub.vars {
+                    if link >= lo && link < hi {
+                        let slot = f.fp.wrapping_add(off as u64);
+                        dw.index.resolve(ty, slot, 0, &mut pieces);
+                    }
+                }
+            }
+        }
+        for (addr, gt) in pieces {
+            if self.source(addr, gt) {
+                self.out.frame_slots += 1;
+            }
+        }
+    }
+
+    /// A typed source at run-time address `addr`; whether it was used.
+    fn source(&mut self, addr: u64, gt: GlobalType) -> bool {
         let (t0, t1) = self.types_range;
-        for (addr, gt) in vars {
+        {
             let (GlobalType::Runtime(rt) | GlobalType::PtrTo(rt) | GlobalType::SliceOf(rt)) = gt;
             // DW_AT_go_runtime_type: an offset from the start of the type section
             // (or, if it falls inside the section, the descriptor's link address).
@@ -626,13 +685,12 @@ impl Builder<'_, '_, '_> {
                 t0.wrapping_add(rt)
             };
             let Some(id) = self.intern(link.wrapping_add(self.bias)) else {
-                continue;
+                return false;
             };
-            let addr = addr.wrapping_add(self.bias);
             match gt {
                 GlobalType::Runtime(_) => {
                     if matches!(*self.shape_of(id), Shape::Inert) {
-                        continue;
+                        return false;
                     }
                     self.work.push_back((addr, id, 1));
                 }
@@ -647,8 +705,8 @@ impl Builder<'_, '_, '_> {
                     }
                 }
             }
-            self.out.globals += 1;
         }
+        true
     }
 
     fn shape_of(&self, id: u32) -> Rc<Shape> {
@@ -998,6 +1056,8 @@ fn load_section<'d>(file: &object::File<'d>, id: SectionId) -> Result<Cow<'d, [u
             | SectionId::DebugLineStr
             | SectionId::DebugAddr
             | SectionId::DebugLine
+            | SectionId::DebugLoc
+            | SectionId::DebugLocLists
     ) {
         return Ok(Cow::Borrowed(&[]));
     }
@@ -1094,7 +1154,7 @@ impl DieIndex {
 
 /// Global variables with a static address and the `DW_AT_go_runtime_type` of their
 /// type (following typedefs), sorted by address.
-fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
+fn dwarf_types(data: &[u8]) -> Result<DwarfTypes, String> {
     let file = object::File::parse(data).map_err(|e| format!("executable: {e}"))?;
     let has = file
         .section_by_name(".debug_info")
@@ -1117,6 +1177,8 @@ fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
     let mut ptr_elem: HashMap<usize, usize> = HashMap::new();
     let mut members: HashMap<usize, Vec<(u64, usize)>> = HashMap::new();
     let mut current_struct: Option<usize> = None;
+    let mut current_sub: Option<usize> = None;
+    let mut subs: Vec<Subprogram> = Vec::new();
     let mut arr_elem: HashMap<usize, usize> = HashMap::new();
     let mut atomic_ptr: HashSet<usize> = HashSet::new();
     let mut slice_elem: HashMap<usize, usize> = HashMap::new();
@@ -1202,6 +1264,60 @@ fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
                     refs.insert(here.0, t);
                 }
             }
+            if e.depth() == 1 {
+                current_sub = None;
+                if e.tag() == gimli::DW_TAG_subprogram {
+                    // DWARF 5 (Go 1.25+) gives addresses as indexes into .debug_addr.
+                    let addr = |v| dwarf.attr_address(&unit, v).ok().flatten();
+                    let lo = e.attr_value(gimli::DW_AT_low_pc).and_then(addr);
+                    let hi = match e.attr_value(gimli::DW_AT_high_pc) {
+                        Some(v @ (AttributeValue::Addr(_) | AttributeValue::DebugAddrIndex(_))) => {
+                            addr(v)
+                        }
+                        Some(v) => v.udata_value().and_then(|n| lo.map(|l| l.wrapping_add(n))),
+                        None => None,
+                    };
+                    if let (Some(lo), Some(hi)) = (lo, hi) {
+                        current_sub = Some(subs.len());
+                        subs.push(Subprogram {
+                            lo,
+                            hi,
+                            vars: Vec::new(),
+                        });
+                    }
+                }
+            }
+            if let (Some(si), 2, Some(t)) = (current_sub, e.depth(), ty) {
+                if matches!(
+                    e.tag(),
+                    gimli::DW_TAG_variable | gimli::DW_TAG_formal_parameter
+                ) {
+                    let sub_range = subs.get(si).map(|s| (s.lo, s.hi));
+                    let mut pieces = Vec::new();
+                    match e.attr_value(gimli::DW_AT_location) {
+                        Some(AttributeValue::Exprloc(expr)) => {
+                            if let (Some(off), Some((lo, hi))) =
+                                (frame_offset(expr, unit.encoding()), sub_range)
+                            {
+                                pieces.push((lo, hi, off, t));
+                            }
+                        }
+                        Some(v) => {
+                            if let Ok(Some(mut locs)) = dwarf.attr_locations(&unit, v) {
+                                while let Ok(Some(l)) = locs.next() {
+                                    if let Some(off) = frame_offset(l.data, unit.encoding()) {
+                                        pieces.push((l.range.begin, l.range.end, off, t));
+                                    }
+                                }
+                            }
+                        }
+                        None => {}
+                    }
+                    if let Some(sub) = subs.get_mut(si) {
+                        sub.vars.extend(pieces);
+                    }
+                }
+            }
             if e.tag() != gimli::DW_TAG_variable || e.depth() != 1 {
                 continue;
             }
@@ -1235,7 +1351,46 @@ fn global_types(data: &[u8]) -> Result<Vec<(u64, GlobalType)>, String> {
     }
     out.sort_unstable();
     out.dedup();
-    Ok(out)
+    subs.sort_by_key(|s| s.lo);
+    Ok(DwarfTypes {
+        globals: out,
+        index: idx,
+        subs,
+    })
+}
+
+/// A frame slot's offset from the CFA: `DW_OP_fbreg(off)` alone (Go's frame base
+/// is the CFA), or `DW_OP_call_frame_cfa` optionally followed by
+/// `DW_OP_plus_uconst(off)` (spilled register arguments).
+fn frame_offset(expr: gimli::Expression<R<'_>>, enc: gimli::Encoding) -> Option<i64> {
+    let mut ops = expr.operations(enc);
+    let off = match ops.next() {
+        Ok(Some(Operation::FrameOffset { offset })) => offset,
+        Ok(Some(Operation::CallFrameCFA)) => match ops.next() {
+            Ok(None) => return Some(0),
+            Ok(Some(Operation::PlusConstant { value })) => i64::try_from(value).ok()?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    matches!(ops.next(), Ok(None)).then_some(off)
+}
+
+type R<'a> = EndianSlice<'a, RunTimeEndian>;
+
+/// A function's stack variables: `(lo, hi, CFA offset, type DIE)` for each PC range
+/// where the variable lives in its frame slot.
+struct Subprogram {
+    lo: u64,
+    hi: u64,
+    vars: Vec<(u64, u64, i64, usize)>,
+}
+
+/// What DWARF tells about globals and frames.
+struct DwarfTypes {
+    globals: Vec<(u64, GlobalType)>,
+    index: DieIndex,
+    subs: Vec<Subprogram>,
 }
 
 #[cfg(test)]
