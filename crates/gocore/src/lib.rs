@@ -7,6 +7,8 @@
 //! * [`layout`]: sizes, field offsets and constants of runtime structures for the Go
 //!   release (and experiments) that built a binary — from its DWARF, or from tables
 //!   generated from reference builds.
+//! * [`Typing`]: a type for each heap object, from malloc headers, DWARF-typed
+//!   globals and frames, and propagation along typed pointers.
 //!
 //! ```no_run
 //! let core = corefile::Core::open("core.zst")?;

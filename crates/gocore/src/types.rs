@@ -675,34 +675,32 @@ impl Builder<'_, '_, '_> {
     /// A typed source at run-time address `addr`; whether it was used.
     fn source(&mut self, addr: u64, gt: GlobalType) -> bool {
         let (t0, t1) = self.types_range;
-        {
-            let (GlobalType::Runtime(rt) | GlobalType::PtrTo(rt) | GlobalType::SliceOf(rt)) = gt;
-            // DW_AT_go_runtime_type: an offset from the start of the type section
-            // (or, if it falls inside the section, the descriptor's link address).
-            let link = if rt >= t0 && rt < t1 {
-                rt
-            } else {
-                t0.wrapping_add(rt)
-            };
-            let Some(id) = self.intern(link.wrapping_add(self.bias)) else {
-                return false;
-            };
-            match gt {
-                GlobalType::Runtime(_) => {
-                    if matches!(*self.shape_of(id), Shape::Inert) {
-                        return false;
-                    }
-                    self.work.push_back((addr, id, 1));
+        let (GlobalType::Runtime(rt) | GlobalType::PtrTo(rt) | GlobalType::SliceOf(rt)) = gt;
+        // DW_AT_go_runtime_type: an offset from the start of the type section
+        // (or, if it falls inside the section, the descriptor's link address).
+        let link = if rt >= t0 && rt < t1 {
+            rt
+        } else {
+            t0.wrapping_add(rt)
+        };
+        let Some(id) = self.intern(link.wrapping_add(self.bias)) else {
+            return false;
+        };
+        match gt {
+            GlobalType::Runtime(_) => {
+                if matches!(*self.shape_of(id), Shape::Inert) {
+                    return false;
                 }
-                GlobalType::PtrTo(_) => {
-                    if let Some(v) = self.word(addr) {
-                        self.claim(v, id, 1);
-                    }
+                self.work.push_back((addr, id, 1));
+            }
+            GlobalType::PtrTo(_) => {
+                if let Some(v) = self.word(addr) {
+                    self.claim(v, id, 1);
                 }
-                GlobalType::SliceOf(_) => {
-                    if let (Some(d), Some(c)) = (self.word(addr), self.word(addr + 2 * self.ptr)) {
-                        self.claim(d, id, c);
-                    }
+            }
+            GlobalType::SliceOf(_) => {
+                if let (Some(d), Some(c)) = (self.word(addr), self.word(addr + 2 * self.ptr)) {
+                    self.claim(d, id, c);
                 }
             }
         }
@@ -1088,7 +1086,7 @@ fn load_section<'d>(file: &object::File<'d>, id: SectionId) -> Result<Cow<'d, [u
     }
 }
 
-/// A typed piece of a global: `DW_AT_go_runtime_type` of its type DIE, or — for
+/// A typed piece of a global or frame slot: `DW_AT_go_runtime_type` of its type DIE, or — for
 /// pointer and slice types the linker described without a runtime descriptor (their
 /// `DW_AT_go_runtime_type` is 0) — the descriptor of their element. Structs without
 /// a descriptor (`sync.Map`) are split into their members.
