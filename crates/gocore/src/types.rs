@@ -821,11 +821,13 @@ impl Builder<'_, '_, '_> {
             } => {
                 let mut b = addr;
                 for _ in 0..MAX_CHAIN {
-                    let Ok(top) = self.proc.core().read(b, 8) else {
-                        return;
-                    };
-                    let top: Vec<u8> = top.into_owned();
-                    for (i, &h) in top.iter().enumerate() {
+                    // tophash is a byte array: memory order on every target.
+                    let mut top = [0u8; 8];
+                    match self.proc.core().read(b, 8) {
+                        Ok(t) if t.len() == 8 => top.copy_from_slice(&t),
+                        _ => return,
+                    }
+                    for (i, h) in top.into_iter().enumerate() {
                         if h < self.off.min_tophash {
                             continue;
                         }
@@ -853,6 +855,8 @@ impl Builder<'_, '_, '_> {
                 slot,
                 stride,
             } => {
+                // The control word is read as a target-endian uint64; slot i is its
+                // i-th least significant byte on every target (as `ctrlGroup.get`).
                 let Some(ctrl) = self.proc.core().read_u64(addr).ok() else {
                     return;
                 };
@@ -935,12 +939,13 @@ impl Builder<'_, '_, '_> {
     /// common header of `sync.entry[K,V]` and `sync.indirect[K,V]`; its `isEntry`
     /// byte tells which one a node pointer points to.
     fn trie_node(&mut self, target: u64, id: u32) -> u32 {
-        let Some(name) = self.data.get(id as usize).map(|d| d.entry.name.clone()) else {
+        let Some(d) = self.data.get(id as usize) else {
             return id;
         };
-        let Some(args) = name.strip_prefix("sync.node[") else {
+        if !d.entry.name.starts_with("sync.node[") {
             return id;
-        };
+        }
+        let args = d.entry.name["sync.node[".len()..].to_string();
         let is_entry = match self.proc.core().read(target, 1) {
             Ok(b) => b.first().copied().unwrap_or(0) != 0,
             Err(_) => return id,
