@@ -84,7 +84,9 @@ fn live_type_counts_match_the_truth() {
         cases += 1;
         let roots = RootSet::collect(&proc, &heap).unwrap();
         let reach = Reachability::compute(&proc, &heap, roots.roots()).unwrap();
+        let start = std::time::Instant::now();
         let typing = Typing::compute(&proc, &heap).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let took = start.elapsed();
         for w in typing.warnings() {
             println!("{}: typing warning: {w}", case.name);
         }
@@ -97,12 +99,13 @@ fn live_type_counts_match_the_truth() {
             }
         }
         println!(
-            "{}: {} typed globals, {} typed frame slots, {} of {} objects typed",
+            "{}: {} typed globals, {} typed frame slots, {} of {} objects typed in {:.0?}",
             case.name,
             typing.typed_globals(),
             typing.typed_frame_slots(),
             typing.typed_count(),
-            heap.object_count()
+            heap.object_count(),
+            took
         );
         let truth = case.truth();
         let counts = truth["type_counts"].as_object().unwrap();
