@@ -1,5 +1,6 @@
-//! `gocore histogram CORE`: heap objects grouped by allocation type where the heap
-//! records it (malloc headers, `largeType`), else by size class: count and bytes.
+//! `gocore histogram CORE`: heap objects grouped by type — from malloc headers and
+//! `largeType`, and propagated from typed roots along typed pointers
+//! ([`gocore::Typing`]) — else by size class: count and bytes.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -10,10 +11,20 @@ use crate::cli::CoreArgs;
 use crate::output::{human_bytes, print_json};
 
 pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
-    super::objects::with_heap(a, |_proc, heap| {
+    super::objects::with_heap(a, |proc, heap| {
+        let typing = match gocore::Typing::compute(proc, heap) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("gocore: warning: types only from allocation headers: {e}");
+                None
+            }
+        };
         let mut groups: HashMap<String, (u64, u64)> = HashMap::new();
         for obj in heap.objects() {
-            let key = super::objects::type_label(heap, &obj);
+            let key = typing
+                .as_ref()
+                .and_then(|t| t.object_type_name(obj.id))
+                .unwrap_or_else(|| super::objects::type_label(heap, &obj));
             let slot = heap.span(&obj).elemsize;
             let e = groups.entry(key).or_default();
             e.0 += 1;
