@@ -107,10 +107,8 @@ mod tests {
     /// Runs the summary on a committed corpus core and checks it against the truth.
     #[test]
     fn summarises_a_corpus_core() {
-        let case = testkit::cases_matching(&["zoo-go1.27.3-default-crash-amd64"])
-            .into_iter()
-            .next()
-            .expect("committed corpus case");
+        let case = testkit::find_case(|c| c.name == "zoo-go1.27.3-default-crash-amd64")
+            .expect("committed corpus case zoo-go1.27.3-default-crash-amd64");
         let core = corefile::Core::open_with(
             case.core_path(),
             &corefile::OpenOptions::new().executable(case.exe_path()),
