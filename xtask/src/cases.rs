@@ -187,6 +187,18 @@ pub struct Case {
     pub mode: Mode,
     pub producer: Producer,
     pub arch: Arch,
+    /// A variant of the same build run with extra environment (e.g. `LEAK_ROUNDS`):
+    /// its name is appended to the case name (`...-amd64-rounds1000`).
+    pub variant: Option<Variant>,
+}
+
+/// A run of an ordinary build with extra environment variables.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    /// Appended to the case name after a `-`.
+    pub suffix: String,
+    /// Set for the program's run (on top of the harness's own variables).
+    pub env: Vec<(String, String)>,
 }
 
 impl Case {
@@ -197,18 +209,35 @@ impl Case {
             mode,
             producer,
             arch,
+            variant: None,
         }
     }
-    /// `<program>-go<VER>-<mode>-<producer>-<arch>`
+    /// The same case run with `env` set, named `<name>-<suffix>`; it shares the build.
+    pub fn with_variant(mut self, suffix: &str, env: &[(&str, &str)]) -> Case {
+        self.variant = Some(Variant {
+            suffix: suffix.into(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        });
+        self
+    }
+    /// `<program>-go<VER>-<mode>-<producer>-<arch>`, then `-<variant>` if any.
     pub fn name(&self) -> String {
-        format!(
+        let mut n = format!(
             "{}-go{}-{}-{}-{}",
             self.program,
             self.version,
             self.mode.name(),
             self.producer.name(),
             self.arch.name()
-        )
+        );
+        if let Some(v) = &self.variant {
+            n.push('-');
+            n.push_str(&v.suffix);
+        }
+        n
     }
     pub fn build_key(&self) -> BuildKey {
         BuildKey {
@@ -616,6 +645,11 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         "GOCORE_CRASH".into(),
         if wait_mode { "wait" } else { "panic" }.into(),
     );
+    if let Some(v) = &case.variant {
+        for (k, val) in &v.env {
+            env.insert(k.clone(), val.clone());
+        }
+    }
 
     let run_argv = vec!["bash".to_string(), "-c".to_string(), inner.clone()];
     let mut cmd = Command::new("bash");
@@ -895,6 +929,10 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
         "experiments": case.mode.experiments(),
         "producer": case.producer.name(),
         "arch": case.arch.name(),
+        "variant": case.variant.as_ref().map(|v| json!({
+            "suffix": v.suffix,
+            "env": v.env.iter().cloned().collect::<BTreeMap<String, String>>(),
+        })),
         "goos": "linux",
         "build": {
             "command": built.argv,

@@ -440,6 +440,11 @@ fn corpus_cases() -> Vec<Case> {
     v.push(Case::new("zoo", n, Default, Gcore, Amd64));
     v.push(Case::new("zoo", n, Default, Crash, Arm64));
     v.push(Case::new("leak", n, Default, Crash, Amd64));
+    // The same build stopped earlier: a second snapshot for `gocore diff` (growth).
+    v.push(
+        Case::new("leak", n, Default, Crash, Amd64)
+            .with_variant("rounds1000", &[("LEAK_ROUNDS", "1000")]),
+    );
     v.push(Case::new("leak", tools::RELEASES[0], Default, Crash, Amd64));
     // One non-default experiment: Go 1.26+'s documented opt-out of the Green Tea GC.
     let nogreentea = Mode::parse("exp-nogreenteagc").expect("experiment mode");
