@@ -916,7 +916,45 @@ impl Core {
     /// ```
     pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Core> {
         let path = path.as_ref();
-        let core = Source::open(path)?;
+        Core::from_source(path, Source::open(path)?, options)
+    }
+
+    /// Opens a core held in memory (uncompressed ELF bytes). `path` is the name
+    /// it goes by in messages, and its directory is searched for the executable as
+    /// for [`Core::open_with`]. [`Core::into_bytes`] hands the bytes back, so that
+    /// a caller can change a few of them and open again without copying the rest
+    /// (the fuzz targets do).
+    ///
+    /// ```no_run
+    /// use corefile::{Core, OpenOptions};
+    /// let bytes = std::fs::read("core")?;
+    /// let core = Core::from_bytes("core", bytes, &OpenOptions::new().executable("server"))?;
+    /// println!("{} mappings", core.mappings().len());
+    /// let bytes: Vec<u8> = core.into_bytes().unwrap_or_default();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_bytes(
+        path: impl AsRef<Path>,
+        bytes: Vec<u8>,
+        options: &OpenOptions,
+    ) -> Result<Core> {
+        let path = path.as_ref();
+        Core::from_source(path, Source::from_vec(path, bytes), options)
+    }
+
+    /// The bytes of a core made by [`Core::from_bytes`] (`None` for a core opened
+    /// from a file).
+    ///
+    /// ```
+    /// use corefile::{Core, OpenOptions};
+    /// // Not an ELF file: the error says so, and the bytes are gone with it.
+    /// assert!(Core::from_bytes("junk", b"junk".to_vec(), &OpenOptions::new()).is_err());
+    /// ```
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        self.core.into_vec()
+    }
+
+    fn from_source(path: &Path, core: Source, options: &OpenOptions) -> Result<Core> {
         let mut parsed = parse(path, core.bytes())?;
         let core_len = core.bytes().len() as u64;
         let core_dir = path

@@ -9,12 +9,18 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::mmap::Map;
 
-/// An input file, mapped into memory.
+/// An input file, mapped into memory (or bytes handed over by the caller).
 #[derive(Debug)]
 pub(crate) struct Source {
-    /// The path it was opened from.
+    /// The path it was opened from (for bytes in memory: the name they go by).
     pub(crate) path: PathBuf,
-    map: Map,
+    data: Data,
+}
+
+#[derive(Debug)]
+enum Data {
+    Mapped(Map),
+    Owned(Vec<u8>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,13 +70,33 @@ impl Source {
         let map = Map::new(&file, path)?;
         Ok(Source {
             path: path.to_owned(),
-            map,
+            data: Data::Mapped(map),
         })
+    }
+
+    /// Bytes already in memory, going by the name `path` (not opened; no
+    /// decompression).
+    pub(crate) fn from_vec(path: &Path, bytes: Vec<u8>) -> Source {
+        Source {
+            path: path.to_owned(),
+            data: Data::Owned(bytes),
+        }
+    }
+
+    /// The bytes handed to [`Source::from_vec`], if that is how it was made.
+    pub(crate) fn into_vec(self) -> Option<Vec<u8>> {
+        match self.data {
+            Data::Owned(v) => Some(v),
+            Data::Mapped(_) => None,
+        }
     }
 
     /// The file's (decompressed) bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        self.map.bytes()
+        match &self.data {
+            Data::Mapped(m) => m.bytes(),
+            Data::Owned(v) => v,
+        }
     }
 }
 

@@ -193,3 +193,34 @@ fn garbage_inputs() {
         r => panic!("{r:?}"),
     }
 }
+
+/// A core handed over as bytes reads exactly like the same core opened from a
+/// file, and gives its bytes back.
+#[test]
+fn from_bytes_reads_like_open() {
+    let full = core_bytes();
+    let tmp = tempfile::tempdir().unwrap();
+    fs::copy(
+        data_dir("amd64-c").join("crash.zst"),
+        tmp.path().join("crash.zst"),
+    )
+    .unwrap();
+    let path = tmp.path().join("core");
+    fs::write(&path, &full).unwrap();
+    let a = Core::open(&path).unwrap();
+    let b = Core::from_bytes(&path, full.clone(), &corefile::OpenOptions::new()).unwrap();
+    assert_eq!(a.mappings().len(), b.mappings().len());
+    assert_eq!(a.threads().len(), b.threads().len());
+    assert!(b.executable().is_some());
+    for m in a.mappings() {
+        let n = m.len().min(4096) as usize;
+        assert_eq!(
+            a.read(m.start(), n).ok(),
+            b.read(m.start(), n).ok(),
+            "{:#x}",
+            m.start()
+        );
+    }
+    assert_eq!(a.into_bytes(), None);
+    assert_eq!(b.into_bytes().as_deref(), Some(&full[..]));
+}
