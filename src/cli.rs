@@ -59,6 +59,9 @@ pub enum Command {
     Read(ReadArgs),
     /// The heap object containing an address: its words, pointer slots and targets.
     Object(ObjectArgs),
+    /// What grew between two cores: live objects by type, by retainer path, and
+    /// goroutines by site.
+    Diff(crate::cmd::diff::DiffArgs),
     /// Commands on a Go binary alone (no core needed).
     #[command(subcommand)]
     Bin(BinCommand),

@@ -2,6 +2,7 @@
 
 mod bin;
 mod breakdown;
+pub(crate) mod diff;
 pub(crate) mod goroutines;
 mod histogram;
 mod mappings;
@@ -69,6 +70,7 @@ fn dispatch(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Breakdown(a) => breakdown::run(a),
         Command::Read(a) => read::run_read(a),
         Command::Object(a) => read::run_object(a),
+        Command::Diff(a) => diff::run(a),
         Command::Bin(c) => bin::run(c),
     }
 }

@@ -22,11 +22,13 @@
 #![deny(missing_docs)]
 
 pub mod breakdown;
+pub mod diff;
 mod error;
 mod globals;
 pub mod goroutine;
 mod heap;
 pub mod layout;
+pub mod pprof;
 mod process;
 mod reach;
 mod region;
@@ -34,6 +36,7 @@ mod roots;
 mod types;
 
 pub use breakdown::{Breakdown, BreakdownCheck, BreakdownNode, RuntimeCounters};
+pub use diff::{Amount, Change, Snapshot, SnapshotDiff};
 pub use error::{Error, Result};
 pub use globals::{signature_globals, GlobalLocation, Method};
 pub use goroutine::{
