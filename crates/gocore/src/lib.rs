@@ -23,11 +23,15 @@
 
 pub mod breakdown;
 pub mod diff;
+mod dominators;
 mod error;
 mod globals;
+mod graph;
 pub mod goroutine;
 mod heap;
 pub mod layout;
+mod leaks;
+mod paths;
 pub mod pprof;
 mod process;
 mod reach;
@@ -37,14 +41,18 @@ mod types;
 
 pub use breakdown::{Breakdown, BreakdownCheck, BreakdownNode, RuntimeCounters};
 pub use diff::{Amount, Change, Snapshot, SnapshotDiff};
+pub use dominators::{Dominators, GroupRetained};
 pub use error::{Error, Result};
 pub use globals::{signature_globals, GlobalLocation, Method};
 pub use goroutine::{
     Frame, Frames, Goroutine, Goroutines, Location, SavedRegs, Stack, Status, UnwindError,
 };
+pub use graph::{NodeId, NodeKind, ObjectGraph, RootGroup};
 pub use heap::{
     Heap, ObjId, Object, Objects, Pointer, PointerLayout, Pointers, SpanInfo, SpanState, TypeInfo,
 };
+pub use leaks::{GoroutineLeak, LeakOptions, LeakReport, Suspect, TypeGroup};
+pub use paths::{paths_to, LabelledPath, PathLabeler, PathStep};
 pub use process::Process;
 pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};
 pub use region::{Region, MAX_ELEMS, MAX_STRING};

@@ -1,0 +1,645 @@
+//! The object graph: every heap object and every GC root as a node, every pointer as
+//! an edge — the input of [dominators](crate::Dominators), [paths](crate::paths_to)
+//! and [leak suspects](crate::LeakReport).
+//!
+//! Nodes are dense `u32` ids ([`NodeId`]):
+//!
+//! * `0 .. object_count` — the heap objects, with the same numbers as [`ObjId`];
+//! * then one **root node** per root *group* ([`RootGroup`]): all words of one global
+//!   variable (by symbol; data words without a symbol one by one), everything one
+//!   goroutine holds (frame slots, stack objects, registers, `sched.ctxt`, defers),
+//!   each finalizer/cleanup/weak special, the finalizer queue, the cleanup queue;
+//! * last, a virtual **super-root** with an edge to every root node.
+//!
+//! Edges are stored once, forward, in compressed sparse rows (`Vec<u32>` offsets and
+//! targets: 4 bytes per node and per edge), deduplicated per source. A pointer lands
+//! on an object as the runtime's `findObject` says: anywhere inside it, or in its
+//! malloc header. Pointers to free slots, stacks or outside the heap make no edge.
+//! Reverse edges ([`ObjectGraph::referrers`]) are built on first use.
+//!
+//! Every allocated object is a node, live or not; what the roots reach is what
+//! [`Dominators`](crate::Dominators) reports as reachable.
+//!
+//! ```no_run
+//! let core = corefile::Core::open("core")?;
+//! let proc = gocore::Process::new(&core)?;
+//! let heap = gocore::Heap::new(&proc)?;
+//! let roots = gocore::RootSet::collect(&proc, &heap)?;
+//! let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+//! println!("{} nodes, {} edges", graph.node_count(), graph.edge_count());
+//! if let Some((id, _)) = heap.find_object(0xc000010000) {
+//!     for r in graph.referrers(graph.object_node(id)) {
+//!         println!("held by {}", graph.describe(r, &heap));
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::heap::{Heap, ObjId};
+use crate::roots::{land, Landing, Root, RootKind, RootSet};
+
+/// Most warnings kept.
+const MAX_WARNINGS: usize = 100;
+
+/// A node of the [`ObjectGraph`]: an object, a root group or the super-root.
+///
+/// ```
+/// let n = gocore::NodeId(3);
+/// assert_eq!(n.index(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The id as an index into per-node vectors.
+    ///
+    /// ```
+    /// assert_eq!(gocore::NodeId(7).index(), 7);
+    /// ```
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a [`NodeId`] stands for.
+///
+/// ```
+/// let k = gocore::NodeKind::Object(gocore::ObjId(1));
+/// assert!(matches!(k, gocore::NodeKind::Object(_)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A heap object.
+    Object(ObjId),
+    /// A root group: index into [`ObjectGraph::root_groups`].
+    Root(u32),
+    /// The virtual node above every root.
+    SuperRoot,
+}
+
+/// A group of roots that is one node of the graph: what a reader calls "a root".
+///
+/// ```
+/// let g = gocore::RootGroup::Global { symbol: Some("main.gServer".into()), addr: 0x5000 };
+/// assert_eq!(g.to_string(), "global main.gServer");
+/// assert_eq!(gocore::RootGroup::Goroutine { id: 7 }.to_string(), "goroutine 7");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RootGroup {
+    /// A global variable (all its pointer words), or one data/bss word without a
+    /// symbol.
+    Global {
+        /// The symbol, when known.
+        symbol: Option<String>,
+        /// Address of the variable (of the symbol's first pointer word seen, or the
+        /// word itself without a symbol).
+        addr: u64,
+    },
+    /// Everything a goroutine's stack and registers hold.
+    Goroutine {
+        /// Goroutine id.
+        id: u64,
+    },
+    /// A span special (finalizer, cleanup, weak handle) of one object.
+    Special {
+        /// [`RootKind::name`] of its roots (`finalizer`, `cleanup`, …).
+        kind: &'static str,
+        /// The object the special is attached to.
+        object: u64,
+    },
+    /// The finalizer queue or the cleanup queue.
+    Queue {
+        /// `finq` or `cleanup-queue`.
+        kind: &'static str,
+    },
+}
+
+impl fmt::Display for RootGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RootGroup::Global {
+                symbol: Some(s), ..
+            } => write!(f, "global {s}"),
+            RootGroup::Global { symbol: None, addr } => write!(f, "global word {addr:#x}"),
+            RootGroup::Goroutine { id } => write!(f, "goroutine {id}"),
+            RootGroup::Special { kind, object } => write!(f, "{kind} of {object:#x}"),
+            RootGroup::Queue { kind } => write!(f, "{kind}"),
+        }
+    }
+}
+
+/// The group a root belongs to, and the key it is merged by.
+fn group_of(r: &Root) -> RootGroup {
+    match &r.kind {
+        RootKind::Global {
+            symbol: Some(s),
+            offset,
+        } => RootGroup::Global {
+            symbol: Some(s.clone()),
+            addr: r.slot.wrapping_sub(*offset),
+        },
+        RootKind::Global { symbol: None, .. } => RootGroup::Global {
+            symbol: None,
+            addr: r.slot,
+        },
+        RootKind::Frame { goroutine, .. }
+        | RootKind::StackObject { goroutine, .. }
+        | RootKind::Register { goroutine, .. }
+        | RootKind::Context { goroutine }
+        | RootKind::Defer { goroutine } => RootGroup::Goroutine { id: *goroutine },
+        RootKind::Finalizer { object }
+        | RootKind::FinalizerObjectField { object }
+        | RootKind::Cleanup { object }
+        | RootKind::WeakHandle { object } => RootGroup::Special {
+            kind: r.kind.name(),
+            object: *object,
+        },
+        other => RootGroup::Queue { kind: other.name() },
+    }
+}
+
+/// The object graph. See the [module documentation](self).
+#[derive(Debug)]
+pub struct ObjectGraph {
+    objects: u32,
+    groups: Vec<RootGroup>,
+    /// Per root group: indices into the root set's roots (CSR).
+    member_off: Vec<u32>,
+    members: Vec<u32>,
+    /// Forward edges (CSR over all nodes).
+    off: Vec<u32>,
+    edges: Vec<u32>,
+    reverse: OnceLock<(Vec<u32>, Vec<u32>)>,
+    warnings: Vec<String>,
+}
+
+impl ObjectGraph {
+    /// Builds the graph of `heap` and `roots`: scans every allocated object's pointer
+    /// slots once ([`Heap::pointers`]). Unreadable object memory stops that object's
+    /// scan with a [warning](ObjectGraph::warnings); more than `u32::MAX` nodes or
+    /// edges is an error.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+    /// for w in graph.warnings() { eprintln!("warning: {w}"); }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build(heap: &Heap<'_>, roots: &RootSet) -> Result<ObjectGraph> {
+        let too_many = |what: &str, value: u64| Error::OutOfRange {
+            what: what.into(),
+            value,
+            limit: u64::from(u32::MAX - 1),
+        };
+        let n = heap.object_count();
+        if n >= u64::from(u32::MAX) / 2 {
+            return Err(too_many("heap objects in the graph", n));
+        }
+        let n = n as u32;
+        let mut g = ObjectGraph {
+            objects: n,
+            groups: Vec::new(),
+            member_off: Vec::new(),
+            members: Vec::new(),
+            off: Vec::with_capacity(n as usize + 2),
+            edges: Vec::new(),
+            reverse: OnceLock::new(),
+            warnings: Vec::new(),
+        };
+        // Objects, in id order.
+        g.off.push(0);
+        let mut next = 0u32;
+        for obj in heap.objects() {
+            // Objects without memory or with odd ids keep the CSR aligned.
+            while next < obj.id.0 && next < n {
+                g.off.push(g.edges.len() as u32);
+                next += 1;
+            }
+            if obj.id.0 >= n || obj.id.0 < next {
+                continue;
+            }
+            let start = g.edges.len();
+            for p in heap.pointers(&obj) {
+                let p = match p {
+                    Ok(p) => p,
+                    Err(e) => {
+                        g.warn(format!("object {:#x}: {e}", obj.addr));
+                        break;
+                    }
+                };
+                if p.target == 0 {
+                    continue;
+                }
+                if let Landing::Object(t, _) = land(heap, p.target) {
+                    g.edges.push(t.0);
+                }
+            }
+            dedup_tail(&mut g.edges, start);
+            if g.edges.len() >= u32::MAX as usize {
+                return Err(too_many("edges in the graph", g.edges.len() as u64));
+            }
+            g.off.push(g.edges.len() as u32);
+            next += 1;
+        }
+        while next < n {
+            g.off.push(g.edges.len() as u32);
+            next += 1;
+        }
+        // Root groups, in order of first appearance.
+        let all = roots.roots().as_slice();
+        let mut index: HashMap<RootGroup, u32> = HashMap::new();
+        let mut group_of_root: Vec<u32> = Vec::with_capacity(all.len());
+        for r in all {
+            let key = group_of(r);
+            let next = g.groups.len() as u32;
+            let gi = *index.entry(key.clone()).or_insert(next);
+            if gi == next {
+                g.groups.push(key);
+            }
+            group_of_root.push(gi);
+        }
+        let ng = g.groups.len();
+        if ng as u64 + u64::from(n) + 1 >= u64::from(u32::MAX) {
+            return Err(too_many("graph nodes", ng as u64 + u64::from(n)));
+        }
+        // Members CSR (counting sort of roots by group).
+        let mut counts = vec![0u32; ng + 1];
+        for &gi in &group_of_root {
+            counts[gi as usize + 1] += 1;
+        }
+        for i in 0..ng {
+            counts[i + 1] += counts[i];
+        }
+        g.member_off = counts.clone();
+        g.members = vec![0; all.len()];
+        for (ri, &gi) in group_of_root.iter().enumerate() {
+            let slot = &mut counts[gi as usize];
+            g.members[*slot as usize] = ri as u32;
+            *slot += 1;
+        }
+        // Root group edges.
+        for gi in 0..ng {
+            let start = g.edges.len();
+            let (a, b) = (g.member_off[gi] as usize, g.member_off[gi + 1] as usize);
+            for &ri in &g.members[a..b] {
+                if let Some(Landing::Object(t, _)) =
+                    all.get(ri as usize).map(|r| land(heap, r.target))
+                {
+                    g.edges.push(t.0);
+                }
+            }
+            dedup_tail(&mut g.edges, start);
+            g.off.push(g.edges.len() as u32);
+        }
+        // Super-root.
+        for gi in 0..ng as u32 {
+            g.edges.push(n + gi);
+        }
+        if g.edges.len() >= u32::MAX as usize {
+            return Err(too_many("edges in the graph", g.edges.len() as u64));
+        }
+        g.off.push(g.edges.len() as u32);
+        g.edges.shrink_to_fit();
+        Ok(g)
+    }
+
+    fn warn(&mut self, msg: String) {
+        match self.warnings.len() {
+            n if n < MAX_WARNINGS => self.warnings.push(msg),
+            n if n == MAX_WARNINGS => self.warnings.push("further warnings suppressed".into()),
+            _ => {}
+        }
+    }
+
+    /// Builds a graph from explicit edges, for tests and for graphs that are not
+    /// heaps: nodes `0..objects` are objects, each entry of `roots` is a root group
+    /// (`RootGroup::Queue`) pointing at the listed objects, and the super-root points
+    /// at every root group. Out-of-range targets are dropped.
+    ///
+    /// ```
+    /// // 0 -> 1 -> 2, one root pointing at 0.
+    /// let g = gocore::ObjectGraph::from_edges(3, &[(0, 1), (1, 2)], &[vec![0]]);
+    /// assert_eq!(g.node_count(), 3 + 1 + 1);
+    /// assert_eq!(g.successors(gocore::NodeId(0)), &[1]);
+    /// ```
+    pub fn from_edges(objects: u32, edges: &[(u32, u32)], roots: &[Vec<u32>]) -> ObjectGraph {
+        let objects = objects.min(u32::MAX / 4);
+        let ng = roots.len().min((u32::MAX / 4) as usize);
+        let mut counts = vec![0u32; objects as usize + 1];
+        let ok = |&&(a, b): &&(u32, u32)| a < objects && b < objects;
+        for &(a, _) in edges.iter().filter(ok) {
+            counts[a as usize + 1] += 1;
+        }
+        for i in 0..objects as usize {
+            counts[i + 1] += counts[i];
+        }
+        let mut fill = counts.clone();
+        let mut flat = vec![0u32; counts[objects as usize] as usize];
+        for &(a, b) in edges.iter().filter(ok) {
+            flat[fill[a as usize] as usize] = b;
+            fill[a as usize] += 1;
+        }
+        let mut off = vec![0u32];
+        let mut out = Vec::with_capacity(flat.len());
+        for i in 0..objects as usize {
+            let start = out.len();
+            out.extend_from_slice(&flat[counts[i] as usize..counts[i + 1] as usize]);
+            dedup_tail(&mut out, start);
+            off.push(out.len() as u32);
+        }
+        let mut groups = Vec::new();
+        for r in roots.iter().take(ng) {
+            let start = out.len();
+            out.extend(r.iter().copied().filter(|&t| t < objects));
+            dedup_tail(&mut out, start);
+            off.push(out.len() as u32);
+            groups.push(RootGroup::Queue { kind: "test" });
+        }
+        for gi in 0..ng as u32 {
+            out.push(objects + gi);
+        }
+        off.push(out.len() as u32);
+        ObjectGraph {
+            objects,
+            groups,
+            member_off: vec![0; ng + 1],
+            members: Vec::new(),
+            off,
+            edges: out,
+            reverse: OnceLock::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Number of nodes: objects + root groups + the super-root.
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(2, &[], &[]);
+    /// assert_eq!(g.node_count(), 3);
+    /// ```
+    pub fn node_count(&self) -> usize {
+        self.objects as usize + self.groups.len() + 1
+    }
+
+    /// Number of heap objects (nodes `0..object_count`).
+    ///
+    /// ```
+    /// assert_eq!(gocore::ObjectGraph::from_edges(2, &[], &[]).object_count(), 2);
+    /// ```
+    pub fn object_count(&self) -> u32 {
+        self.objects
+    }
+
+    /// Number of edges (deduplicated pointers between nodes, root and super-root
+    /// edges included).
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(2, &[(0, 1), (0, 1)], &[vec![0]]);
+    /// assert_eq!(g.edge_count(), 1 + 1 + 1);
+    /// ```
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// The super-root (the last node).
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(2, &[], &[vec![0]]);
+    /// assert_eq!(g.super_root(), gocore::NodeId(3));
+    /// ```
+    pub fn super_root(&self) -> NodeId {
+        NodeId(self.objects + self.groups.len() as u32)
+    }
+
+    /// The node of a heap object.
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(2, &[], &[]);
+    /// assert_eq!(g.object_node(gocore::ObjId(1)), gocore::NodeId(1));
+    /// ```
+    pub fn object_node(&self, id: ObjId) -> NodeId {
+        NodeId(id.0)
+    }
+
+    /// The node of root group `i` (index into [`ObjectGraph::root_groups`]).
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(2, &[], &[vec![0]]);
+    /// assert_eq!(g.root_node(0), gocore::NodeId(2));
+    /// ```
+    pub fn root_node(&self, i: u32) -> NodeId {
+        NodeId(self.objects + i)
+    }
+
+    /// What a node stands for.
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(1, &[], &[vec![0]]);
+    /// assert_eq!(g.kind(gocore::NodeId(0)), gocore::NodeKind::Object(gocore::ObjId(0)));
+    /// assert_eq!(g.kind(gocore::NodeId(1)), gocore::NodeKind::Root(0));
+    /// assert_eq!(g.kind(gocore::NodeId(2)), gocore::NodeKind::SuperRoot);
+    /// ```
+    pub fn kind(&self, n: NodeId) -> NodeKind {
+        if n.0 < self.objects {
+            NodeKind::Object(ObjId(n.0))
+        } else if ((n.0 - self.objects) as usize) < self.groups.len() {
+            NodeKind::Root(n.0 - self.objects)
+        } else {
+            NodeKind::SuperRoot
+        }
+    }
+
+    /// The object a node stands for, if it is one.
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(1, &[], &[vec![0]]);
+    /// assert_eq!(g.object(gocore::NodeId(0)), Some(gocore::ObjId(0)));
+    /// assert_eq!(g.object(gocore::NodeId(1)), None);
+    /// ```
+    pub fn object(&self, n: NodeId) -> Option<ObjId> {
+        (n.0 < self.objects).then_some(ObjId(n.0))
+    }
+
+    /// Every root group, indexed as [`NodeKind::Root`].
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(1, &[], &[vec![0]]);
+    /// assert_eq!(g.root_groups().len(), 1);
+    /// ```
+    pub fn root_groups(&self) -> &[RootGroup] {
+        &self.groups
+    }
+
+    /// The root group of a node, if it is a root node.
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(1, &[], &[vec![0]]);
+    /// assert!(g.root_group(gocore::NodeId(1)).is_some());
+    /// ```
+    pub fn root_group(&self, n: NodeId) -> Option<&RootGroup> {
+        match self.kind(n) {
+            NodeKind::Root(i) => self.groups.get(i as usize),
+            _ => None,
+        }
+    }
+
+    /// The roots of root group `i`, as indices into the [`RootSet`] the graph was
+    /// built from (`roots.roots().as_slice()[k]`).
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(1, &[], &[vec![0]]);
+    /// assert!(g.root_members(0).is_empty()); // built from edges: no RootSet
+    /// ```
+    pub fn root_members(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        match (self.member_off.get(i), self.member_off.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.members.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The nodes `n` points to (objects for objects and root nodes, root nodes for
+    /// the super-root), ascending.
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(3, &[(0, 2), (0, 1)], &[]);
+    /// assert_eq!(g.successors(gocore::NodeId(0)), &[1, 2]);
+    /// ```
+    pub fn successors(&self, n: NodeId) -> &[u32] {
+        let i = n.index();
+        match (self.off.get(i), self.off.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.edges.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The nodes pointing at `n` (objects and root nodes; the super-root for a root
+    /// node), ascending. The reverse edges are built on the first call (4 bytes per
+    /// node and per edge).
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(3, &[(0, 2), (1, 2)], &[vec![2]]);
+    /// let who: Vec<u32> = g.referrers(gocore::NodeId(2)).map(|n| n.0).collect();
+    /// assert_eq!(who, vec![0, 1, 3]);
+    /// ```
+    pub fn referrers(&self, n: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.predecessors(n).iter().map(|&p| NodeId(p))
+    }
+
+    /// [`ObjectGraph::referrers`] as a slice of raw node ids.
+    ///
+    /// ```
+    /// let g = gocore::ObjectGraph::from_edges(2, &[(0, 1)], &[]);
+    /// assert_eq!(g.predecessors(gocore::NodeId(1)), &[0]);
+    /// ```
+    pub fn predecessors(&self, n: NodeId) -> &[u32] {
+        let (off, edges) = self.reverse.get_or_init(|| self.build_reverse());
+        let i = n.index();
+        match (off.get(i), off.get(i + 1)) {
+            (Some(&a), Some(&b)) => edges.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    fn build_reverse(&self) -> (Vec<u32>, Vec<u32>) {
+        let nodes = self.node_count();
+        let mut off = vec![0u32; nodes + 1];
+        for &t in &self.edges {
+            if let Some(c) = off.get_mut(t as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 0..nodes {
+            off[i + 1] += off[i];
+        }
+        let mut fill = off.clone();
+        let mut rev = vec![0u32; self.edges.len()];
+        // Sources in ascending order, so each reverse row is sorted.
+        for src in 0..nodes {
+            for &t in self.successors(NodeId(src as u32)) {
+                if let Some(f) = fill.get_mut(t as usize) {
+                    if let Some(slot) = rev.get_mut(*f as usize) {
+                        *slot = src as u32;
+                    }
+                    *f += 1;
+                }
+            }
+        }
+        (off, rev)
+    }
+
+    /// A short description of a node: `0xADDR` for an object, the root group, or
+    /// `(all roots)`.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+    /// println!("{}", graph.describe(graph.super_root(), &heap)); // (all roots)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn describe(&self, n: NodeId, heap: &Heap<'_>) -> String {
+        match self.kind(n) {
+            NodeKind::Object(id) => match heap.object(id) {
+                Some(o) => format!("{:#x}", o.addr),
+                None => format!("object #{}", id.0),
+            },
+            NodeKind::Root(i) => self
+                .groups
+                .get(i as usize)
+                .map_or_else(|| "root".to_string(), |g| g.to_string()),
+            NodeKind::SuperRoot => "(all roots)".to_string(),
+        }
+    }
+
+    /// Non-fatal problems met while building.
+    ///
+    /// ```
+    /// assert!(gocore::ObjectGraph::from_edges(1, &[], &[]).warnings().is_empty());
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+/// Sorts and deduplicates `v[start..]` in place.
+fn dedup_tail(v: &mut Vec<u32>, start: usize) {
+    let Some(tail) = v.get_mut(start..) else {
+        return;
+    };
+    if tail.len() < 2 {
+        return;
+    }
+    tail.sort_unstable();
+    let mut w = 1;
+    for r in 1..tail.len() {
+        if tail[r] != tail[w - 1] {
+            tail[w] = tail[r];
+            w += 1;
+        }
+    }
+    v.truncate(start + w);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup() {
+        let mut v = vec![9, 3, 1, 3, 2, 1];
+        dedup_tail(&mut v, 1);
+        assert_eq!(v, vec![9, 1, 2, 3]);
+    }
+}

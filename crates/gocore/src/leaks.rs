@@ -1,0 +1,542 @@
+//! Leak suspects, in the manner of Eclipse MAT's "Leak Suspects" report.
+//!
+//! [`LeakReport::compute`] looks at the [dominator tree](crate::Dominators) for:
+//!
+//! * **big single retainers**: the topmost objects (those right under a root) that
+//!   retain at least [`LeakOptions::min_share`] of the live heap. From each, the
+//!   report descends while one child holds most (80%) of what its parent retains —
+//!   `gServer` → the `Server` → its map — and stops where the memory spreads out
+//!   among many children: the **accumulation point**, typically the collection
+//!   (map, slice backing array, list head) where objects pile up;
+//! * **groups of one type** whose instances together retain at least `min_share`
+//!   (each instance counted once even when nested in another of its type): their
+//!   accumulation point is the deepest dominator holding 80% of what they retain
+//!   (the map's buckets, say), or the super-root when they are spread over roots;
+//! * **goroutine leaks**: at least [`LeakOptions::min_goroutines`] goroutines in the
+//!   same state at the same place (top user frame, function and line, and start
+//!   function), with what they retain together.
+//!
+//! Suspects with the same accumulation point are merged; they are sorted by what the
+//! accumulation point retains. A suspect carries the nodes needed to print it — the
+//! path from a root to the accumulation point ([`paths_to`](crate::paths_to)) and
+//! what accumulates there by type — and a reader labels them with
+//! [`PathLabeler`](crate::PathLabeler).
+//!
+//! ```no_run
+//! let core = corefile::Core::open("core")?;
+//! let proc = gocore::Process::new(&core)?;
+//! let heap = gocore::Heap::new(&proc)?;
+//! let roots = gocore::RootSet::collect(&proc, &heap)?;
+//! let typing = gocore::Typing::compute(&proc, &heap).ok();
+//! let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+//! let dom = gocore::Dominators::compute(&graph, &heap);
+//! let report = gocore::LeakReport::compute(&proc, &heap, &graph, &dom, typing.as_ref(),
+//!     &gocore::LeakOptions::default());
+//! let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, typing.as_ref());
+//! for s in &report.suspects {
+//!     println!("{} bytes ({:.0}%) at {}", s.retained, s.share * 100.0,
+//!         graph.describe(s.accumulation, &heap));
+//!     if let Some(p) = &s.path { println!("  {}", labeler.label(&graph, p)); }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+
+use crate::dominators::Dominators;
+use crate::graph::{NodeId, ObjectGraph, RootGroup};
+use crate::heap::{Heap, ObjId};
+use crate::paths::paths_to;
+use crate::process::Process;
+use crate::types::Typing;
+
+/// Share of a parent's retained bytes a child must hold to be descended into, and
+/// share of a group's retained bytes its accumulation point must hold.
+const DOMINANT: f64 = 0.8;
+/// Deepest dominator chain walked up from a group's instance.
+const MAX_CLIMB: usize = 256;
+/// Rows of [`Suspect::contents`] kept.
+const MAX_CONTENTS: usize = 8;
+/// Goroutine ids kept per [`GoroutineLeak`].
+const MAX_IDS: usize = 1000;
+
+/// Thresholds of [`LeakReport::compute`].
+///
+/// ```
+/// let o = gocore::LeakOptions { min_share: 0.2, ..Default::default() };
+/// assert_eq!(o.min_goroutines, 10);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeakOptions {
+    /// Least share of the live heap a suspect retains (default 0.10).
+    pub min_share: f64,
+    /// Least number of instances of a type group (default 10).
+    pub min_instances: u64,
+    /// Most suspects reported (default 10).
+    pub max_suspects: usize,
+    /// Least number of goroutines parked at the same place (default 10).
+    pub min_goroutines: usize,
+}
+
+impl Default for LeakOptions {
+    fn default() -> Self {
+        LeakOptions {
+            min_share: 0.10,
+            min_instances: 10,
+            max_suspects: 10,
+            min_goroutines: 10,
+        }
+    }
+}
+
+/// A type group behind a suspect: `count` top-level instances of `type_name`
+/// retaining `retained` bytes.
+///
+/// ```
+/// let g = gocore::TypeGroup { type_name: "main.Session".into(), count: 1460, retained: 1_700_000 };
+/// assert_eq!(g.count, 1460);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeGroup {
+    /// The type.
+    pub type_name: String,
+    /// Instances (not nested in one another).
+    pub count: u64,
+    /// Bytes they retain.
+    pub retained: u64,
+}
+
+/// One leak suspect. See the [module documentation](self).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suspect {
+    /// The topmost big object (right under a root) when the suspect comes from a
+    /// single retainer.
+    pub holder: Option<NodeId>,
+    /// Bytes the holder retains.
+    pub holder_retained: u64,
+    /// Type groups accumulating at this point.
+    pub groups: Vec<TypeGroup>,
+    /// Where the memory piles up (an object, or a root node / the super-root when a
+    /// group is spread over roots).
+    pub accumulation: NodeId,
+    /// Bytes the accumulation point retains (or, for a group spread over roots,
+    /// what the group retains).
+    pub retained: u64,
+    /// `retained` over the live heap.
+    pub share: f64,
+    /// What the accumulation point dominates, by type: (type, objects, retained),
+    /// largest first.
+    pub contents: Vec<TypeGroup>,
+    /// A shortest path from a root to the accumulation point (root node first).
+    pub path: Option<Vec<NodeId>>,
+}
+
+/// Goroutines parked at the same place. See the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoroutineLeak {
+    /// How many.
+    pub count: usize,
+    /// Their state (`chan receive`, …).
+    pub state: String,
+    /// The top user frame's function (the innermost non-runtime frame).
+    pub function: String,
+    /// Its file:line.
+    pub location: String,
+    /// The function each was started with.
+    pub start_function: String,
+    /// Their ids, ascending (at most 1000).
+    pub ids: Vec<u64>,
+    /// Bytes the goroutines retain together (each goroutine's stack roots as one
+    /// root group).
+    pub retained: u64,
+}
+
+/// The leak report. See the [module documentation](self).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeakReport {
+    /// Live heap bytes (what the super-root retains).
+    pub live_bytes: u64,
+    /// Suspects, largest first.
+    pub suspects: Vec<Suspect>,
+    /// Goroutine groups, most goroutines first.
+    pub goroutines: Vec<GoroutineLeak>,
+    /// Problems met (unreadable goroutines).
+    pub warnings: Vec<String>,
+}
+
+/// Type key of an object: the descriptor address, and whether it holds several
+/// values (a slice backing array).
+type TypeKey = (u64, bool);
+
+struct Types<'t, 'h, 'a> {
+    heap: &'h Heap<'a>,
+    typing: Option<&'t Typing>,
+}
+
+impl Types<'_, '_, '_> {
+    fn key(&self, id: ObjId) -> Option<TypeKey> {
+        if let Some(t) = self.typing.and_then(|t| t.object_type(id)) {
+            let e = self.typing?.type_entry(t.ty)?;
+            return Some((e.addr, t.elems > 1));
+        }
+        let obj = self.heap.object(id)?;
+        self.heap.object_type(&obj).map(|t| (t.addr, false))
+    }
+
+    fn name(&self, id: ObjId) -> String {
+        if let Some(n) = self.typing.and_then(|t| t.object_type_name(id)) {
+            return n;
+        }
+        match self.heap.object(id) {
+            Some(o) => match self.heap.object_type(&o) {
+                Some(t) => t.display_name(),
+                None => format!("(untyped {} B)", o.size + (o.addr - o.slot)),
+            },
+            None => "(unknown)".into(),
+        }
+    }
+}
+
+impl LeakReport {
+    /// Finds the suspects. `typing` names types (without it only objects whose
+    /// allocation header records a type are grouped).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// # let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+    /// # let dom = gocore::Dominators::compute(&graph, &heap);
+    /// let r = gocore::LeakReport::compute(&proc, &heap, &graph, &dom, None, &Default::default());
+    /// println!("{} suspects", r.suspects.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compute(
+        proc: &Process<'_>,
+        heap: &Heap<'_>,
+        graph: &ObjectGraph,
+        dom: &Dominators,
+        typing: Option<&Typing>,
+        opts: &LeakOptions,
+    ) -> LeakReport {
+        let types = Types { heap, typing };
+        let live = dom.retained(graph.super_root());
+        let threshold = ((live as f64) * opts.min_share).ceil() as u64;
+        let nobj = graph.object_count();
+        let mut suspects: Vec<Suspect> = Vec::new();
+
+        // 1. Big single retainers: objects right under a root, descended to their
+        // accumulation point.
+        for &n in dom.preorder() {
+            if n >= nobj || dom.retained(NodeId(n)) < threshold.max(1) {
+                continue;
+            }
+            let top = NodeId(n);
+            if dom.idom(top).is_some_and(|d| d.0 < nobj) {
+                continue;
+            }
+            let acc = descend(dom, top);
+            merge(
+                &mut suspects,
+                Suspect {
+                    holder: Some(top),
+                    holder_retained: dom.retained(top),
+                    groups: Vec::new(),
+                    accumulation: acc,
+                    retained: dom.retained(acc),
+                    share: 0.0,
+                    contents: Vec::new(),
+                    path: None,
+                },
+            );
+        }
+
+        // 2. Type groups.
+        let rows = dom.group_by(graph, |id| types.key(id));
+        for row in rows.iter().take_while(|r| r.retained >= threshold.max(1)) {
+            if row.count < opts.min_instances {
+                continue;
+            }
+            let (acc, acc_bytes) = group_accumulation(dom, graph, &types, row.key);
+            let Some(first) = first_instance(dom, graph, &types, row.key) else {
+                continue;
+            };
+            let group = TypeGroup {
+                type_name: types.name(first),
+                count: row.count,
+                retained: row.retained,
+            };
+            let retained = if acc.0 < nobj {
+                dom.retained(acc)
+            } else {
+                acc_bytes
+            };
+            merge(
+                &mut suspects,
+                Suspect {
+                    holder: None,
+                    holder_retained: 0,
+                    groups: vec![group],
+                    accumulation: acc,
+                    retained,
+                    share: 0.0,
+                    contents: Vec::new(),
+                    path: None,
+                },
+            );
+        }
+
+        suspects.sort_by(|a, b| {
+            b.retained
+                .cmp(&a.retained)
+                .then(a.accumulation.cmp(&b.accumulation))
+        });
+        suspects.truncate(opts.max_suspects);
+        for s in &mut suspects {
+            s.share = if live == 0 {
+                0.0
+            } else {
+                s.retained as f64 / live as f64
+            };
+            if s.accumulation.0 < nobj {
+                s.contents = contents(dom, &types, s.accumulation);
+                s.path = paths_to(graph, s.accumulation, 1).into_iter().next();
+            }
+        }
+
+        let (goroutines, warnings) = goroutine_groups(proc, graph, dom, opts);
+        LeakReport {
+            live_bytes: live,
+            suspects,
+            goroutines,
+            warnings,
+        }
+    }
+}
+
+/// Adds `s`, or merges it into a suspect with the same accumulation point.
+fn merge(suspects: &mut Vec<Suspect>, s: Suspect) {
+    if let Some(old) = suspects
+        .iter_mut()
+        .find(|o| o.accumulation == s.accumulation)
+    {
+        if old.holder.is_none() {
+            old.holder = s.holder;
+            old.holder_retained = s.holder_retained;
+        }
+        old.groups.extend(s.groups);
+        old.retained = old.retained.max(s.retained);
+        return;
+    }
+    suspects.push(s);
+}
+
+/// From `n`, down the child holding most of the parent's retained bytes while it
+/// holds at least [`DOMINANT`] of them.
+fn descend(dom: &Dominators, mut n: NodeId) -> NodeId {
+    loop {
+        let r = dom.retained(n);
+        match dom.children(n).first() {
+            Some(&c) if (dom.retained(NodeId(c)) as f64) >= DOMINANT * r as f64 && r > 0 => {
+                n = NodeId(c);
+            }
+            _ => return n,
+        }
+    }
+}
+
+/// Top-level instances of `key` (not dominated by another instance), with their
+/// retained bytes.
+fn instances(
+    dom: &Dominators,
+    graph: &ObjectGraph,
+    types: &Types<'_, '_, '_>,
+    key: TypeKey,
+) -> Vec<NodeId> {
+    let nobj = graph.object_count();
+    let mut out = Vec::new();
+    for &n in dom.preorder() {
+        if n >= nobj || types.key(ObjId(n)) != Some(key) {
+            continue;
+        }
+        // Nested in another instance? Walk up (bounded).
+        let mut x = dom.idom(NodeId(n));
+        let mut nested = false;
+        let mut steps = 0;
+        while let Some(d) = x {
+            if d.0 >= nobj || steps > MAX_CLIMB {
+                break;
+            }
+            if types.key(ObjId(d.0)) == Some(key) {
+                nested = true;
+                break;
+            }
+            x = dom.idom(d);
+            steps += 1;
+        }
+        if !nested {
+            out.push(NodeId(n));
+        }
+    }
+    out
+}
+
+fn first_instance(
+    dom: &Dominators,
+    graph: &ObjectGraph,
+    types: &Types<'_, '_, '_>,
+    key: TypeKey,
+) -> Option<ObjId> {
+    let nobj = graph.object_count();
+    dom.preorder()
+        .iter()
+        .find(|&&n| n < nobj && types.key(ObjId(n)) == Some(key))
+        .map(|&n| ObjId(n))
+}
+
+/// The deepest dominator holding [`DOMINANT`] of what a group's instances retain
+/// (the super-root when none below it does), and those bytes.
+fn group_accumulation(
+    dom: &Dominators,
+    graph: &ObjectGraph,
+    types: &Types<'_, '_, '_>,
+    key: TypeKey,
+) -> (NodeId, u64) {
+    let inst = instances(dom, graph, types, key);
+    let total: u64 = inst.iter().map(|&n| dom.retained(n)).sum();
+    let mut acc: HashMap<u32, u64> = HashMap::new();
+    for &n in &inst {
+        let r = dom.retained(n);
+        let mut x = dom.idom(n);
+        let mut steps = 0;
+        while let Some(d) = x {
+            *acc.entry(d.0).or_insert(0) += r;
+            steps += 1;
+            if steps > MAX_CLIMB {
+                break;
+            }
+            x = dom.idom(d);
+        }
+    }
+    let need = DOMINANT * total as f64;
+    let mut best: Option<(usize, NodeId, u64)> = None;
+    for (&node, &bytes) in &acc {
+        if (bytes as f64) < need || node == graph.super_root().0 {
+            continue;
+        }
+        let depth = dom.dominator_chain(NodeId(node)).len();
+        if best.is_none_or(|(d, b, _)| depth > d || (depth == d && node < b.0)) {
+            best = Some((depth, NodeId(node), bytes));
+        }
+    }
+    match best {
+        Some((_, n, bytes)) => (n, bytes),
+        None => (graph.super_root(), total),
+    }
+}
+
+/// What `n` dominates directly, grouped by type.
+fn contents(dom: &Dominators, types: &Types<'_, '_, '_>, n: NodeId) -> Vec<TypeGroup> {
+    let mut m: HashMap<String, (u64, u64)> = HashMap::new();
+    for &c in dom.children(n) {
+        let name = types.name(ObjId(c));
+        let e = m.entry(name).or_default();
+        e.0 += 1;
+        e.1 += dom.retained(NodeId(c));
+    }
+    let mut v: Vec<TypeGroup> = m
+        .into_iter()
+        .map(|(type_name, (count, retained))| TypeGroup {
+            type_name,
+            count,
+            retained,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.retained
+            .cmp(&a.retained)
+            .then_with(|| a.type_name.cmp(&b.type_name))
+    });
+    v.truncate(MAX_CONTENTS);
+    v
+}
+
+/// Goroutines grouped by (state, top user frame, start function).
+fn goroutine_groups(
+    proc: &Process<'_>,
+    graph: &ObjectGraph,
+    dom: &Dominators,
+    opts: &LeakOptions,
+) -> (Vec<GoroutineLeak>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let gs = match proc.goroutines() {
+        Ok(g) => g,
+        Err(e) => {
+            warnings.push(format!("goroutines not read: {e}"));
+            return (Vec::new(), warnings);
+        }
+    };
+    let mut root_of: HashMap<u64, NodeId> = HashMap::new();
+    for (i, g) in graph.root_groups().iter().enumerate() {
+        if let RootGroup::Goroutine { id } = g {
+            root_of.insert(*id, graph.root_node(i as u32));
+        }
+    }
+    type Key = (String, String, String, String);
+    let mut groups: HashMap<Key, (Vec<u64>, usize, u64)> = HashMap::new();
+    for g in gs {
+        let g = match g {
+            Ok(g) => g,
+            Err(e) => {
+                if warnings.len() < 20 {
+                    warnings.push(format!("goroutine not read: {e}"));
+                }
+                continue;
+            }
+        };
+        let stack = g.stack(proc);
+        let (func, loc) = match crate::Goroutine::top_user_frame(&stack.frames)
+            .or_else(|| stack.frames.first())
+        {
+            Some(f) => (f.function.clone(), format!("{}:{}", f.file, f.line)),
+            None => (String::from("?"), String::new()),
+        };
+        let start = g.start_function.clone().unwrap_or_default();
+        let e = groups
+            .entry((g.state(), func, loc, start))
+            .or_insert_with(|| (Vec::new(), 0, 0));
+        e.1 += 1;
+        if e.0.len() < MAX_IDS {
+            e.0.push(g.id);
+        }
+        if let Some(&n) = root_of.get(&g.id) {
+            e.2 += dom.retained(n);
+        }
+    }
+    let mut out: Vec<GoroutineLeak> = groups
+        .into_iter()
+        .filter(|(_, (_, n, _))| *n >= opts.min_goroutines)
+        .map(
+            |((state, function, location, start_function), (mut ids, count, retained))| {
+                ids.sort_unstable();
+                GoroutineLeak {
+                    count,
+                    state,
+                    function,
+                    location,
+                    start_function,
+                    ids,
+                    retained,
+                }
+            },
+        )
+        .collect();
+    out.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(b.retained.cmp(&a.retained))
+            .then_with(|| a.function.cmp(&b.function))
+    });
+    (out, warnings)
+}

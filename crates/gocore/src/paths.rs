@@ -1,0 +1,492 @@
+//! Paths from the roots to an object, labelled with what a Go programmer writes.
+//!
+//! [`paths_to`] searches the [`ObjectGraph`] breadth first *backwards* from the
+//! target over its reverse edges, so the first time it meets a root group it has a
+//! shortest path from that root; it goes on until `limit` distinct roots (globals,
+//! goroutines, specials, queues) are found. Cost: one pass over at most the whole
+//! graph and 4 bytes per node.
+//!
+//! [`PathLabeler`] turns a node path into a [`LabelledPath`]: the root slot (the
+//! global's name and offset, the goroutine's frame function and slot), then for each
+//! hop the pointer slot it goes through, named with field names, array and slice
+//! indices, and map keys (`string` and integer keys) where the holder's type is known
+//! ([`Typing`]; runtime type descriptors, no DWARF needed), and as a byte offset
+//! (`+16`) otherwise.
+//!
+//! ```no_run
+//! let core = corefile::Core::open("core")?;
+//! let proc = gocore::Process::new(&core)?;
+//! let heap = gocore::Heap::new(&proc)?;
+//! let roots = gocore::RootSet::collect(&proc, &heap)?;
+//! let typing = gocore::Typing::compute(&proc, &heap)?;
+//! let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+//! let (id, _) = heap.find_object(0xc000010000).ok_or("no object there")?;
+//! let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, Some(&typing));
+//! for path in gocore::paths_to(&graph, graph.object_node(id), 10) {
+//!     println!("{}", labeler.label(&graph, &path));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use gobinary::{Kind, TypeDesc, TypeReader};
+
+use crate::graph::{NodeId, NodeKind, ObjectGraph, RootGroup};
+use crate::heap::{Heap, ObjId};
+use crate::process::Process;
+use crate::roots::{land, Landing, Root, RootKind, RootSet};
+use crate::types::Typing;
+
+const NONE: u32 = u32::MAX;
+/// Deepest type nesting followed when naming a slot.
+const MAX_DEPTH: usize = 32;
+/// Longest map key string shown.
+const MAX_KEY: usize = 64;
+
+/// Shortest paths to `target` from up to `limit` distinct root groups, shortest
+/// first. Each path is the node sequence root node, object, …, `target` (the
+/// super-root is not included). A root node as `target` gives the one-node path;
+/// an unreachable target gives none.
+///
+/// ```
+/// // root 0 -> 0 -> 1 -> 2, root 1 -> 2
+/// let g = gocore::ObjectGraph::from_edges(3, &[(0, 1), (1, 2)], &[vec![0], vec![2]]);
+/// let paths = gocore::paths_to(&g, gocore::NodeId(2), 10);
+/// let raw: Vec<Vec<u32>> = paths.iter().map(|p| p.iter().map(|n| n.0).collect()).collect();
+/// assert_eq!(raw, vec![vec![4, 2], vec![3, 0, 1, 2]]);
+/// ```
+pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<NodeId>> {
+    let nodes = graph.node_count();
+    let mut out = Vec::new();
+    if target.index() >= nodes || limit == 0 || target == graph.super_root() {
+        return out;
+    }
+    let mut next = vec![NONE; nodes];
+    next[target.index()] = target.0;
+    let mut queue: Vec<u32> = vec![target.0];
+    let mut head = 0;
+    while let Some(&v) = queue.get(head) {
+        head += 1;
+        if let NodeKind::Root(_) = graph.kind(NodeId(v)) {
+            let mut path = vec![NodeId(v)];
+            let mut x = v;
+            while x != target.0 {
+                x = next[x as usize];
+                path.push(NodeId(x));
+            }
+            out.push(path);
+            if out.len() >= limit {
+                break;
+            }
+            continue;
+        }
+        for &p in graph.predecessors(NodeId(v)) {
+            if p == graph.super_root().0 {
+                continue;
+            }
+            if let Some(slot) = next.get_mut(p as usize) {
+                if *slot == NONE {
+                    *slot = v;
+                    queue.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One hop of a [`LabelledPath`]: the object reached and how.
+///
+/// ```
+/// let s = gocore::PathStep { addr: 0xc000010000, offset: 0, via: ".next".into(), type_name: Some("main.ListNode".into()), size: 48 };
+/// assert_eq!(s.via, ".next");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathStep {
+    /// The object's address.
+    pub addr: u64,
+    /// Where in the object the pointer lands (0 for its start).
+    pub offset: u64,
+    /// The slot of the previous object (or root) holding the pointer: `.field`,
+    /// `[3]`, `["key"]`, `.f[2].g`, or `+16` when the holder's type is unknown.
+    pub via: String,
+    /// The object's type, when known.
+    pub type_name: Option<String>,
+    /// The object's size (whole slot).
+    pub size: u64,
+}
+
+/// A path from a root to an object, labelled. See the [module documentation](self).
+///
+/// ```
+/// let p = gocore::LabelledPath {
+///     root: gocore::RootGroup::Global { symbol: Some("main.gList".into()), addr: 0x5000 },
+///     root_slot: Some(gocore::Root { kind: gocore::RootKind::Global { symbol: Some("main.gList".into()), offset: 0 }, slot: 0x5000, target: 0xc000010000 }),
+///     root_label: "main.gList".into(),
+///     steps: vec![gocore::PathStep { addr: 0xc000010000, offset: 0, via: String::new(), type_name: Some("main.ListNode".into()), size: 48 }],
+/// };
+/// assert_eq!(p.to_string(), "main.gList → 0xc000010000 (main.ListNode)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledPath {
+    /// The root group the path starts from.
+    pub root: RootGroup,
+    /// The root slot holding the first pointer, when known.
+    pub root_slot: Option<Root>,
+    /// The root slot as text: `main.gServer`, `main.gServer+8`, `goroutine 18
+    /// main.awaitReply varp-24`, `finalizer of 0x…` …
+    pub root_label: String,
+    /// The objects from the root's target to the path's target.
+    pub steps: Vec<PathStep>,
+}
+
+impl fmt::Display for LabelledPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.root_label)?;
+        for s in &self.steps {
+            write!(f, "{} → {:#x}", s.via, s.addr)?;
+            if s.offset != 0 {
+                write!(f, "+{}", s.offset)?;
+            }
+            if let Some(t) = &s.type_name {
+                write!(f, " ({t})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Names the slots along paths. See the [module documentation](self).
+pub struct PathLabeler<'p, 'a> {
+    proc: &'p Process<'a>,
+    heap: &'p Heap<'a>,
+    roots: &'p [Root],
+    typing: Option<&'p Typing>,
+    reader: Option<TypeReader<'p, 'a>>,
+}
+
+impl fmt::Debug for PathLabeler<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PathLabeler")
+            .field("typed", &self.typing.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p, 'a> PathLabeler<'p, 'a> {
+    /// A labeler over the same heap and roots the graph was built from; `typing`
+    /// names fields (without it, slots are byte offsets).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(
+        proc: &'p Process<'a>,
+        heap: &'p Heap<'a>,
+        roots: &'p RootSet,
+        typing: Option<&'p Typing>,
+    ) -> PathLabeler<'p, 'a> {
+        let reader = typing.and_then(|_| {
+            let md = proc.binary().moduledata().ok()?;
+            proc.binary().type_reader(&md).ok()
+        });
+        PathLabeler {
+            proc,
+            heap,
+            roots: roots.roots().as_slice(),
+            typing,
+            reader,
+        }
+    }
+
+    /// The type name of an object, when known.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, None);
+    /// assert_eq!(labeler.type_name(gocore::ObjId(0)), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn type_name(&self, id: ObjId) -> Option<String> {
+        if let Some(t) = self.typing.and_then(|t| t.object_type_name(id)) {
+            return Some(t);
+        }
+        let obj = self.heap.object(id)?;
+        self.heap.object_type(&obj).map(|t| t.display_name())
+    }
+
+    /// Labels a path from [`paths_to`] (root node first). Nodes that are not objects
+    /// after the first are skipped.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// # let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+    /// let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, None);
+    /// for p in gocore::paths_to(&graph, gocore::NodeId(0), 3) {
+    ///     let lp = labeler.label(&graph, &p);
+    ///     println!("{} hops from {}", lp.steps.len(), lp.root);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn label(&self, graph: &ObjectGraph, path: &[NodeId]) -> LabelledPath {
+        let mut root = RootGroup::Queue { kind: "(none)" };
+        let mut root_slot = None;
+        let mut steps: Vec<PathStep> = Vec::with_capacity(path.len());
+        let mut prev: Option<NodeId> = None;
+        for (i, &n) in path.iter().enumerate() {
+            match graph.kind(n) {
+                NodeKind::Root(gi) if i == 0 => {
+                    root = graph
+                        .root_groups()
+                        .get(gi as usize)
+                        .cloned()
+                        .unwrap_or(RootGroup::Queue { kind: "(none)" });
+                    prev = Some(n);
+                }
+                NodeKind::Object(id) => {
+                    let Some(obj) = self.heap.object(id) else {
+                        continue;
+                    };
+                    let (via, offset) = match prev.map(|p| graph.kind(p)) {
+                        Some(NodeKind::Root(gi)) => {
+                            let r = self.root_member_to(graph, gi, id);
+                            let off = r.map_or(0, |r| r.target.wrapping_sub(obj.addr));
+                            root_slot = r.cloned();
+                            (String::new(), off)
+                        }
+                        Some(NodeKind::Object(from)) => self.edge_label(from, id),
+                        _ => (String::new(), 0),
+                    };
+                    steps.push(PathStep {
+                        addr: obj.addr,
+                        offset: if offset < obj.size { offset } else { 0 },
+                        via,
+                        type_name: self.type_name(id),
+                        size: obj.size + (obj.addr - obj.slot),
+                    });
+                    prev = Some(n);
+                }
+                _ => {}
+            }
+        }
+        let root_label = match &root_slot {
+            Some(r) => root_slot_label(r),
+            None => root.to_string(),
+        };
+        LabelledPath {
+            root,
+            root_slot,
+            root_label,
+            steps,
+        }
+    }
+
+    /// The first root of group `gi` whose pointer lands in `id`.
+    fn root_member_to(&self, graph: &ObjectGraph, gi: u32, id: ObjId) -> Option<&'p Root> {
+        graph.root_members(gi).iter().find_map(|&ri| {
+            let r = self.roots.get(ri as usize)?;
+            match land(self.heap, r.target) {
+                Landing::Object(t, _) if t == id => Some(r),
+                _ => None,
+            }
+        })
+    }
+
+    /// How object `from` points at `to`: the slot's name and the offset into `to`.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, None);
+    /// let (via, off) = labeler.edge_label(gocore::ObjId(0), gocore::ObjId(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn edge_label(&self, from: ObjId, to: ObjId) -> (String, u64) {
+        let Some(obj) = self.heap.object(from) else {
+            return (String::new(), 0);
+        };
+        let Some(to_obj) = self.heap.object(to) else {
+            return (String::new(), 0);
+        };
+        let slot = self.heap.pointers(&obj).find_map(|p| {
+            let p = p.ok()?;
+            if p.target == 0 {
+                return None;
+            }
+            match land(self.heap, p.target) {
+                Landing::Object(t, _) if t == to => Some(p),
+                _ => None,
+            }
+        });
+        let Some(p) = slot else {
+            return (String::new(), 0);
+        };
+        let into = p.target.wrapping_sub(to_obj.addr);
+        let into = if into < to_obj.size { into } else { 0 };
+        let named = self.name_slot(from, obj.addr, p.offset);
+        (named.unwrap_or_else(|| format!("+{}", p.offset)), into)
+    }
+
+    /// `.field[2].g` for byte `off` of object `id` at `addr`, from its type.
+    fn name_slot(&self, id: ObjId, addr: u64, off: u64) -> Option<String> {
+        let typing = self.typing?;
+        let reader = self.reader.as_ref()?;
+        let ot = typing.object_type(id)?;
+        let entry = typing.type_entry(ot.ty)?;
+        let rel = off.checked_sub(ot.offset)?;
+        let size = entry.size.max(1);
+        let desc = reader
+            .type_at(entry.addr.wrapping_sub(self.proc.load_bias()))
+            .ok()?;
+        let mut out = String::new();
+        let mut within = rel;
+        if ot.elems > 1 || rel >= size {
+            let i = rel / size;
+            out.push_str(&format!("[{i}]"));
+            within = rel % size;
+        }
+        let base = addr + ot.offset + (rel - within);
+        self.name_in(reader, &desc, base, within, &mut out, 0);
+        Some(out)
+    }
+
+    /// Appends the path to byte `off` of a value of type `t` stored at `addr`.
+    fn name_in(
+        &self,
+        r: &TypeReader<'_, '_>,
+        t: &TypeDesc,
+        addr: u64,
+        off: u64,
+        out: &mut String,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match t.kind {
+            Kind::Struct => {
+                let Ok(fields) = r.fields(t) else { return };
+                let mut hit = None;
+                for (i, f) in fields.iter().enumerate() {
+                    let Ok(ft) = r.type_at(f.typ) else { continue };
+                    if off >= f.offset && off < f.offset + ft.size.max(1) {
+                        hit = Some((i, ft));
+                        break;
+                    }
+                }
+                let Some((i, ft)) = hit else { return };
+                let f = &fields[i];
+                // Map internals: classic bucket `elems[i]` / Swiss slot `elem`
+                // named by the key next to it.
+                if let Some(key) = self.map_key(r, &fields, f, &ft, addr, off) {
+                    out.push_str(&key);
+                    return;
+                }
+                out.push('.');
+                out.push_str(&f.name);
+                self.name_in(r, &ft, addr + f.offset, off - f.offset, out, depth + 1);
+            }
+            Kind::Array => {
+                let Ok(Some(ea)) = r.elem(t) else { return };
+                let Ok(et) = r.type_at(ea) else { return };
+                let es = et.size.max(1);
+                let i = off / es;
+                out.push_str(&format!("[{i}]"));
+                self.name_in(r, &et, addr + i * es, off % es, out, depth + 1);
+            }
+            _ => {}
+        }
+    }
+
+    /// `["key"]` when field `f` of a map bucket or Swiss slot holds the elements and
+    /// a sibling holds the keys.
+    fn map_key(
+        &self,
+        r: &TypeReader<'_, '_>,
+        fields: &[gobinary::StructField],
+        f: &gobinary::StructField,
+        ft: &TypeDesc,
+        addr: u64,
+        off: u64,
+    ) -> Option<String> {
+        let (key_field, index) = match f.name.as_str() {
+            // Classic bucket: keys [8]K, elems [8]V.
+            "elems" if ft.kind == Kind::Array => {
+                let ea = r.elem(ft).ok()??;
+                let es = r.type_at(ea).ok()?.size.max(1);
+                (
+                    fields.iter().find(|g| g.name == "keys")?,
+                    Some((off - f.offset) / es),
+                )
+            }
+            // Swiss slot: key K, elem V.
+            "elem" => (fields.iter().find(|g| g.name == "key")?, None),
+            _ => return None,
+        };
+        let kt = r.type_at(key_field.typ).ok()?;
+        let (kt, kaddr) = match index {
+            Some(i) => {
+                let ea = r.elem(&kt).ok()??;
+                let et = r.type_at(ea).ok()?;
+                let a = addr + key_field.offset + i * et.size;
+                (et, a)
+            }
+            None => (kt, addr + key_field.offset),
+        };
+        let v = self.render_key(&kt, kaddr)?;
+        Some(format!("[{v}]"))
+    }
+
+    fn render_key(&self, kt: &TypeDesc, addr: u64) -> Option<String> {
+        let core = self.proc.core();
+        match kt.kind {
+            Kind::String => {
+                let p = core.read_ptr(addr).ok()?;
+                let n = core.read_u64(addr + 8).ok()?;
+                let shown = n.min(MAX_KEY as u64) as usize;
+                let bytes = core.read(p, shown).ok()?;
+                let s = String::from_utf8_lossy(&bytes);
+                let more = if n > shown as u64 { "…" } else { "" };
+                Some(format!("{:?}", format!("{s}{more}")))
+            }
+            Kind::Int | Kind::Int64 => Some((core.read_u64(addr).ok()? as i64).to_string()),
+            Kind::Int32 => Some((core.read_u32(addr).ok()? as i32).to_string()),
+            Kind::Uint | Kind::Uint64 | Kind::Uintptr => {
+                Some(core.read_u64(addr).ok()?.to_string())
+            }
+            Kind::Uint32 => Some(core.read_u32(addr).ok()?.to_string()),
+            Kind::Pointer => Some(format!("{:#x}", core.read_ptr(addr).ok()?)),
+            _ => None,
+        }
+    }
+}
+
+/// `main.gServer`, `main.gServer+8`, `goroutine 18 main.awaitReply varp-24` …
+fn root_slot_label(r: &Root) -> String {
+    match &r.kind {
+        RootKind::Global {
+            symbol: Some(s),
+            offset: 0,
+        } => s.clone(),
+        RootKind::Global {
+            symbol: Some(s),
+            offset,
+        } => format!("{s}+{offset}"),
+        RootKind::Global { symbol: None, .. } => format!("global word {:#x}", r.slot),
+        other => other.to_string(),
+    }
+}
