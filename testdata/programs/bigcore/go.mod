@@ -1,0 +1,3 @@
+module gocore.test/bigcore
+
+go 1.21

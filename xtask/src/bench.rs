@@ -1,0 +1,507 @@
+//! `cargo xtask bench`: the benchmark harness over the big cores of
+//! `cargo xtask bigcore`.
+//!
+//! For each workload directory (`target/bigcore/<w>/`, with `core`, `bigcore` and
+//! `truth.json`) and each command, it runs the release `gocore` binary with the page
+//! cache warm and measures wall time, peak RSS (`ru_maxrss` from `wait4`) and peak
+//! anonymous memory (the largest `RssAnon` of `/proc/PID/status`, sampled every
+//! 5 ms: everything but the memory-mapped input). Objects per second and anonymous
+//! bytes per object are against the fixture's own `MemStats.HeapObjects`.
+//!
+//! Before timing, `gocore histogram --json` is checked against the truth: the object
+//! total must equal `HeapObjects` (within the few objects the truth writer allocates
+//! after reading it) and each type the fixture counted must have exactly its count.
+//! A failed check fails the run (after the table is printed).
+//!
+//! The table goes between the `bench:begin`/`bench:end` markers of
+//! `docs/performance.md`, with the machine description.
+
+use crate::bigcore;
+use crate::util::{self, describe_status};
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Commands measured, with their arguments (`{core}`, `{out}` substituted). A command
+/// the binary does not have (`gocore help CMD` fails) is skipped and said so.
+const COMMANDS: &[(&str, &[&str])] = &[
+    ("overview", &["overview", "{core}"]),
+    ("histogram", &["histogram", "{core}"]),
+    ("top", &["top", "{core}"]),
+    ("leaks", &["leaks", "{core}"]),
+    ("path", &["path", "{core}", "{target}"]),
+    ("pprof", &["pprof", "{core}", "-o", "{out}"]),
+];
+
+const BEGIN: &str = "<!-- bench:begin (written by `cargo xtask bench`; do not edit by hand) -->";
+const END: &str = "<!-- bench:end -->";
+
+/// One measured run.
+#[derive(Debug, Clone, Default)]
+struct Run {
+    wall: f64,
+    user: f64,
+    sys: f64,
+    max_rss: u64,
+    peak_anon: u64,
+    status: String,
+    ok: bool,
+}
+
+struct Opts {
+    dir: PathBuf,
+    workloads: Option<Vec<String>>,
+    commands: Option<Vec<String>>,
+    repeat: usize,
+    threads: Vec<usize>,
+    write: bool,
+    check: bool,
+}
+
+fn parse(args: &[String]) -> Result<Opts> {
+    let mut o = Opts {
+        dir: bigcore::default_dir(),
+        workloads: None,
+        commands: None,
+        repeat: 3,
+        threads: vec![2, 1],
+        write: true,
+        check: true,
+    };
+    let mut it = args.iter();
+    let list = |s: String| -> Vec<String> {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    };
+    while let Some(a) = it.next() {
+        let mut val = || {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--dir" => o.dir = PathBuf::from(val()?),
+            "--workloads" => o.workloads = Some(list(val()?)),
+            "--commands" => o.commands = Some(list(val()?)),
+            "--repeat" => o.repeat = val()?.parse().context("--repeat needs a number")?,
+            "--threads" => {
+                o.threads = list(val()?)
+                    .iter()
+                    .map(|t| t.parse().context("--threads needs numbers"))
+                    .collect::<Result<_>>()?
+            }
+            "--no-write" => o.write = false,
+            "--no-check" => o.check = false,
+            other => bail!("unknown option {other:?} (see cargo xtask help)"),
+        }
+    }
+    if o.repeat == 0 || o.threads.is_empty() {
+        bail!("--repeat and --threads need at least one");
+    }
+    Ok(o)
+}
+
+/// Workload directories present, b6's scale series by object count.
+fn discover(dir: &Path) -> Vec<String> {
+    let mut v: Vec<(u64, String)> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("core").is_file() && e.path().join("truth.json").is_file())
+        .map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let objs = read_truth(&e.path())
+                .map(|t| t["memstats"]["HeapObjects"].as_u64().unwrap_or(0))
+                .unwrap_or(0);
+            let rank = bigcore::WORKLOADS
+                .iter()
+                .position(|w| n == w.0)
+                .map_or(100, |p| p as u64);
+            (rank * 1_000_000_000 + objs, n)
+        })
+        .collect();
+    v.sort();
+    v.into_iter().map(|x| x.1).collect()
+}
+
+fn read_truth(dir: &Path) -> Result<Value> {
+    let p = dir.join("truth.json");
+    serde_json::from_slice(&fs::read(&p).with_context(|| format!("reading {}", p.display()))?)
+        .with_context(|| format!("parsing {}", p.display()))
+}
+
+/// Reads a `kB` field of `/proc/PID/status`, in bytes.
+fn status_kb(text: &str, key: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+}
+
+/// Runs `gocore` with `args`, measuring it. Stdout goes to `stdout` (or nowhere).
+fn measure(gocore: &Path, args: &[String], threads: usize, stdout: Option<&Path>) -> Result<Run> {
+    let mut c = Command::new(gocore);
+    c.args(args)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    match stdout {
+        Some(p) => c.stdout(Stdio::from(fs::File::create(p)?)),
+        None => c.stdout(Stdio::null()),
+    };
+    let t = Instant::now();
+    let mut child = c
+        .spawn()
+        .with_context(|| format!("starting {}", gocore.display()))?;
+    let pid = child.id() as i32;
+    let stderr = child.stderr.take();
+    let errs = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut e) = stderr {
+            let _ = std::io::Read::read_to_string(&mut e, &mut s);
+        }
+        s
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let path = format!("/proc/{pid}/status");
+            let mut peak = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(s) = fs::read_to_string(&path) {
+                    if let Some(a) = status_kb(&s, "RssAnon:") {
+                        peak = peak.max(a);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak
+        })
+    };
+    let mut status: libc::c_int = 0;
+    // SAFETY: wait4 on our own child; `ru` is a plain C struct it fills in.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let wall = t.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let peak_anon = sampler.join().unwrap_or(0);
+    let err_text = errs.join().unwrap_or_default();
+    if r != pid {
+        bail!("wait4 on {pid} failed: {}", std::io::Error::last_os_error());
+    }
+    // The child is reaped: keep std from waiting on it again.
+    std::mem::forget(child);
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let status_text = if libc::WIFEXITED(status) {
+        format!("exit {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        format!("signal {}", libc::WTERMSIG(status))
+    } else {
+        format!("status {status}")
+    };
+    if !ok {
+        eprintln!(
+            "  {} {}: {status_text}\n{}",
+            gocore.display(),
+            args.join(" "),
+            util::tail(&err_text, 10)
+        );
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Run {
+        wall,
+        user: tv(ru.ru_utime),
+        sys: tv(ru.ru_stime),
+        max_rss: ru.ru_maxrss as u64 * 1024,
+        peak_anon,
+        status: status_text,
+        ok,
+    })
+}
+
+fn warm(core: &Path) -> Result<()> {
+    let mut f = fs::File::open(core)?;
+    let mut buf = vec![0u8; 1 << 20];
+    while std::io::Read::read(&mut f, &mut buf)? > 0 {}
+    Ok(())
+}
+
+fn has_command(gocore: &Path, cmd: &str) -> bool {
+    Command::new(gocore)
+        .args(["help", cmd])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The machine, for the table's header.
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "?".into());
+    let mem = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| status_kb(&s, "MemTotal:"))
+        .unwrap_or(0);
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let out = |c: &str, a: &[&str]| {
+        Command::new(c)
+            .args(a)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "{nproc} CPUs ({cpu}), {:.1} GiB RAM, Linux {}, {}, gocore {}",
+        mem as f64 / (1u64 << 30) as f64,
+        out("uname", &["-r"]),
+        out("rustc", &["--version"]),
+        out("git", &["rev-parse", "--short", "HEAD"]),
+    )
+}
+
+/// Checks `gocore histogram --json` against the truth; returns a one-line verdict
+/// and whether it holds.
+fn check(gocore: &Path, dir: &Path, truth: &Value, scratch: &Path) -> Result<(String, bool)> {
+    let out = scratch.join("histogram.json");
+    let core = dir.join("core").display().to_string();
+    let r = measure(
+        gocore,
+        &["histogram".into(), core, "--json".into()],
+        2,
+        Some(&out),
+    )?;
+    if !r.ok {
+        return Ok((format!("gocore histogram failed ({})", r.status), false));
+    }
+    let h: Value = serde_json::from_slice(&fs::read(&out)?).context("histogram --json output")?;
+    let _ = fs::remove_file(&out);
+    let want = truth["memstats"]["HeapObjects"].as_u64().unwrap_or(0);
+    let got = h["objects"].as_u64().unwrap_or(0);
+    let mut ok = got + 16 >= want && got <= want + 64;
+    let mut msg = format!(
+        "objects {got} (HeapObjects {want}, {:+})",
+        got as i64 - want as i64
+    );
+    let groups: BTreeMap<&str, u64> = h["groups"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|g| Some((g["type"].as_str()?, g["count"].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(tc) = truth["type_counts"].as_object() {
+        for (name, v) in tc {
+            let want = v["count"].as_u64().unwrap_or(0);
+            let got = groups.get(name.as_str()).copied().unwrap_or(0);
+            // Fixture types (main.*) must match exactly. Strings and byte arrays are
+            // also the runtime's, and their bytes are typed only where a typed
+            // pointer reaches them: shown, not required.
+            if !name.starts_with("main.") {
+                let _ = write!(msg, "; {name} {got}/{want} (not required)");
+                continue;
+            }
+            let good = got == want;
+            ok &= good;
+            let _ = write!(
+                msg,
+                "; {name} {got}/{want}{}",
+                if good { "" } else { " MISMATCH" }
+            );
+        }
+    }
+    Ok((msg, ok))
+}
+
+fn human(n: u64) -> String {
+    util::human(n)
+}
+
+pub fn cmd_bench(args: &[String]) -> Result<()> {
+    let o = parse(args)?;
+    let root = util::workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    println!("building the release gocore ...");
+    let st = Command::new(&cargo)
+        .args(["build", "--release", "--bin", "gocore"])
+        .current_dir(&root)
+        .status()
+        .context("running cargo build --release")?;
+    if !st.success() {
+        bail!("cargo build --release failed ({})", describe_status(&st));
+    }
+    let gocore = root.join("target").join("release").join("gocore");
+    let workloads = o.workloads.clone().unwrap_or_else(|| discover(&o.dir));
+    if workloads.is_empty() {
+        bail!(
+            "no big cores in {} — run `cargo xtask bigcore --workload all` first",
+            o.dir.display()
+        );
+    }
+    let wanted: Vec<String> = o
+        .commands
+        .clone()
+        .unwrap_or_else(|| COMMANDS.iter().map(|c| c.0.to_string()).collect());
+    let mut commands = Vec::new();
+    let mut skipped = Vec::new();
+    for w in &wanted {
+        let Some(spec) = COMMANDS.iter().find(|c| c.0 == w) else {
+            bail!("unknown command {w:?}");
+        };
+        if has_command(&gocore, w) {
+            commands.push(*spec);
+        } else {
+            skipped.push(w.clone());
+        }
+    }
+    let scratch = root.join("target").join("bench-scratch");
+    fs::create_dir_all(&scratch)?;
+    let mut rows = Vec::new();
+    let mut checks = Vec::new();
+    let mut all_ok = true;
+    for w in &workloads {
+        let dir = o.dir.join(w);
+        let core = dir.join("core");
+        if !core.is_file() {
+            bail!(
+                "{} has no core — run `cargo xtask bigcore --workload {w}`",
+                dir.display()
+            );
+        }
+        let truth = read_truth(&dir)?;
+        let objects = truth["memstats"]["HeapObjects"].as_u64().unwrap_or(0);
+        let core_size = fs::metadata(&core)?.len();
+        println!(
+            "{w}: core {}, {objects} objects; warming the page cache",
+            human(core_size)
+        );
+        warm(&core)?;
+        if o.check {
+            let (msg, ok) = check(&gocore, &dir, &truth, &scratch)?;
+            println!("  check: {} — {msg}", if ok { "ok" } else { "FAILED" });
+            all_ok &= ok;
+            checks.push((w.clone(), msg, ok));
+        }
+        for (name, tmpl) in &commands {
+            for &threads in &o.threads {
+                let args: Vec<String> = tmpl
+                    .iter()
+                    .map(|a| {
+                        a.replace("{core}", &core.display().to_string())
+                            .replace("{out}", &scratch.join("out.pprof").display().to_string())
+                            .replace("{target}", "0")
+                    })
+                    .collect();
+                let mut best: Option<Run> = None;
+                let mut peak_anon = 0;
+                let mut max_rss = 0;
+                for _ in 0..o.repeat {
+                    let r = measure(&gocore, &args, threads, None)?;
+                    peak_anon = peak_anon.max(r.peak_anon);
+                    max_rss = max_rss.max(r.max_rss);
+                    if best.as_ref().is_none_or(|b| r.wall < b.wall) {
+                        best = Some(r);
+                    }
+                }
+                let mut r = best.unwrap_or_default();
+                r.peak_anon = peak_anon;
+                r.max_rss = max_rss;
+                println!(
+                    "  {name:<10} {threads} thr: {:>7.2}s (user {:.2} sys {:.2}) {:>6.1} M obj/s, RSS {}, anon {} ({:.1} B/obj) {}",
+                    r.wall,
+                    r.user,
+                    r.sys,
+                    objects as f64 / r.wall / 1e6,
+                    human(r.max_rss),
+                    human(r.peak_anon),
+                    r.peak_anon as f64 / objects.max(1) as f64,
+                    if r.ok { String::new() } else { format!("FAILED ({})", r.status) }
+                );
+                all_ok &= r.ok;
+                rows.push((w.clone(), objects, core_size, name.to_string(), threads, r));
+            }
+        }
+    }
+    let mut t = String::new();
+    let _ = writeln!(t, "Machine: {}.  ", machine());
+    let _ = writeln!(
+        t,
+        "Generated {} by `cargo xtask bench{}` (best wall time of {} runs, page cache warm; peak RSS and anonymous memory are the largest seen).",
+        util::utc_now(),
+        if args.is_empty() { String::new() } else { format!(" {}", args.join(" ")) },
+        o.repeat
+    );
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nNot measured (the `gocore` binary has no such command yet): {}.",
+            skipped.join(", ")
+        );
+    }
+    let _ = writeln!(t);
+    let _ = writeln!(
+        t,
+        "| workload | objects | core | command | threads | wall s | user+sys s | M objects/s | peak RSS | peak anon | anon B/object |"
+    );
+    let _ = writeln!(t, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (w, objects, core_size, name, threads, r) in &rows {
+        let _ = writeln!(
+            t,
+            "| {w} | {objects} | {} | {name}{} | {threads} | {:.2} | {:.2} | {:.1} | {} | {} | {:.1} |",
+            human(*core_size),
+            if r.ok { "" } else { " (failed)" },
+            r.wall,
+            r.user + r.sys,
+            *objects as f64 / r.wall / 1e6,
+            human(r.max_rss),
+            human(r.peak_anon),
+            r.peak_anon as f64 / (*objects).max(1) as f64
+        );
+    }
+    if !checks.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nCorrectness (`gocore histogram --json` against the fixture's truth.json):\n"
+        );
+        for (w, msg, ok) in &checks {
+            let _ = writeln!(
+                t,
+                "- {w}: {} — {msg}",
+                if *ok { "ok" } else { "**FAILED**" }
+            );
+        }
+    }
+    println!("\n{t}");
+    if o.write {
+        let doc = root.join("docs").join("performance.md");
+        let text = fs::read_to_string(&doc).unwrap_or_default();
+        let new = match (text.find(BEGIN), text.find(END)) {
+            (Some(b), Some(e)) if e > b => format!("{}{BEGIN}\n{t}{}", &text[..b], &text[e..]),
+            _ => format!("{text}\n{BEGIN}\n{t}{END}\n"),
+        };
+        fs::write(&doc, new)?;
+        println!("wrote {}", doc.display());
+    }
+    if !all_ok {
+        bail!("a check or a run failed (see above)");
+    }
+    Ok(())
+}
