@@ -57,8 +57,11 @@ pub enum Command {
     Breakdown(CoreArgs),
     /// Hex dump of process memory.
     Read(ReadArgs),
-    /// The heap object containing an address: its words, pointer slots and targets.
-    Object(ObjectArgs),
+    /// The heap object containing an address: its type and fields with values
+    /// (untyped: its words, pointer slots and targets).
+    Object(crate::cmd::object::ObjectArgs),
+    /// Package variables: address, size, type and value (DWARF; else the symbol table).
+    Globals(crate::cmd::globals::GlobalsArgs),
     /// What grew between two cores: live objects by type, by retainer path, and
     /// goroutines by site.
     Diff(crate::cmd::diff::DiffArgs),
@@ -132,16 +135,6 @@ pub struct ReadArgs {
     /// Bytes to dump (decimal, or hex with `0x`).
     #[arg(default_value = "256", value_parser = parse_len)]
     pub len: u64,
-}
-
-/// Options of `gocore object`.
-#[derive(Debug, ClapArgs)]
-pub struct ObjectArgs {
-    #[command(flatten)]
-    pub core: CoreArgs,
-    /// Address (hex, `0x` optional).
-    #[arg(value_parser = parse_pc)]
-    pub addr: u64,
 }
 
 /// A length: decimal, or hexadecimal with `0x`.

@@ -1,13 +1,14 @@
 //! `gocore goroutines CORE [--frames] [--json]`: every live goroutine with its status,
 //! wait reason, start function and where it is; with `--frames` its stack as the
-//! runtime prints it.
+//! runtime prints it; with `--vars` (implies `--frames`) each physical frame's
+//! parameters and locals with their types and values, from DWARF.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use gocore::goroutine::printed_name;
-use gocore::{Frame, Goroutine, Process, Stack};
+use gocore::{Decoder, Frame, Goroutine, Heap, Limits, Process, Stack, Typing};
 use serde_json::{json, Value};
 
 use crate::cli::CoreArgs;
@@ -21,6 +22,13 @@ pub struct GoroutinesArgs {
     /// Print each goroutine's stack, as the Go runtime prints a traceback.
     #[arg(long)]
     pub frames: bool,
+    /// Also print each frame's parameters and locals with types and values (from
+    /// DWARF; implies --frames).
+    #[arg(long)]
+    pub vars: bool,
+    /// Nesting levels of variable values expanded (with --vars).
+    #[arg(long, default_value_t = 2)]
+    pub depth: u32,
 }
 
 pub fn run(a: &GoroutinesArgs) -> anyhow::Result<ExitCode> {
@@ -43,15 +51,35 @@ pub fn run(a: &GoroutinesArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let heap = if a.vars { Heap::new(&proc).ok() } else { None };
+    let typing = heap.as_ref().and_then(|h| Typing::compute(&proc, h).ok());
+    let dec = a.vars.then(|| {
+        Decoder::new(&proc, heap.as_ref(), typing.as_ref()).with_limits(Limits {
+            depth: a.depth,
+            elems: 8,
+            string_bytes: 128,
+            values: 256,
+        })
+    });
+    if let Some(why) = dec.as_ref().and_then(|d| d.dwarf_error()) {
+        eprintln!("gocore: warning: no frame variables: {why}");
+    }
+    let dec = dec.filter(|d| d.has_dwarf());
     if a.core.json {
-        let v: Vec<Value> = gs.iter().map(|(g, s)| goroutine_json(g, s)).collect();
+        let v: Vec<Value> = gs
+            .iter()
+            .map(|(g, s)| goroutine_json(g, s, dec.as_ref()))
+            .collect();
         print_json(&Value::Array(v))?;
-    } else if a.frames {
+    } else if a.frames || a.vars {
+        if a.vars && dec.is_none() {
+            println!("(no DWARF: frame variables unavailable)");
+        }
         for (i, (g, s)) in gs.iter().enumerate() {
             if i > 0 {
                 println!();
             }
-            print_traceback(g, s);
+            print_traceback(g, s, dec.as_ref());
         }
     } else {
         print_table(&gs);
@@ -108,7 +136,7 @@ fn short(path: &str) -> &str {
     path.get(idx + 1..).unwrap_or(path)
 }
 
-fn print_traceback(g: &Goroutine, s: &Stack) {
+fn print_traceback(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) {
     println!(
         "goroutine {} gp={} [{}]:",
         g.id,
@@ -133,6 +161,9 @@ fn print_traceback(g: &Goroutine, s: &Stack) {
                 hex(f.sp),
                 hex(f.pc)
             );
+            if let Some(d) = dec {
+                print_vars(d, f);
+            }
         }
     }
     if let Some(e) = &s.error {
@@ -149,7 +180,60 @@ fn print_traceback(g: &Goroutine, s: &Stack) {
     }
 }
 
-fn frame_json(f: &Frame) -> Value {
+/// A frame's variables, one per line (composite values expanded below).
+fn print_vars(d: &Decoder<'_, '_>, f: &Frame) {
+    let vars = match d.frame_variables(f) {
+        Ok(v) => v,
+        Err(e) => {
+            println!("\t\t(variables unavailable: {e})");
+            return;
+        }
+    };
+    for v in vars {
+        let ty = v.type_name.as_deref().unwrap_or("?");
+        let label = format!("{} {} {ty}", v.kind.name(), v.name);
+        match &v.value {
+            Some(x) => {
+                let mut out = String::new();
+                super::object::write_value(&mut out, &label, x, 0, true);
+                for line in out.lines() {
+                    println!("\t\t{line}");
+                }
+            }
+            None => println!("\t\t{label} ({})", v.note.as_deref().unwrap_or("no value")),
+        }
+    }
+}
+
+fn vars_json(d: &Decoder<'_, '_>, f: &Frame) -> Value {
+    match d.frame_variables(f) {
+        Ok(vars) => vars
+            .iter()
+            .map(|v| {
+                json!({
+                    "name": v.name,
+                    "kind": v.kind.name(),
+                    "type": v.type_name,
+                    "address": v.addr,
+                    "size": v.size,
+                    "value": v.value.as_ref().map(super::object::value_json),
+                    "note": v.note,
+                })
+            })
+            .collect(),
+        Err(e) => json!({"error": e}),
+    }
+}
+
+fn frame_json(f: &Frame, dec: Option<&Decoder<'_, '_>>) -> Value {
+    let mut v = frame_json_plain(f);
+    if let (Some(d), Value::Object(m)) = (dec, &mut v) {
+        m.insert("vars".into(), vars_json(d, f));
+    }
+    v
+}
+
+fn frame_json_plain(f: &Frame) -> Value {
     json!({
         "function": f.function,
         "file": f.file,
@@ -163,7 +247,7 @@ fn frame_json(f: &Frame) -> Value {
     })
 }
 
-fn goroutine_json(g: &Goroutine, s: &Stack) -> Value {
+fn goroutine_json(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) -> Value {
     json!({
         "id": g.id,
         "addr": g.addr,
@@ -186,7 +270,7 @@ fn goroutine_json(g: &Goroutine, s: &Stack) -> Value {
         "stack": {"lo": g.stack_lo, "hi": g.stack_hi},
         "sched": {"pc": g.sched.pc, "sp": g.sched.sp, "lr": g.sched.lr, "bp": g.sched.bp},
         "syscall": {"pc": g.syscall_pc, "sp": g.syscall_sp},
-        "frames": s.frames.iter().map(frame_json).collect::<Vec<_>>(),
+        "frames": s.frames.iter().map(|f| frame_json(f, dec)).collect::<Vec<_>>(),
         "unwind_error": s.error.as_ref().map(|e| e.to_string()),
         "warnings": g.warnings,
     })

@@ -3,9 +3,11 @@
 mod bin;
 mod breakdown;
 pub(crate) mod diff;
+pub(crate) mod globals;
 pub(crate) mod goroutines;
 mod histogram;
 mod mappings;
+pub(crate) mod object;
 mod objects;
 mod overview;
 mod read;
@@ -69,7 +71,8 @@ fn dispatch(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Roots(a) => roots::run(a),
         Command::Breakdown(a) => breakdown::run(a),
         Command::Read(a) => read::run_read(a),
-        Command::Object(a) => read::run_object(a),
+        Command::Object(a) => object::run(a),
+        Command::Globals(a) => globals::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Bin(c) => bin::run(c),
     }

@@ -38,6 +38,7 @@ mod reach;
 mod region;
 mod roots;
 mod types;
+mod value;
 
 pub use breakdown::{Breakdown, BreakdownCheck, BreakdownNode, RuntimeCounters};
 pub use diff::{Amount, Change, Snapshot, SnapshotDiff};
@@ -58,3 +59,4 @@ pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};
 pub use region::{Region, MAX_ELEMS, MAX_STRING};
 pub use roots::{Root, RootKind, RootOptions, RootSet};
 pub use types::{ObjType, TypeCount, TypeEntry, TypeId, TypeSource, Typing};
+pub use value::{Data, Decoder, Field, Limits, PointerTarget, Value, VarKind, Variable};

@@ -1,0 +1,585 @@
+//! `gocore object CORE ADDR [--depth N]`: the heap object containing an address —
+//! address, size, span class, its type and how it was typed, and its fields with
+//! values (decoded by [`gocore::Decoder`]); untyped objects as raw words with the
+//! pointer slots marked and their targets. Also the value printers the `globals`
+//! and `goroutines --vars` commands share.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+use gocore::{Data, Decoder, Limits, Typing, Value};
+use serde_json::json;
+
+use crate::cli::CoreArgs;
+use crate::output::{hex, print_json};
+
+/// Most words printed for an untyped object.
+const MAX_WORDS: u64 = 4096;
+
+/// Options of `gocore object`.
+#[derive(Debug, ClapArgs)]
+pub struct ObjectArgs {
+    #[command(flatten)]
+    pub core: CoreArgs,
+    /// Address (hex, `0x` optional): anywhere inside the object.
+    #[arg(value_parser = parse_addr)]
+    pub addr: u64,
+    /// Nesting levels of fields expanded (pointers are shown, not followed).
+    #[arg(long, default_value_t = 3)]
+    pub depth: u32,
+    /// Elements shown per array, slice or map.
+    #[arg(long, default_value_t = 16)]
+    pub elems: u64,
+}
+
+fn parse_addr(s: &str) -> Result<u64, String> {
+    let d = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    u64::from_str_radix(d, 16).map_err(|e| format!("not a hex address: {s}: {e}"))
+}
+
+pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
+    super::objects::with_heap(&a.core, |proc, heap| {
+        let Some((id, off)) = heap.find_object(a.addr) else {
+            let why = match heap.span_of(a.addr) {
+                Some(s) => format!(
+                    "in a {:?} span at {:#x} (size class {}), but not in an allocated object",
+                    s.state,
+                    s.base,
+                    s.size_class()
+                ),
+                None => "not in any heap span".to_string(),
+            };
+            if a.core.json {
+                print_json(&json!({"address": a.addr, "object": null, "reason": why}))?;
+            } else {
+                println!("{:#x}: {why}", a.addr);
+            }
+            return Ok(ExitCode::FAILURE);
+        };
+        let typing = match Typing::compute(proc, heap) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("gocore: warning: types only from allocation headers: {e}");
+                None
+            }
+        };
+        let dec = Decoder::new(proc, Some(heap), typing.as_ref()).with_limits(Limits {
+            depth: a.depth,
+            elems: a.elems,
+            ..Limits::default()
+        });
+        let obj = heap.object(id).context("object id out of range")?;
+        let span = heap.span(&obj);
+        let mut ptrs = BTreeMap::new();
+        for p in heap.pointers(&obj) {
+            let p = p.with_context(|| format!("pointers of object {:#x}", obj.addr))?;
+            ptrs.insert(p.offset, p.target);
+        }
+        let value = dec.object(id);
+        let obj_type = typing.as_ref().and_then(|t| t.object_type(id));
+        let type_name = typing
+            .as_ref()
+            .and_then(|t| t.object_type_name(id))
+            .or_else(|| heap.object_type(&obj).map(|t| t.display_name()));
+        let source = obj_type.map(|t| source_name(t.source));
+        let how = match (obj_type, &type_name) {
+            (Some(t), _) => {
+                let at = if t.offset > 0 {
+                    format!(", starting {} bytes in", t.offset)
+                } else {
+                    String::new()
+                };
+                format!("{}{at}", source_text(t.source))
+            }
+            (None, Some(_)) => "from the malloc header".to_string(),
+            (None, None) => "untyped".to_string(),
+        };
+        let ps = proc.ptr_size();
+        let nwords = (obj.size / ps).min(MAX_WORDS);
+        let mem = proc
+            .core()
+            .read(obj.addr, (nwords * ps) as usize)
+            .with_context(|| format!("reading object {:#x}", obj.addr))?;
+        let word = |w: &[u8]| -> u64 {
+            if ps == 4 {
+                u64::from(u32::from_le_bytes(w.try_into().unwrap_or([0; 4])))
+            } else {
+                u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))
+            }
+        };
+        let target_desc = |t: u64| -> Option<String> {
+            if t == 0 {
+                return None;
+            }
+            Some(match heap.find_object(t) {
+                Some((tid, toff)) => {
+                    let to = heap.object(tid)?;
+                    let label = typing
+                        .as_ref()
+                        .and_then(|ty| ty.object_type_name(tid))
+                        .unwrap_or_else(|| super::objects::type_label(heap, &to));
+                    if toff == 0 {
+                        format!("object {:#x} ({label})", to.addr)
+                    } else {
+                        format!("object {:#x}+{toff} ({label})", to.addr)
+                    }
+                }
+                None if heap.span_of(t).is_some() => "heap span, no allocated object".into(),
+                None => "outside the heap".into(),
+            })
+        };
+        if a.core.json {
+            let words: Vec<_> = if value.is_none() {
+                mem.chunks_exact(ps as usize)
+                    .enumerate()
+                    .map(|(i, w)| {
+                        let off = i as u64 * ps;
+                        let v = word(w);
+                        let is_ptr = ptrs.contains_key(&off);
+                        json!({
+                            "offset": off,
+                            "value": v,
+                            "pointer": is_ptr,
+                            "target": if is_ptr { target_desc(v) } else { None },
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            print_json(&json!({
+                "address": a.addr,
+                "object": {
+                    "id": obj.id.0,
+                    "address": obj.addr,
+                    "offset": off,
+                    "size": obj.size,
+                    "slot": obj.slot,
+                    "span": span.base,
+                    "span_class": span.spanclass,
+                    "size_class": span.size_class(),
+                    "elemsize": span.elemsize,
+                    "noscan": span.noscan(),
+                    "type": type_name,
+                    "type_source": source,
+                    "type_offset": obj_type.map(|t| t.offset),
+                    "type_elems": obj_type.map(|t| t.elems),
+                    "pointer_slots": ptrs.len(),
+                    "value": value.as_ref().map(value_json),
+                    "words": words,
+                    "truncated": value.is_none() && obj.size / ps > nwords,
+                }
+            }))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let label = type_name
+            .clone()
+            .unwrap_or_else(|| super::objects::class_label(heap, &obj));
+        println!(
+            "{:#x} is {off} bytes into object {:#x} (id {}): {} bytes, {label}",
+            a.addr, obj.addr, obj.id.0, obj.size
+        );
+        println!(
+            "span {} class {} (spanclass {}), slot {} bytes at {}, {} pointer slots",
+            hex(span.base),
+            span.size_class(),
+            span.spanclass,
+            span.elemsize,
+            hex(obj.slot),
+            ptrs.len()
+        );
+        println!(
+            "type: {} ({how})",
+            type_name.as_deref().unwrap_or("unknown")
+        );
+        if let Some(v) = &value {
+            let mut out = String::new();
+            let rel = v.addr.wrapping_sub(obj.addr);
+            let at = if rel > 0 {
+                format!("+{rel} ")
+            } else {
+                String::new()
+            };
+            write_value(&mut out, &format!("{at}{}", v.type_name), v, 0, true);
+            print!("{out}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for (i, w) in mem.chunks_exact(ps as usize).enumerate() {
+            let o = i as u64 * ps;
+            let v = word(w);
+            let mark = if ptrs.contains_key(&o) { '*' } else { ' ' };
+            let desc = if mark == '*' {
+                target_desc(v)
+                    .map(|d| format!("  -> {d}"))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            println!("  +{o:<6} {mark} {v:#018x}{desc}");
+        }
+        if obj.size / ps > nwords {
+            println!("  … {} more words not shown", obj.size / ps - nwords);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `header`, `propagated`, … as in JSON.
+pub fn source_name(s: gocore::TypeSource) -> String {
+    format!("{s:?}").to_lowercase()
+}
+
+fn source_text(s: gocore::TypeSource) -> String {
+    match source_name(s).as_str() {
+        "header" => "from the malloc header or largeType".into(),
+        "propagated" => "propagated along typed pointers".into(),
+        "closure" => "a closure context, from its function".into(),
+        "inferred" => "inferred from its shape".into(),
+        other => other.to_string(),
+    }
+}
+
+// ------------------------------------------------------------------ printing values
+
+/// A one-line rendering of a scalar value, or `None` for composite ones.
+fn scalar(v: &Value) -> Option<String> {
+    Some(match &v.data {
+        Data::Bool(b) => b.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Uint(u) => u.to_string(),
+        Data::Float(f) => f.to_string(),
+        Data::Complex(r, i) => format!("({r}{i:+}i)"),
+        Data::String {
+            len,
+            text,
+            truncated,
+            ..
+        } => {
+            if *truncated {
+                format!("{text:?}… (len {len})")
+            } else {
+                format!("{text:?}")
+            }
+        }
+        Data::Pointer { target, object } => pointer_text(*target, object.as_ref()),
+        Data::Chan { ptr, len, cap } => {
+            if *ptr == 0 {
+                "nil".into()
+            } else {
+                format!("{ptr:#x} (len {len}, cap {cap})")
+            }
+        }
+        Data::Func { ptr, function, .. } => {
+            if *ptr == 0 {
+                "nil".into()
+            } else {
+                function.clone().unwrap_or_else(|| format!("func@{ptr:#x}"))
+            }
+        }
+        Data::Map { ptr: 0, .. } => "nil".into(),
+        Data::Interface {
+            dynamic_type: None, ..
+        } => "nil".into(),
+        Data::Slice { ptr: 0, .. } => "nil".into(),
+        Data::Elided => "…".into(),
+        Data::Unreadable(e) => format!("<unreadable: {e}>"),
+        _ => return None,
+    })
+}
+
+fn pointer_text(target: u64, object: Option<&gocore::PointerTarget>) -> String {
+    if target == 0 {
+        return "nil".into();
+    }
+    match object {
+        Some(o) => {
+            let ty = o.type_name.as_deref().unwrap_or("untyped");
+            if o.offset == 0 {
+                format!("{target:#x} → {ty}")
+            } else {
+                format!("{target:#x} → {:#x}+{} {ty}", o.object, o.offset)
+            }
+        }
+        None => format!("{target:#x}"),
+    }
+}
+
+/// A bounded one-line summary of any value (globals' table, map keys).
+pub fn summary(v: &Value, max: usize) -> String {
+    let mut s = String::new();
+    summarize(&mut s, v, max);
+    if s.chars().count() > max {
+        s = s.chars().take(max).collect::<String>() + "…";
+    }
+    s
+}
+
+fn summarize(s: &mut String, v: &Value, max: usize) {
+    if s.len() > max {
+        return;
+    }
+    if let Some(x) = scalar(v) {
+        s.push_str(&x);
+        return;
+    }
+    match &v.data {
+        Data::Struct { fields } => {
+            s.push('{');
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                if s.len() > max {
+                    break;
+                }
+                let _ = write!(s, "{}: ", f.name);
+                summarize(s, &f.value, max);
+            }
+            s.push('}');
+        }
+        Data::Array { elems, len } | Data::Slice { elems, len, .. } => {
+            if matches!(v.data, Data::Slice { .. }) {
+                let _ = write!(s, "len {len} ");
+            }
+            s.push('[');
+            for (i, e) in elems.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                if s.len() > max {
+                    break;
+                }
+                summarize(s, e, max);
+            }
+            if (elems.len() as u64) < *len {
+                s.push_str(", …");
+            }
+            s.push(']');
+        }
+        Data::Interface {
+            dynamic_type: Some(t),
+            value,
+        } => {
+            let _ = write!(s, "{t}(");
+            if let Some(x) = value {
+                summarize(s, x, max);
+            }
+            s.push(')');
+        }
+        Data::Map {
+            ptr, len, entries, ..
+        } => {
+            let _ = write!(s, "{ptr:#x} len {len} [");
+            for (i, (k, x)) in entries.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                if s.len() > max {
+                    break;
+                }
+                summarize(s, k, max);
+                s.push_str(": ");
+                summarize(s, x, max);
+            }
+            s.push(']');
+        }
+        _ => s.push('?'),
+    }
+}
+
+/// Writes `label = value` with composite values expanded one line per field or
+/// element, indented by `indent` levels. `root` prints the label as a heading.
+pub fn write_value(out: &mut String, label: &str, v: &Value, indent: usize, root: bool) {
+    let pad = "  ".repeat(indent);
+    let head = if root {
+        label.to_string()
+    } else {
+        format!("{label} {}", v.type_name)
+    };
+    if let Some(x) = scalar(v) {
+        let _ = writeln!(out, "{pad}{head} = {x}");
+        return;
+    }
+    let open = format!("{pad}{head}");
+    match &v.data {
+        Data::Struct { fields } => {
+            let _ = writeln!(out, "{open} {{");
+            let w = fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
+            for f in fields {
+                let l = format!("+{:<4} {:<w$}", f.offset, f.name);
+                write_value(out, &l, &f.value, indent + 1, false);
+            }
+            let _ = writeln!(out, "{pad}}}");
+        }
+        Data::Array { len, elems } | Data::Slice { len, elems, .. } => {
+            let head = match &v.data {
+                Data::Slice { ptr, cap, .. } => format!(" ({ptr:#x}, len {len}, cap {cap})"),
+                _ => String::new(),
+            };
+            let flat: Option<Vec<String>> = elems.iter().map(scalar).collect();
+            let more = if (elems.len() as u64) < *len {
+                format!(", … {} more", len - elems.len() as u64)
+            } else {
+                String::new()
+            };
+            match flat {
+                Some(f) if f.iter().map(String::len).sum::<usize>() < 100 => {
+                    let _ = writeln!(out, "{open}{head} = [{}{more}]", f.join(", "));
+                }
+                _ => {
+                    let _ = writeln!(out, "{open}{head} [");
+                    for (i, e) in elems.iter().enumerate() {
+                        write_value(out, &format!("[{i}]"), e, indent + 1, false);
+                    }
+                    if !more.is_empty() {
+                        let _ = writeln!(out, "{pad}  …{}", more.trim_start_matches(", …"));
+                    }
+                    let _ = writeln!(out, "{pad}]");
+                }
+            }
+        }
+        Data::Interface {
+            dynamic_type: Some(t),
+            value,
+        } => match value {
+            Some(x) => write_value(out, &format!("{head} = ({t})"), x, indent, true),
+            None => {
+                let _ = writeln!(out, "{open} = ({t})");
+            }
+        },
+        Data::Map {
+            ptr,
+            len,
+            entries,
+            truncated,
+        } => {
+            let _ = writeln!(out, "{open} ({ptr:#x}, len {len}) [");
+            for (k, x) in entries {
+                write_value(out, &format!("[{}]", summary(k, 60)), x, indent + 1, false);
+            }
+            if *truncated {
+                let _ = writeln!(
+                    out,
+                    "{pad}  … {} more",
+                    len.saturating_sub(entries.len() as u64)
+                );
+            }
+            let _ = writeln!(out, "{pad}]");
+        }
+        _ => {
+            let _ = writeln!(out, "{open} = {}", summary(v, 100));
+        }
+    }
+}
+
+/// The JSON form of a value (schema: `type`, `address`, `size`, `kind`, then per
+/// kind `value` / `text` / `target` / `fields` / `elems` / `entries` …).
+pub fn value_json(v: &Value) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("type".into(), json!(v.type_name));
+    m.insert("address".into(), json!(v.addr));
+    m.insert("size".into(), json!(v.size));
+    m.insert("kind".into(), json!(v.data.kind()));
+    let mut put = |k: &str, x: serde_json::Value| {
+        m.insert(k.into(), x);
+    };
+    match &v.data {
+        Data::Bool(b) => put("value", json!(b)),
+        Data::Int(i) => put("value", json!(i)),
+        Data::Uint(u) => put("value", json!(u)),
+        Data::Float(f) => put("value", json!(f)),
+        Data::Complex(r, i) => {
+            put("real", json!(r));
+            put("imag", json!(i));
+        }
+        Data::String {
+            ptr,
+            len,
+            text,
+            truncated,
+        } => {
+            put("ptr", json!(ptr));
+            put("len", json!(len));
+            put("text", json!(text));
+            put("truncated", json!(truncated));
+        }
+        Data::Pointer { target, object } => {
+            put("target", json!(target));
+            put(
+                "object",
+                object.as_ref().map_or(
+                    serde_json::Value::Null,
+                    |o| json!({"address": o.object, "offset": o.offset, "type": o.type_name}),
+                ),
+            );
+        }
+        Data::Struct { fields } => put(
+            "fields",
+            fields
+                .iter()
+                .map(|f| json!({"name": f.name, "offset": f.offset, "value": value_json(&f.value)}))
+                .collect(),
+        ),
+        Data::Array { len, elems } => {
+            put("len", json!(len));
+            put("elems", elems.iter().map(value_json).collect());
+        }
+        Data::Slice {
+            ptr,
+            len,
+            cap,
+            elems,
+        } => {
+            put("ptr", json!(ptr));
+            put("len", json!(len));
+            put("cap", json!(cap));
+            put("elems", elems.iter().map(value_json).collect());
+        }
+        Data::Interface {
+            dynamic_type,
+            value,
+        } => {
+            put("dynamic_type", json!(dynamic_type));
+            put(
+                "value",
+                value.as_deref().map_or(serde_json::Value::Null, value_json),
+            );
+        }
+        Data::Map {
+            ptr,
+            len,
+            entries,
+            truncated,
+        } => {
+            put("ptr", json!(ptr));
+            put("len", json!(len));
+            put(
+                "entries",
+                entries
+                    .iter()
+                    .map(|(k, x)| json!({"key": value_json(k), "value": value_json(x)}))
+                    .collect(),
+            );
+            put("truncated", json!(truncated));
+        }
+        Data::Chan { ptr, len, cap } => {
+            put("ptr", json!(ptr));
+            put("len", json!(len));
+            put("cap", json!(cap));
+        }
+        Data::Func { ptr, pc, function } => {
+            put("ptr", json!(ptr));
+            put("pc", json!(pc));
+            put("function", json!(function));
+        }
+        Data::Unreadable(e) => put("error", json!(e)),
+        _ => {}
+    }
+    serde_json::Value::Object(m)
+}
