@@ -26,8 +26,8 @@ pub mod diff;
 mod dominators;
 mod error;
 mod globals;
-mod graph;
 pub mod goroutine;
+mod graph;
 mod heap;
 pub mod layout;
 mod leaks;
@@ -53,10 +53,12 @@ pub use heap::{
     Heap, ObjId, Object, Objects, Pointer, PointerLayout, Pointers, SpanInfo, SpanState, TypeInfo,
 };
 pub use leaks::{GoroutineLeak, LeakOptions, LeakReport, Suspect, TypeGroup};
-pub use paths::{paths_to, LabelledPath, PathLabeler, PathStep};
+pub use paths::{paths_to, LabelledPath, PathLabeler, PathStep, Referrer};
 pub use process::Process;
 pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};
 pub use region::{Region, MAX_ELEMS, MAX_STRING};
 pub use roots::{Root, RootKind, RootOptions, RootSet};
-pub use types::{ObjType, TypeCount, TypeEntry, TypeId, TypeSource, Typing};
+pub use types::{
+    Coverage, EntryKind, ObjType, TypeCount, TypeEntry, TypeId, TypeSource, Typing, UntypedGroup,
+};
 pub use value::{Data, Decoder, Field, Limits, PointerTarget, Value, VarKind, Variable};

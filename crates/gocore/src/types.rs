@@ -59,6 +59,19 @@ const MAX_ELEMS: u64 = 1 << 24;
 const MAX_DEPTH: u32 = 64;
 /// Longest overflow-bucket chain followed.
 const MAX_CHAIN: u32 = 1 << 16;
+/// Rounds of shape inference (each followed by propagation).
+const MAX_INFER_ROUNDS: u32 = 8;
+/// Largest object shape inference considers.
+const MAX_INFER_SIZE: u64 = 32 << 10;
+/// `runtime.class_to_size` (`internal/runtime/gc.SizeClassToSize`), the same in every
+/// release from Go 1.21 to 1.27.
+const CLASS_TO_SIZE: [u64; 68] = [
+    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
+    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
+    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
+    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
+    32768,
+];
 /// Most work items processed.
 const MAX_WORK: u64 = 1 << 26;
 /// Largest decompressed DWARF section accepted.
@@ -69,6 +82,9 @@ const DW_AT_GO_RUNTIME_TYPE: gimli::DwAt = gimli::DwAt(0x2904);
 const DW_AT_GO_KIND: gimli::DwAt = gimli::DwAt(0x2900);
 /// Go's `DW_AT_go_elem`.
 const DW_AT_GO_ELEM: gimli::DwAt = gimli::DwAt(0x2902);
+/// Go's `DW_AT_go_closure_offset` (Go 1.23+): a captured variable's offset in the
+/// closure context.
+const DW_AT_GO_CLOSURE_OFFSET: gimli::DwAt = gimli::DwAt(0x2907);
 /// `DW_AT_go_kind` of slices (`reflect.Slice`).
 const SLICE_KIND: u64 = 23;
 
@@ -80,22 +96,86 @@ pub struct TypeId(pub u32);
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TypeEntry {
-    /// Run-time address of its descriptor.
+    /// Run-time address of its descriptor (for a [`EntryKind::Closure`], of the
+    /// closure struct's descriptor when one was matched; 0 when there is none).
     pub addr: u64,
     /// Its name as the runtime prints it (`type@ADDR` for descriptors built at run
-    /// time).
+    /// time; `string data` and `FUNC closure` for the entries without a descriptor).
     pub name: String,
-    /// `Size_`.
+    /// `Size_` (1 for string data: an object's `elems` counts its bytes).
     pub size: u64,
+    /// What the entry describes.
+    pub kind: EntryKind,
+}
+
+/// What a [`TypeEntry`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// A runtime type descriptor at [`TypeEntry::addr`].
+    Descriptor,
+    /// The bytes of strings (named `string data`): what a string header's data
+    /// pointer points at. Go has no type descriptor for them.
+    StringData,
+    /// A closure context (`funcval`): word 0 is the entry PC `func` of the closure's
+    /// function, the captured variables follow. Named `FUNC closure`
+    /// (`main.buildClosures.func1 closure`).
+    Closure {
+        /// Entry PC of the function.
+        func: u64,
+    },
 }
 
 /// Where an object's type came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum TypeSource {
-    /// Propagated along typed pointers from a typed global or object.
-    Propagated,
     /// The malloc header or `mspan.largeType`.
     Header,
+    /// Propagated along typed pointers from a typed global, frame slot or object.
+    Propagated,
+    /// A closure context (`funcval`) named after the function in its first word; its
+    /// captured variables are typed from the function's DWARF or a matching closure
+    /// struct descriptor (see the [module documentation](self)).
+    Closure,
+    /// Inferred from the object's shape: the only type descriptor of the executable
+    /// that fits its size class, pointer bitmap and what points into it (see the
+    /// [module documentation](self)).
+    Inferred,
+}
+
+impl TypeSource {
+    /// Short name: `header`, `propagated`, `closure`, `inferred`.
+    ///
+    /// ```
+    /// assert_eq!(gocore::TypeSource::Header.name(), "header");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            TypeSource::Header => "header",
+            TypeSource::Propagated => "propagated",
+            TypeSource::Closure => "closure",
+            TypeSource::Inferred => "inferred",
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            TypeSource::Propagated => 0,
+            TypeSource::Header => 1,
+            TypeSource::Closure => 2,
+            TypeSource::Inferred => 3,
+        }
+    }
+
+    fn from_code(c: u8) -> TypeSource {
+        match c {
+            1 => TypeSource::Header,
+            2 => TypeSource::Closure,
+            3 => TypeSource::Inferred,
+            _ => TypeSource::Propagated,
+        }
+    }
 }
 
 /// An object's type: `elems` consecutive values of `ty` starting `offset` bytes
@@ -125,6 +205,97 @@ pub struct TypeCount {
     pub bytes: u64,
 }
 
+/// A group of untyped live objects in [`Coverage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UntypedGroup {
+    /// The size class (`96`, or `large 81920` for objects of their own span) or the
+    /// referrer (`global runtime.mheap_`, `frame main.f`, `object *main.T`,
+    /// `untyped object`, `finq` …).
+    pub key: String,
+    /// Objects.
+    pub count: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// The "typed" figure: how much of the (live) heap has a known type, and what the
+/// untyped rest is, as far as the core tells without guessing.
+///
+/// ```no_run
+/// # let core = corefile::Core::open("core")?;
+/// # let proc = gocore::Process::new(&core)?;
+/// # let heap = gocore::Heap::new(&proc)?;
+/// let roots = gocore::RootSet::collect(&proc, &heap)?;
+/// let reach = gocore::Reachability::compute(&proc, &heap, roots.roots())?;
+/// let typing = gocore::Typing::compute(&proc, &heap)?;
+/// let c = typing.coverage(&heap, roots.roots(), |id| reach.is_live(id));
+/// println!("typed: {:.1}% of objects, {:.1}% of bytes", c.object_percent(), c.byte_percent());
+/// for g in &c.untyped_by_referrer {
+///     println!("  untyped {} objects ({} B) held by {}", g.count, g.bytes, g.key);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Coverage {
+    /// Objects counted (e.g. the live ones).
+    pub objects: u64,
+    /// Their bytes (slot sizes, as [`Typing::histogram`]).
+    pub bytes: u64,
+    /// Those with a type.
+    pub typed_objects: u64,
+    /// Their bytes.
+    pub typed_bytes: u64,
+    /// Typed objects and bytes per [`TypeSource`] (`header`, `propagated`,
+    /// `closure`, `inferred`), in that order; sources without objects are left out.
+    pub by_source: Vec<(TypeSource, u64, u64)>,
+    /// Untyped objects by size class, most bytes first.
+    pub untyped_by_size: Vec<UntypedGroup>,
+    /// Untyped objects by what first reaches them: a root (kind, with the global's
+    /// symbol or the frame's function), else a typed object (`object T`), else
+    /// `untyped object`; `unreferenced` when nothing counted points at them. Most
+    /// bytes first.
+    pub untyped_by_referrer: Vec<UntypedGroup>,
+}
+
+impl Coverage {
+    /// Typed share of the objects, in percent (100 for an empty heap).
+    ///
+    /// ```
+    /// assert_eq!(gocore::Coverage::default().object_percent(), 100.0);
+    /// ```
+    pub fn object_percent(&self) -> f64 {
+        percent(self.typed_objects, self.objects)
+    }
+
+    /// Typed share of the bytes, in percent (100 for an empty heap).
+    ///
+    /// ```
+    /// assert_eq!(gocore::Coverage::default().byte_percent(), 100.0);
+    /// ```
+    pub fn byte_percent(&self) -> f64 {
+        percent(self.typed_bytes, self.bytes)
+    }
+}
+
+fn percent(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        100.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    }
+}
+
+fn groups(m: HashMap<String, (u64, u64)>) -> Vec<UntypedGroup> {
+    let mut v: Vec<UntypedGroup> = m
+        .into_iter()
+        .map(|(key, (count, bytes))| UntypedGroup { key, count, bytes })
+        .collect();
+    v.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.key.cmp(&b.key)));
+    v
+}
+
 /// Per-object types for a heap. See the [module documentation](self).
 ///
 /// ```no_run
@@ -143,7 +314,8 @@ pub struct Typing {
     ty: Vec<u32>,
     offset: Vec<u32>,
     elems: Vec<u32>,
-    header: Vec<bool>,
+    /// Per object: [`TypeSource::code`].
+    source: Vec<u8>,
     globals: u64,
     frame_slots: u64,
     warnings: Vec<String>,
@@ -159,8 +331,10 @@ enum Shape {
     Iface,
     Map(u32),
     Chan(u32),
-    /// A func value: followed only for method values (`T.M-fm`).
+    /// A func value: its closure context, or a method value's receiver.
     Func,
+    /// A string header: its bytes.
+    Str,
     Array {
         elem: u32,
         len: u64,
@@ -220,6 +394,30 @@ struct Builder<'h, 'p, 'a> {
     work_done: u64,
     /// Descriptors by name (built on first need).
     by_name: Option<HashMap<String, u64>>,
+    /// The `string data` entry, once made.
+    string_data: Option<u32>,
+    /// What DWARF says about globals, frames and closures (none without DWARF).
+    dw: Option<Rc<DwarfTypes>>,
+    /// Closure entries by function entry PC (run time).
+    closures: HashMap<u64, u32>,
+    /// Descriptors that shape inference considers (built on first need).
+    cands: Option<Rc<Vec<Cand>>>,
+}
+
+/// Descriptors (link address) and value counts that fit one object shape.
+type FitList = Vec<(u64, u64)>;
+
+/// A type descriptor as shape inference sees it.
+struct Cand {
+    /// Link address.
+    link: u64,
+    size: u64,
+    /// Pointer words of one value (word indexes).
+    words: Vec<u64>,
+    /// `struct { F uintptr; … }`: a closure context.
+    closure: bool,
+    /// `struct { F uintptr; R … }`: a method value's context.
+    method_value: bool,
 }
 
 impl Typing {
@@ -275,7 +473,7 @@ impl Typing {
                 ty: vec![0; n],
                 offset: vec![0; n],
                 elems: vec![0; n],
-                header: vec![false; n],
+                source: vec![0; n],
                 globals: 0,
                 frame_slots: 0,
                 warnings: Vec::new(),
@@ -283,10 +481,20 @@ impl Typing {
             work: VecDeque::new(),
             work_done: 0,
             by_name: None,
+            string_data: None,
+            dw: None,
+            closures: HashMap::new(),
+            cands: None,
         };
         b.headers();
         b.globals();
         b.run();
+        for _ in 0..MAX_INFER_ROUNDS {
+            if !b.infer() {
+                break;
+            }
+            b.run();
+        }
         let mut out = b.out;
         out.types = b.data.into_iter().map(|d| d.entry).collect();
         Ok(out)
@@ -313,11 +521,7 @@ impl Typing {
             ty: TypeId(t - 1),
             offset: u64::from(self.offset.get(i).copied().unwrap_or(0)),
             elems: u64::from(self.elems.get(i).copied().unwrap_or(1)),
-            source: if self.header.get(i).copied().unwrap_or(false) {
-                TypeSource::Header
-            } else {
-                TypeSource::Propagated
-            },
+            source: TypeSource::from_code(self.source.get(i).copied().unwrap_or(0)),
         })
     }
 
@@ -325,7 +529,7 @@ impl Typing {
     pub fn object_type_name(&self, id: ObjId) -> Option<String> {
         let t = self.object_type(id)?;
         let e = self.type_entry(t.ty)?;
-        Some(if t.elems > 1 {
+        Some(if t.elems > 1 && e.kind == EntryKind::Descriptor {
             format!("[{}]{}", t.elems, e.name)
         } else {
             e.name.clone()
@@ -368,6 +572,113 @@ impl Typing {
             .collect();
         v.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
         v
+    }
+
+    /// The typed figure over the objects for which `keep` is true (e.g. the live
+    /// ones). `roots` name what reaches an untyped object first; pass the same root
+    /// slots the reachability was computed from. See [`Coverage`].
+    pub fn coverage<'r>(
+        &self,
+        heap: &Heap<'_>,
+        roots: impl IntoIterator<Item = &'r crate::Root>,
+        keep: impl Fn(ObjId) -> bool,
+    ) -> Coverage {
+        let mut c = Coverage::default();
+        let mut src: BTreeMap<TypeSource, (u64, u64)> = BTreeMap::new();
+        let mut by_size: HashMap<String, (u64, u64)> = HashMap::new();
+        // Untyped kept objects → referrer key (first one found: roots, then typed
+        // objects, then untyped ones).
+        let mut referrer: HashMap<ObjId, String> = HashMap::new();
+        for obj in heap.objects() {
+            if !keep(obj.id) {
+                continue;
+            }
+            c.objects += 1;
+            c.bytes += obj.size;
+            if let Some(t) = self.object_type(obj.id) {
+                c.typed_objects += 1;
+                c.typed_bytes += obj.size;
+                let e = src.entry(t.source).or_default();
+                e.0 += 1;
+                e.1 += obj.size;
+                continue;
+            }
+            let span = heap.span(&obj);
+            let key = if span.size_class() == 0 {
+                "large".to_string()
+            } else {
+                (obj.size + (obj.addr - obj.slot)).to_string()
+            };
+            let e = by_size.entry(key).or_default();
+            e.0 += 1;
+            e.1 += obj.size;
+            referrer.insert(obj.id, String::new());
+        }
+        c.by_source = src.into_iter().map(|(s, (n, b))| (s, n, b)).collect();
+        c.untyped_by_size = groups(by_size);
+        if referrer.is_empty() {
+            return c;
+        }
+        let mut note =
+            |target: u64, key: &dyn Fn() -> String, rank: u8, ranks: &mut HashMap<ObjId, u8>| {
+                let Some((id, _)) = heap.find_object(target) else {
+                    return;
+                };
+                let Some(slot) = referrer.get_mut(&id) else {
+                    return;
+                };
+                let r = ranks.entry(id).or_insert(u8::MAX);
+                if rank < *r {
+                    *r = rank;
+                    *slot = key();
+                }
+            };
+        let mut ranks: HashMap<ObjId, u8> = HashMap::new();
+        for r in roots {
+            let key = || match &r.kind {
+                crate::RootKind::Global {
+                    symbol: Some(s), ..
+                } => format!("global {s}"),
+                crate::RootKind::Frame { function, .. }
+                | crate::RootKind::StackObject { function, .. } => {
+                    format!("{} {function}", r.kind.name())
+                }
+                k => k.name().to_string(),
+            };
+            note(r.target, &key, 0, &mut ranks);
+        }
+        for obj in heap.objects() {
+            if !keep(obj.id) {
+                continue;
+            }
+            let name = self.object_type_name(obj.id);
+            let rank = if name.is_some() { 1 } else { 2 };
+            for p in heap.pointers(&obj) {
+                let Ok(p) = p else { break };
+                if p.target == 0 {
+                    continue;
+                }
+                let key = || match &name {
+                    Some(n) => format!("object {n}"),
+                    None => "untyped object".to_string(),
+                };
+                note(p.target, &key, rank, &mut ranks);
+            }
+        }
+        let mut by_ref: HashMap<String, (u64, u64)> = HashMap::new();
+        for (id, key) in referrer {
+            let size = heap.object(id).map_or(0, |o| o.size);
+            let key = if key.is_empty() {
+                "unreferenced".to_string()
+            } else {
+                key
+            };
+            let e = by_ref.entry(key).or_default();
+            e.0 += 1;
+            e.1 += size;
+        }
+        c.untyped_by_referrer = groups(by_ref);
+        c
     }
 
     /// Problems met (no DWARF, unreadable descriptors or values).
@@ -417,6 +728,7 @@ impl Builder<'_, '_, '_> {
                     addr,
                     name: format!("type@{addr:#x}"),
                     size,
+                    kind: EntryKind::Descriptor,
                 },
                 direct_iface: false,
                 shape: Rc::new(Shape::Inert),
@@ -432,6 +744,7 @@ impl Builder<'_, '_, '_> {
                 addr,
                 name: desc.name.clone(),
                 size: desc.size,
+                kind: EntryKind::Descriptor,
             },
             direct_iface,
             shape: Rc::new(Shape::Inert),
@@ -470,6 +783,7 @@ impl Builder<'_, '_, '_> {
                 }
             }
             Kind::Func => Shape::Func,
+            Kind::String => Shape::Str,
             Kind::Map => {
                 let group = r.map_group(desc).ok().flatten();
                 match self.link_to_id(group) {
@@ -609,11 +923,11 @@ impl Builder<'_, '_, '_> {
             if let (Some(ty), Some(e), Some(h)) = (
                 self.out.ty.get_mut(i),
                 self.out.elems.get_mut(i),
-                self.out.header.get_mut(i),
+                self.out.source.get_mut(i),
             ) {
                 *ty = id + 1;
                 *e = u32::try_from(n).unwrap_or(u32::MAX);
-                *h = true;
+                *h = TypeSource::Header.code();
                 self.work.push_back((obj.addr, id, n));
             }
         }
@@ -633,6 +947,7 @@ impl Builder<'_, '_, '_> {
             }
         }
         self.stacks(&dw);
+        self.dw = Some(Rc::new(dw));
     }
 
     /// Frame slots typed from the DWARF of each goroutine frame's function.
@@ -771,10 +1086,21 @@ impl Builder<'_, '_, '_> {
                     self.claim(data, dy, 1);
                 }
             }
+            Shape::Str => {
+                if let (Some(data), Some(len)) = (self.word(addr), self.word(addr + p)) {
+                    if data != 0 && len != 0 {
+                        let sd = self.string_data();
+                        self.claim(data, sd, len);
+                    }
+                }
+            }
             Shape::Chan(e) => {
                 let Some(c) = self.word(addr).filter(|&c| c != 0) else {
                     return;
                 };
+                if let Some(h) = self.type_named("runtime.hchan") {
+                    self.claim(c, h, 1);
+                }
                 if matches!(*self.shape_of(*e), Shape::Inert) {
                     return;
                 }
@@ -789,9 +1115,16 @@ impl Builder<'_, '_, '_> {
                     return;
                 };
                 let Some(pc) = self.word(f) else { return };
-                let Some(name) = self.proc.func_for_pc(pc).map(|f| f.name) else {
+                let Some(func) = self.proc.func_for_pc(pc) else {
                     return;
                 };
+                if func.entry.wrapping_add(self.bias) != pc {
+                    return;
+                }
+                let name = func.name;
+                if let Some((oid, 0)) = self.heap.find_object(f) {
+                    self.closure(oid, pc, name.to_string(), None);
+                }
                 if let Some(recv) = method_value_receiver(name) {
                     if let Some(rid) = self.type_named(&recv) {
                         self.walk(f + p, rid, depth + 1);
@@ -870,6 +1203,15 @@ impl Builder<'_, '_, '_> {
     }
 
     fn walk_map(&mut self, m: u64, g: u32) {
+        // The map header itself (`runtime.hmap`, or `maps.Map` from Go 1.24).
+        let header = if self.off.classic {
+            "runtime.hmap"
+        } else {
+            "maps.Map"
+        };
+        if let Some(h) = self.type_named(header) {
+            self.claim(m, h, 1);
+        }
         if self.off.classic {
             let b = self
                 .proc
@@ -904,6 +1246,11 @@ impl Builder<'_, '_, '_> {
                 self.claim(dir, g, 1);
                 return;
             }
+            // The directory (`[dirLen]*maps.table`) and its tables.
+            if let Some(d) = self.type_named("*maps.table") {
+                self.claim(dir, d, len);
+            }
+            let table = self.type_named("maps.table");
             let mut seen = HashSet::new();
             for i in 0..len.min(MAX_ELEMS) {
                 let Some(t) = self.word(dir + i * self.ptr) else {
@@ -911,6 +1258,9 @@ impl Builder<'_, '_, '_> {
                 };
                 if t == 0 || !seen.insert(t) {
                     continue;
+                }
+                if let Some(tt) = table {
+                    self.claim(t, tt, 1);
                 }
                 let gr = t + self.off.table_groups;
                 let (Some(data), Some(mask)) = (
@@ -958,6 +1308,475 @@ impl Builder<'_, '_, '_> {
         self.type_named(&want).unwrap_or(id)
     }
 
+    /// Types a closure context `oid` of the function at run-time entry `pc`: names it
+    /// `FUNC closure` and types its captured variables — from the function's DWARF
+    /// closure offsets (Go 1.23+), else from the one closure struct descriptor that
+    /// fits the object (and, with DWARF, the function's variable types). `src` is
+    /// the source to record (None: [`TypeSource::Closure`]).
+    fn closure(&mut self, oid: ObjId, pc: u64, name: String, src: Option<TypeSource>) {
+        let i = oid.index();
+        let cur_src = self.out.source.get(i).copied().unwrap_or(0);
+        if cur_src == TypeSource::Header.code() || cur_src == TypeSource::Closure.code() {
+            return;
+        }
+        let Some(obj) = self.heap.object(oid) else {
+            return;
+        };
+        let link = pc.wrapping_sub(self.bias);
+        let sub = self.dw.as_ref().and_then(|dw| {
+            let k = dw.subs.partition_point(|s| s.lo < link);
+            dw.subs
+                .get(k)
+                .filter(|s| s.lo == link)
+                .map(|s| (s.captured.clone(), s.var_types.clone()))
+        });
+        let (captured, var_types) = sub.unwrap_or_default();
+        let mut desc = None;
+        if captured.is_empty() {
+            let method = name.ends_with("-fm");
+            let recv = method_value_receiver(&name);
+            let want_name = recv
+                .as_ref()
+                .map(|r| format!("struct {{ F uintptr; R {r} }}"));
+            let words = self.pointer_words(&obj);
+            let cands = self.cands();
+            let mut found: Vec<(u64, u64)> = Vec::new();
+            for c in cands.iter() {
+                if !c.closure || c.method_value != method {
+                    continue;
+                }
+                if let Some(n) = fits(c, &obj, &words, self.ptr) {
+                    let ok = match &want_name {
+                        Some(w) => self
+                            .reader
+                            .as_ref()
+                            .and_then(|r| r.type_at(c.link).ok())
+                            .is_some_and(|t| &t.name == w),
+                        None => var_types.is_empty() || self.fields_match(c.link, &var_types),
+                    };
+                    if n == 1 && ok {
+                        found.push((c.link, c.size));
+                    }
+                }
+            }
+            if found.len() == 1 {
+                desc = found.first().map(|f| f.0);
+            }
+        }
+        let id = match self.closures.get(&pc) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
+                let (addr, size, shape) = match desc.and_then(|d| self.link_to_id(Some(d))) {
+                    Some(did) => (
+                        desc.unwrap_or(0).wrapping_add(self.bias),
+                        self.size_of(did),
+                        self.shape_of(did),
+                    ),
+                    None => (0, obj.size, Rc::new(Shape::Inert)),
+                };
+                self.data.push(TypeData {
+                    entry: TypeEntry {
+                        addr,
+                        name: format!("{name} closure"),
+                        size,
+                        kind: EntryKind::Closure { func: pc },
+                    },
+                    direct_iface: false,
+                    shape,
+                });
+                self.closures.insert(pc, id);
+                id
+            }
+        };
+        self.set_from(oid, id, 0, 1, true, src.unwrap_or(TypeSource::Closure));
+        if desc.is_none() {
+            if let Some(rid) = method_value_receiver(&name).and_then(|r| self.type_named(&r)) {
+                self.walk(obj.addr + self.ptr, rid, 1);
+            }
+        }
+        if !captured.is_empty() {
+            let mut pieces = Vec::new();
+            if let Some(dw) = self.dw.clone() {
+                for (off, t) in captured {
+                    dw.index
+                        .resolve(t, obj.addr.wrapping_add(off), 0, &mut pieces);
+                }
+            }
+            for (a, gt) in pieces {
+                self.source(a, gt);
+            }
+        }
+    }
+
+    /// Whether every captured field (after `F`) of closure struct `link` has the
+    /// runtime type of one of `var_types` (DIEs), or points to one (`&x`).
+    fn fields_match(&self, link: u64, var_types: &[usize]) -> bool {
+        let (Some(r), Some(dw)) = (self.reader.as_ref(), self.dw.as_ref()) else {
+            return false;
+        };
+        let Ok(t) = r.type_at(link) else { return false };
+        let fields = r.fields(&t).unwrap_or_default();
+        let (t0, t1) = self.types_range;
+        let norm = |rt: u64| {
+            if rt >= t0 && rt < t1 {
+                rt
+            } else {
+                t0.wrapping_add(rt)
+            }
+        };
+        let die_links = |d: usize| -> (Option<u64>, Option<u64>) {
+            let own = dw.index.runtime(d).map(norm);
+            let elem = dw
+                .index
+                .ptr_elem
+                .get(&d)
+                .and_then(|&e| dw.index.runtime(e))
+                .map(norm);
+            (own, elem)
+        };
+        fields.iter().skip(1).all(|f| {
+            let f_elem = r
+                .type_at(f.typ)
+                .ok()
+                .filter(|ft| ft.kind == Kind::Pointer)
+                .and_then(|ft| r.elem(&ft).ok().flatten());
+            var_types.iter().any(|&d| {
+                let (own, elem) = die_links(d);
+                own == Some(f.typ) || (elem.is_some() && elem == f_elem)
+            })
+        })
+    }
+
+    /// Closure context descriptors (`struct { F uintptr; … }`): nothing lists them
+    /// (not typelinks, not itabs), so the type section is searched for descriptors
+    /// whose `Str` names such a struct (`*`-prefixed, `TFlagExtraStar`).
+    fn closure_structs(&self) -> Vec<u64> {
+        const PAT: &[u8] = b"*struct { F uintptr; ";
+        let (t0, t1) = self.types_range;
+        let Ok(bytes) = self.proc.binary().read_at(t0, t1.saturating_sub(t0)) else {
+            return Vec::new();
+        };
+        // Name records: flag byte, uvarint length, the bytes.
+        let mut offs = HashSet::new();
+        let mut from = 0;
+        while let Some(q) = find(bytes.get(from..).unwrap_or(&[]), PAT) {
+            let q = from + q;
+            from = q + 1;
+            for vl in 1..=2usize {
+                let Some(start) = q.checked_sub(vl + 1) else {
+                    continue;
+                };
+                let Some(lenb) = bytes.get(start + 1..q) else {
+                    continue;
+                };
+                let len = match lenb {
+                    [a] if a & 0x80 == 0 => u64::from(*a),
+                    [a, b] if a & 0x80 != 0 && b & 0x80 == 0 => {
+                        u64::from(a & 0x7f) | (u64::from(*b) << 7)
+                    }
+                    _ => continue,
+                };
+                if len >= PAT.len() as u64 {
+                    offs.insert(start as i64);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if offs.is_empty() {
+            return out;
+        }
+        let str_off: usize = if self.ptr == 8 { 40 } else { 24 };
+        let Some(r) = self.reader.as_ref() else {
+            return out;
+        };
+        let mut a = 0usize;
+        while a + str_off + 4 <= bytes.len() {
+            if let Some(w) = bytes.get(a + str_off..a + str_off + 4) {
+                let w: [u8; 4] = [w[0], w[1], w[2], w[3]];
+                let le = i64::from(i32::from_le_bytes(w));
+                let be = i64::from(i32::from_be_bytes(w));
+                if offs.contains(&le) || offs.contains(&be) {
+                    let link = t0 + a as u64;
+                    if let Ok(t) = r.type_at(link) {
+                        if t.kind == Kind::Struct
+                            && t.name.starts_with(&"*struct { F uintptr; "[1..])
+                        {
+                            out.push(link);
+                        }
+                    }
+                }
+            }
+            a += self.ptr as usize;
+        }
+        out
+    }
+
+    /// Word indexes of an object's pointer slots (from the heap's bitmaps).
+    fn pointer_words(&self, obj: &crate::heap::Object) -> Vec<u64> {
+        let mut v = Vec::new();
+        for p in self.heap.pointers(obj) {
+            let Ok(p) = p else { break };
+            v.push(p.offset / self.ptr);
+        }
+        v
+    }
+
+    /// The descriptors shape inference considers: every type of the executable that
+    /// holds pointers.
+    fn cands(&mut self) -> Rc<Vec<Cand>> {
+        if let Some(c) = &self.cands {
+            return c.clone();
+        }
+        let mut v = Vec::new();
+        let closure_structs = self.closure_structs();
+        if let Some(r) = self.reader.as_ref() {
+            let mut all = r.all_types().unwrap_or_default();
+            all.extend(closure_structs);
+            all.sort_unstable();
+            all.dedup();
+            for a in all {
+                let Ok(t) = r.type_at(a) else { continue };
+                if t.ptr_bytes == 0 || t.size == 0 || t.size > MAX_INFER_SIZE {
+                    continue;
+                }
+                let Ok(mask) = r.gc_mask(&t) else { continue };
+                let words: Vec<u64> = (0..t.ptr_bytes / self.ptr)
+                    .filter(|&w| {
+                        mask.get((w / 8) as usize)
+                            .is_some_and(|b| b & (1 << (w % 8)) != 0)
+                    })
+                    .collect();
+                if words.is_empty() {
+                    continue;
+                }
+                let closure = t.kind == Kind::Struct && t.name.starts_with("struct { F uintptr; ");
+                let method_value = closure && t.name.starts_with("struct { F uintptr; R ");
+                v.push(Cand {
+                    link: a,
+                    size: t.size,
+                    words,
+                    closure,
+                    method_value,
+                });
+            }
+        }
+        let rc = Rc::new(v);
+        self.cands = Some(rc.clone());
+        rc
+    }
+
+    /// One round of shape inference over the objects propagation left untyped (or
+    /// typed only through an interior pointer): closure contexts are named after the
+    /// function in their first word; any other object takes the one descriptor
+    /// (`n` values of it) that fits its size class and pointer bitmap exactly, holds
+    /// the interior-claimed type at the claimed offset, and whose typed pointer
+    /// fields agree with the already typed objects they point to. Whether anything
+    /// was typed.
+    fn infer(&mut self) -> bool {
+        let mut changed = false;
+        let n = self.heap.object_count();
+        // Candidate lists per (slot size, pointer words): many objects share them.
+        let mut memo: HashMap<(u64, Vec<u64>), Rc<FitList>> = HashMap::new();
+        for idx in 0..n {
+            let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
+            let i = oid.index();
+            let (cur, src) = match (self.out.ty.get(i), self.out.source.get(i)) {
+                (Some(&t), Some(&s)) => (t, s),
+                _ => continue,
+            };
+            let cur_off = self.out.offset.get(i).copied().unwrap_or(0);
+            if cur != 0 && (src != TypeSource::Propagated.code() || cur_off == 0) {
+                continue;
+            }
+            let Some(obj) = self.heap.object(oid) else {
+                continue;
+            };
+            if obj.size > MAX_INFER_SIZE || obj.addr != obj.slot || self.heap.span(&obj).noscan() {
+                continue;
+            }
+            let words = self.pointer_words(&obj);
+            if words.is_empty() {
+                continue;
+            }
+            // A closure context: word 0 (not a pointer slot) is a function's entry.
+            if cur == 0 && words.first() != Some(&0) {
+                if let Some(pc) = self.word(obj.addr).filter(|&w| w != 0) {
+                    if let Some(f) = self.proc.func_for_pc(pc) {
+                        if f.entry.wrapping_add(self.bias) == pc {
+                            let name = f.name.to_string();
+                            self.closure(oid, pc, name, Some(TypeSource::Closure));
+                            changed = true;
+                            continue;
+                        }
+                    }
+                }
+            }
+            let key = (obj.size, words);
+            let list = match memo.get(&key) {
+                Some(l) => l.clone(),
+                None => {
+                    let cands = self.cands();
+                    let mut l = Vec::new();
+                    for c in cands.iter() {
+                        if c.closure {
+                            continue;
+                        }
+                        if let Some(k) = fits(c, &obj, &key.1, self.ptr) {
+                            l.push((c.link, k));
+                        }
+                    }
+                    let l = Rc::new(l);
+                    memo.insert(key, l.clone());
+                    l
+                }
+            };
+            let interior = (cur != 0).then(|| (u64::from(cur_off), cur - 1));
+            let mut pick = None;
+            let mut count = 0;
+            for &(link, k) in list.iter() {
+                let Some(id) = self.link_to_id(Some(link)) else {
+                    continue;
+                };
+                if let Some((off, want)) = interior {
+                    let size = self.size_of(id).max(1);
+                    if !self.holds_at(id, off % size, want, 0) {
+                        continue;
+                    }
+                }
+                if !self.agrees(obj.addr, id, k) {
+                    continue;
+                }
+                count += 1;
+                pick = Some((id, k));
+                if count > 1 {
+                    break;
+                }
+            }
+            if let (1, Some((id, k))) = (count, pick) {
+                self.set_from(oid, id, 0, k, true, TypeSource::Inferred);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Whether a value of type `id` holds a value of type `want` at byte `off`.
+    fn holds_at(&mut self, id: u32, off: u64, want: u32, depth: u32) -> bool {
+        if off == 0 && id == want {
+            return true;
+        }
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let Some(link) = self
+            .data
+            .get(id as usize)
+            .map(|d| d.entry.addr.wrapping_sub(self.bias))
+        else {
+            return false;
+        };
+        let Some(r) = self.reader.as_ref() else {
+            return false;
+        };
+        let Ok(t) = r.type_at(link) else {
+            return false;
+        };
+        match t.kind {
+            Kind::Struct => {
+                let fields = r.fields(&t).unwrap_or_default();
+                for f in fields {
+                    let Some(fid) = self.link_to_id(Some(f.typ)) else {
+                        continue;
+                    };
+                    let fsize = self.size_of(fid);
+                    if off >= f.offset && off < f.offset + fsize.max(1) {
+                        return self.holds_at(fid, off - f.offset, want, depth + 1);
+                    }
+                }
+                false
+            }
+            Kind::Array => {
+                let Ok(Some(e)) = r.elem(&t) else {
+                    return false;
+                };
+                let Some(eid) = self.link_to_id(Some(e)) else {
+                    return false;
+                };
+                let es = self.size_of(eid);
+                es > 0 && off < t.size && self.holds_at(eid, off % es, want, depth + 1)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the typed pointers of `k` values of `id` at `addr` agree with the
+    /// objects they point to: no pointer lands at the start of an object typed
+    /// (by any source) with another type.
+    fn agrees(&mut self, addr: u64, id: u32, k: u64) -> bool {
+        let mut ptrs = Vec::new();
+        self.ptr_fields(id, 0, 0, &mut ptrs);
+        let size = self.size_of(id);
+        for j in 0..k.min(64) {
+            for &(off, elem) in &ptrs {
+                let Some(v) = self.word(addr + j * size + off).filter(|&v| v != 0) else {
+                    continue;
+                };
+                let Some((tid, 0)) = self.heap.find_object(v) else {
+                    continue;
+                };
+                let ti = tid.index();
+                let t = self.out.ty.get(ti).copied().unwrap_or(0);
+                let toff = self.out.offset.get(ti).copied().unwrap_or(0);
+                if t != 0 && toff == 0 && t - 1 != elem {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// `(offset, pointee)` of the plain pointer fields of a value of type `id`.
+    fn ptr_fields(&self, id: u32, base: u64, depth: u32, out: &mut Vec<(u64, u32)>) {
+        if depth > 8 || out.len() > 256 {
+            return;
+        }
+        match &*self.shape_of(id) {
+            Shape::Ptr(e) => out.push((base, *e)),
+            Shape::Struct(fields) => {
+                for &(off, f) in fields {
+                    self.ptr_fields(f, base + off, depth + 1, out);
+                }
+            }
+            Shape::Array { elem, len, stride } => {
+                for i in 0..(*len).min(64) {
+                    self.ptr_fields(*elem, base + i * stride, depth + 1, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The `string data` entry.
+    fn string_data(&mut self) -> u32 {
+        if let Some(id) = self.string_data {
+            return id;
+        }
+        let id = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
+        self.data.push(TypeData {
+            entry: TypeEntry {
+                addr: 0,
+                name: "string data".into(),
+                size: 1,
+                kind: EntryKind::StringData,
+            },
+            direct_iface: false,
+            shape: Rc::new(Shape::Inert),
+        });
+        self.string_data = Some(id);
+        id
+    }
+
     /// The type id of the executable's descriptor with this runtime name.
     fn type_named(&mut self, name: &str) -> Option<u32> {
         if self.by_name.is_none() {
@@ -994,7 +1813,7 @@ impl Builder<'_, '_, '_> {
             return;
         };
         let i = oid.index();
-        if self.out.header.get(i).copied().unwrap_or(true) {
+        if self.out.source.get(i).copied() != Some(TypeSource::Propagated.code()) {
             return;
         }
         let n = n.min(obj.size.saturating_sub(off) / size).max(1);
@@ -1013,15 +1832,21 @@ impl Builder<'_, '_, '_> {
     }
 
     fn set(&mut self, oid: ObjId, id: u32, off: u64, n: u64, push: bool) {
+        self.set_from(oid, id, off, n, push, TypeSource::Propagated);
+    }
+
+    fn set_from(&mut self, oid: ObjId, id: u32, off: u64, n: u64, push: bool, src: TypeSource) {
         let i = oid.index();
-        if let (Some(t), Some(o), Some(e)) = (
+        if let (Some(t), Some(o), Some(e), Some(s)) = (
             self.out.ty.get_mut(i),
             self.out.offset.get_mut(i),
             self.out.elems.get_mut(i),
+            self.out.source.get_mut(i),
         ) {
             *t = id + 1;
             *o = u32::try_from(off).unwrap_or(u32::MAX);
             *e = u32::try_from(n).unwrap_or(u32::MAX);
+            *s = src.code();
         }
         if push {
             if let Some(obj) = self.heap.object(oid) {
@@ -1029,6 +1854,43 @@ impl Builder<'_, '_, '_> {
             }
         }
     }
+}
+
+/// Position of `pat` in `hay`.
+fn find(hay: &[u8], pat: &[u8]) -> Option<usize> {
+    hay.windows(pat.len()).position(|w| w == pat)
+}
+
+/// How many values of `c` an object holds if it could be an allocation of them:
+/// `n` values whose total rounds up to the object's size class (large objects: to
+/// their pages) and whose pointer words, tiled, are exactly the object's.
+fn fits(c: &Cand, obj: &crate::heap::Object, words: &[u64], ptr: u64) -> Option<u64> {
+    let per = c.words.len() as u64;
+    let total = words.len() as u64;
+    if per == 0 || total % per != 0 {
+        return None;
+    }
+    let k = total / per;
+    let bytes = k.checked_mul(c.size)?;
+    let lower = match CLASS_TO_SIZE.iter().position(|&s| s == obj.size) {
+        Some(0) | None => obj.size.saturating_sub(8192),
+        Some(i) => CLASS_TO_SIZE.get(i - 1).copied().unwrap_or(0),
+    };
+    if bytes > obj.size || bytes <= lower {
+        return None;
+    }
+    // Tail words after the last value's pointer words must be pointer-free: the
+    // tiled mask must equal the object's words exactly.
+    let stride = c.size / ptr.max(1);
+    let mut it = words.iter();
+    for j in 0..k {
+        for &w in &c.words {
+            if it.next() != Some(&(j * stride + w)) {
+                return None;
+            }
+        }
+    }
+    Some(k)
 }
 
 /// The receiver type's runtime name of a method value's wrapper function:
@@ -1286,6 +2148,8 @@ fn dwarf_types(data: &[u8]) -> Result<DwarfTypes, String> {
                             lo,
                             hi,
                             vars: Vec::new(),
+                            captured: Vec::new(),
+                            var_types: Vec::new(),
                         });
                     }
                 }
@@ -1316,8 +2180,16 @@ fn dwarf_types(data: &[u8]) -> Result<DwarfTypes, String> {
                         }
                         None => {}
                     }
+                    let closure_off = e
+                        .attr_value(DW_AT_GO_CLOSURE_OFFSET)
+                        .and_then(|v| v.udata_value())
+                        .filter(|&o| o > 0);
                     if let Some(sub) = subs.get_mut(si) {
                         sub.vars.extend(pieces);
+                        sub.var_types.push(t);
+                        if let Some(o) = closure_off {
+                            sub.captured.push((o, t));
+                        }
                     }
                 }
             }
@@ -1387,6 +2259,11 @@ struct Subprogram {
     lo: u64,
     hi: u64,
     vars: Vec<(u64, u64, i64, usize)>,
+    /// Captured variables of a closure function: `(offset in the closure context,
+    /// type DIE)` from `DW_AT_go_closure_offset` (Go 1.23+).
+    captured: Vec<(u64, usize)>,
+    /// Type DIEs of all its variables and parameters (closures before Go 1.23).
+    var_types: Vec<usize>,
 }
 
 /// What DWARF tells about globals and frames.

@@ -63,7 +63,12 @@ const ASSERTED: &[&str] = &[
     "main.SentItem",
     "main.StackHeld",
     "main.Request",
+    "main.Interior",
+    "main.Captured",
 ];
+
+/// Least share of live bytes typed on every case with DWARF, in percent.
+const MIN_TYPED_BYTES: f64 = 99.0;
 
 #[test]
 fn live_type_counts_match_the_truth() {
@@ -110,6 +115,34 @@ fn live_type_counts_match_the_truth() {
             heap.object_count(),
             took
         );
+        let cov = typing.coverage(&heap, roots.roots(), |id| reach.is_live(id));
+        println!(
+            "  typed: {:.2}% of {} live objects, {:.2}% of {} live bytes; by source {:?}",
+            cov.object_percent(),
+            cov.objects,
+            cov.byte_percent(),
+            cov.bytes,
+            cov.by_source
+        );
+        for g in cov.untyped_by_size.iter().take(8) {
+            println!(
+                "    untyped size {:>8}: {:>6} objects {:>9} B",
+                g.key, g.count, g.bytes
+            );
+        }
+        for g in cov.untyped_by_referrer.iter().take(12) {
+            println!(
+                "    untyped via {}: {} objects {} B",
+                g.key, g.count, g.bytes
+            );
+        }
+        if dwarf && cov.byte_percent() < MIN_TYPED_BYTES {
+            failures.push(format!(
+                "{}: {:.2}% of live bytes typed, want at least {MIN_TYPED_BYTES}%",
+                case.name,
+                cov.byte_percent()
+            ));
+        }
         let truth = case.truth();
         let counts = truth["type_counts"].as_object().unwrap();
         for (name, v) in counts {
