@@ -65,6 +65,16 @@ pub enum Command {
     /// What grew between two cores: live objects by type, by retainer path, and
     /// goroutines by site.
     Diff(crate::cmd::diff::DiffArgs),
+    /// Largest retainers by retained size (dominator tree), by object, type and root;
+    /// `--drill ADDR` lists what a node dominates.
+    Top(crate::cmd::top::TopArgs),
+    /// Why an object is alive: a shortest path from each distinct root.
+    Path(crate::cmd::path::PathArgs),
+    /// Who points at an object: heap objects and roots.
+    Referrers(crate::cmd::referrers::ReferrersArgs),
+    /// Leak suspects: big retainers, type groups with their accumulation point and
+    /// root path, goroutines parked by the dozen.
+    Leaks(crate::cmd::leaks::LeaksArgs),
     /// Commands on a Go binary alone (no core needed).
     #[command(subcommand)]
     Bin(BinCommand),

@@ -6,13 +6,17 @@ pub(crate) mod diff;
 pub(crate) mod globals;
 pub(crate) mod goroutines;
 mod histogram;
+pub(crate) mod leaks;
 mod mappings;
 pub(crate) mod object;
 mod objects;
 mod overview;
+pub(crate) mod path;
 mod read;
+pub(crate) mod referrers;
 pub(crate) mod roots;
 mod threads;
+pub(crate) mod top;
 
 use std::process::ExitCode;
 
@@ -74,6 +78,10 @@ fn dispatch(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Object(a) => object::run(a),
         Command::Globals(a) => globals::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Top(a) => top::run(a),
+        Command::Path(a) => path::run(a),
+        Command::Referrers(a) => referrers::run(a),
+        Command::Leaks(a) => leaks::run(a),
         Command::Bin(c) => bin::run(c),
     }
 }

@@ -157,6 +157,25 @@ impl fmt::Display for LabelledPath {
     }
 }
 
+/// One referrer of an object: see [`PathLabeler::referrers`].
+///
+/// ```
+/// let r = gocore::Referrer { node: gocore::NodeId(4), via: ".next".into(), offset: 0, root_slot: None };
+/// assert_eq!(r.via, ".next");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrer {
+    /// The referring node (an object or a root group).
+    pub node: NodeId,
+    /// The slot holding the pointer: a field path or `+offset` in an object, the root
+    /// slot's label for a root group.
+    pub via: String,
+    /// Where in the target the pointer lands.
+    pub offset: u64,
+    /// For a root group, the root slot.
+    pub root_slot: Option<Root>,
+}
+
 /// Names the slots along paths. See the [module documentation](self).
 pub struct PathLabeler<'p, 'a> {
     proc: &'p Process<'a>,
@@ -291,6 +310,62 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
             root_label,
             steps,
         }
+    }
+
+    /// Who points at `target`: each referrer (object or root group) with the slot
+    /// holding the pointer, objects first in address order. `live` (from
+    /// [`Dominators::is_reachable`](crate::Dominators::is_reachable)) tells live
+    /// referrers from garbage ones.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// # let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+    /// let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, None);
+    /// for r in labeler.referrers(&graph, gocore::NodeId(0)) {
+    ///     println!("{}{}", graph.describe(r.node, &heap), r.via);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn referrers(&self, graph: &ObjectGraph, target: NodeId) -> Vec<Referrer> {
+        let Some(tid) = graph.object(target) else {
+            return Vec::new();
+        };
+        graph
+            .referrers(target)
+            .map(|r| match graph.kind(r) {
+                NodeKind::Object(from) => {
+                    let (via, offset) = self.edge_label(from, tid);
+                    Referrer {
+                        node: r,
+                        via,
+                        offset,
+                        root_slot: None,
+                    }
+                }
+                NodeKind::Root(gi) => {
+                    let slot = self.root_member_to(graph, gi, tid).cloned();
+                    let offset = match (&slot, self.heap.object(tid)) {
+                        (Some(s), Some(o)) => s.target.wrapping_sub(o.addr),
+                        _ => 0,
+                    };
+                    Referrer {
+                        node: r,
+                        via: slot.as_ref().map(root_slot_label).unwrap_or_default(),
+                        offset,
+                        root_slot: slot,
+                    }
+                }
+                NodeKind::SuperRoot => Referrer {
+                    node: r,
+                    via: String::new(),
+                    offset: 0,
+                    root_slot: None,
+                },
+            })
+            .collect()
     }
 
     /// The first root of group `gi` whose pointer lands in `id`.
