@@ -75,6 +75,9 @@ pub enum Command {
     /// Leak suspects: big retainers, type groups with their accumulation point and
     /// root path, goroutines parked by the dozen.
     Leaks(crate::cmd::leaks::LeaksArgs),
+    /// The live heap as a pprof profile: retention paths from the roots as stacks,
+    /// sample types objects, space and retained (`go tool pprof` reads it).
+    Pprof(crate::cmd::pprof::PprofArgs),
     /// Commands on a Go binary alone (no core needed).
     #[command(subcommand)]
     Bin(BinCommand),

@@ -3,7 +3,7 @@
 //! and goroutines by site ([`gocore::SnapshotDiff`]). Names, not addresses, are
 //! compared, so the cores may come from different builds.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -38,10 +38,10 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
-fn snapshot(core: &PathBuf, exe: &Option<PathBuf>) -> anyhow::Result<Snapshot> {
+fn snapshot(core: &Path, exe: Option<&PathBuf>) -> anyhow::Result<Snapshot> {
     let args = CoreArgs {
-        core: core.clone(),
-        exe: exe.clone(),
+        core: core.to_path_buf(),
+        exe: exe.cloned(),
         search_paths: Vec::new(),
         sysroot: None,
         force_exe: false,
@@ -59,8 +59,8 @@ fn snapshot(core: &PathBuf, exe: &Option<PathBuf>) -> anyhow::Result<Snapshot> {
 }
 
 pub fn run(a: &DiffArgs) -> anyhow::Result<ExitCode> {
-    let old = snapshot(&a.old, &a.old_exe)?;
-    let new = snapshot(&a.new, &a.new_exe)?;
+    let old = snapshot(&a.old, a.old_exe.as_ref())?;
+    let new = snapshot(&a.new, a.new_exe.as_ref())?;
     let d = SnapshotDiff::new(&old, &new);
     if a.json {
         let list = |v: &[Change]| -> Vec<Value> { v.iter().map(change_json).collect() };

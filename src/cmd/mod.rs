@@ -12,6 +12,7 @@ pub(crate) mod object;
 mod objects;
 mod overview;
 pub(crate) mod path;
+pub(crate) mod pprof;
 mod read;
 pub(crate) mod referrers;
 pub(crate) mod roots;
@@ -82,6 +83,7 @@ fn dispatch(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Path(a) => path::run(a),
         Command::Referrers(a) => referrers::run(a),
         Command::Leaks(a) => leaks::run(a),
+        Command::Pprof(a) => pprof::run(a),
         Command::Bin(c) => bin::run(c),
     }
 }

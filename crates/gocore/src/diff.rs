@@ -83,7 +83,7 @@ pub struct Snapshot {
 
 /// How objects are grouped by type before names are made (no string per object).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum TypeKey {
+pub(crate) enum TypeKey {
     Typed(u32, u64),
     Header(u64),
     Class(u8, bool, u64),
@@ -140,7 +140,7 @@ pub(crate) fn slot_bytes(obj: &Object) -> u64 {
     obj.size + (obj.addr - obj.slot)
 }
 
-fn type_key(heap: &Heap<'_>, typing: Option<&Typing>, obj: &Object) -> TypeKey {
+pub(crate) fn type_key(heap: &Heap<'_>, typing: Option<&Typing>, obj: &Object) -> TypeKey {
     if let Some(t) = typing.and_then(|t| t.object_type(obj.id)) {
         return TypeKey::Typed(t.ty.0, t.elems);
     }
@@ -274,6 +274,13 @@ impl Snapshot {
             }
             Err(e) => self.warnings.push(format!("marking failed: {e}")),
         }
+        let hp = crate::pprof::heap_profile(proc, heap, roots, typing, None);
+        for (path, a) in hp.paths() {
+            let e = self.paths.entry(path).or_default();
+            e.count += a.count;
+            e.bytes += a.bytes;
+        }
+        self.warnings.extend(hp.warnings);
         match proc.goroutines() {
             Ok(gs) => {
                 for g in gs {

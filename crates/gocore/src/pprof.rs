@@ -4,7 +4,7 @@
 //! [`ProfileBuilder`] is a small, dependency-free encoder: named sample types, frames
 //! (a function name with an optional file and line), stacks built as a prefix tree
 //! from the outermost frame inwards, and per-stack values that add up. The encoded
-//! message has the string table, functions, locations (one line each, no mappings)
+//! message has the string table, one mapping (the main binary), functions, locations (one line each)
 //! and one sample per stack with a non-zero value.
 //!
 //! [`heap_profile`] builds the retention profile of a heap: one sample per group of
@@ -29,6 +29,13 @@ use std::io::{self, Write};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use gobinary::TypeReader;
+
+use crate::diff::{slot_bytes, type_key, type_name, TypeKey};
+use crate::heap::{Heap, ObjId, Object};
+use crate::process::Process;
+use crate::roots::{land, Landing, Root, RootKind, RootSet};
+use crate::types::Typing;
 
 /// A frame interned by [`ProfileBuilder::frame`] (a pprof location).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +62,7 @@ pub struct ProfileBuilder {
     sample_types: Vec<(i64, i64)>,
     default_sample_type: i64,
     comments: Vec<i64>,
+    main_binary: i64,
     strings: Vec<String>,
     string_ids: HashMap<String, i64>,
     /// Per frame: (name, file, line) as string ids and line.
@@ -63,6 +71,8 @@ pub struct ProfileBuilder {
     /// Per stack: (parent stack + 1 or 0, frame).
     stacks: Vec<(u32, u32)>,
     stack_ids: HashMap<(u32, u32), u32>,
+    /// Per stack: its number of frames.
+    depths: Vec<u32>,
     /// Per stack: one value per sample type.
     values: Vec<i64>,
 }
@@ -80,12 +90,14 @@ impl ProfileBuilder {
             sample_types: Vec::new(),
             default_sample_type: 0,
             comments: Vec::new(),
+            main_binary: 0,
             strings: Vec::new(),
             string_ids: HashMap::new(),
             frames: Vec::new(),
             frame_ids: HashMap::new(),
             stacks: Vec::new(),
             stack_ids: HashMap::new(),
+            depths: Vec::new(),
             values: Vec::new(),
         };
         b.string("");
@@ -114,6 +126,16 @@ impl ProfileBuilder {
     /// ```
     pub fn set_default_sample_type(&mut self, name: &str) {
         self.default_sample_type = self.string(name);
+    }
+
+    /// Names the main binary (`go tool pprof` prints it as `File:`).
+    ///
+    /// ```
+    /// let mut b = gocore::pprof::ProfileBuilder::new(&[("objects", "count")]);
+    /// b.set_main_binary("/usr/local/bin/server");
+    /// ```
+    pub fn set_main_binary(&mut self, path: &str) {
+        self.main_binary = self.string(path);
     }
 
     /// Adds a comment (`go tool pprof -comments` prints them).
@@ -163,6 +185,8 @@ impl ProfileBuilder {
         let i = self.stacks.len() as u32;
         self.stacks.push(key);
         self.stack_ids.insert(key, i);
+        let d = parent.map_or(0, |p| self.depth(p)) + 1;
+        self.depths.push(d as u32);
         self.values
             .extend(std::iter::repeat_n(0, self.sample_types.len()));
         StackId(i)
@@ -204,16 +228,62 @@ impl ProfileBuilder {
     /// assert_eq!(b.depth(s), 1);
     /// ```
     pub fn depth(&self, stack: StackId) -> usize {
-        let mut n = 0;
+        self.depths.get(stack.0 as usize).map_or(0, |&d| d as usize)
+    }
+
+    /// The name of a frame.
+    ///
+    /// ```
+    /// let mut b = gocore::pprof::ProfileBuilder::new(&[("objects", "count")]);
+    /// let f = b.frame("main.T", "", 0);
+    /// assert_eq!(b.frame_name(f), "main.T");
+    /// ```
+    pub fn frame_name(&self, frame: FrameId) -> &str {
+        self.frames
+            .get(frame.0 as usize)
+            .and_then(|f| self.strings.get(f.0 as usize))
+            .map_or("", String::as_str)
+    }
+
+    /// Every stack with a non-zero value and its values (one per sample type).
+    ///
+    /// ```
+    /// let mut b = gocore::pprof::ProfileBuilder::new(&[("objects", "count")]);
+    /// let f = b.frame("main.T", "", 0);
+    /// let s = b.stack(None, f);
+    /// b.add(s, &[2]);
+    /// assert_eq!(b.samples().collect::<Vec<_>>(), vec![(s, &[2i64][..])]);
+    /// ```
+    pub fn samples(&self) -> impl Iterator<Item = (StackId, &[i64])> + '_ {
+        let n = self.sample_types.len().max(1);
+        self.values
+            .chunks(n)
+            .enumerate()
+            .filter(|(_, v)| v.iter().any(|&x| x != 0))
+            .map(|(i, v)| (StackId(i as u32), v))
+    }
+
+    /// The frames of a stack, outermost first.
+    ///
+    /// ```
+    /// let mut b = gocore::pprof::ProfileBuilder::new(&[("objects", "count")]);
+    /// let (r, t) = (b.frame("root", "", 0), b.frame("main.T", "", 0));
+    /// let s = b.stack(None, r);
+    /// let s = b.stack(Some(s), t);
+    /// assert_eq!(b.frames_of(s), vec![r, t]);
+    /// ```
+    pub fn frames_of(&self, stack: StackId) -> Vec<FrameId> {
+        let mut v = Vec::with_capacity(self.depth(stack));
         let mut s = Some(stack);
         while let Some(x) = s {
-            n += 1;
+            v.push(self.leaf(x));
             s = self.parent(x);
-            if n > self.stacks.len() {
+            if v.len() > self.stacks.len() {
                 break;
             }
         }
-        n
+        v.reverse();
+        v
     }
 
     /// Adds `values` (one per sample type; missing ones count as 0) to a stack's sample.
@@ -300,6 +370,14 @@ impl ProfileBuilder {
             put_bytes(&mut m, 2, &packed);
             put_bytes(&mut out, 2, &m);
         }
+        // 3: mapping: one, the main binary, whose functions are known
+        m.clear();
+        put_uint(&mut m, 1, 1);
+        put_int(&mut m, 5, self.main_binary);
+        for field in [7, 8, 9] {
+            put_uint(&mut m, field, 1);
+        }
+        put_bytes(&mut out, 3, &m);
         // 4: location (id = frame + 1, one line calling function id = frame + 1)
         for (i, &(_, _, line)) in self.frames.iter().enumerate() {
             let id = i as u64 + 1;
@@ -310,6 +388,7 @@ impl ProfileBuilder {
             }
             m.clear();
             put_uint(&mut m, 1, id);
+            put_uint(&mut m, 2, 1);
             put_bytes(&mut m, 4, &l);
             put_bytes(&mut out, 4, &m);
         }
@@ -347,6 +426,371 @@ impl ProfileBuilder {
         gz.write_all(&self.encode())?;
         gz.finish()?;
         Ok(())
+    }
+}
+
+/// Deepest stack [`heap_profile`] makes before eliding the middle of a path (`…`).
+pub const MAX_PATH_FRAMES: usize = 128;
+
+/// The retention profile of a heap; see [`heap_profile`].
+#[derive(Debug, Clone)]
+pub struct HeapProfile {
+    /// The profile: sample types `objects/count`, `space/bytes` and, when retained
+    /// sizes were given, `retained/bytes`.
+    pub profile: ProfileBuilder,
+    /// Objects reached from the roots (every sample's objects added up).
+    pub objects: u64,
+    /// Their bytes (whole slots).
+    pub bytes: u64,
+    /// Problems met (unreadable objects).
+    pub warnings: Vec<String>,
+}
+
+impl HeapProfile {
+    /// Objects and bytes per retainer path, the frames joined with ` > `
+    /// (`main.gServer > main.Server > main.Server.sessions > … > main.Session`).
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let p = gocore::pprof::heap_profile(&proc, &heap, &roots, None, None);
+    /// for (path, a) in p.paths().iter().take(3) {
+    ///     println!("{:>8} {:>10} {path}", a.count, a.bytes);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn paths(&self) -> Vec<(String, crate::Amount)> {
+        let b = &self.profile;
+        let mut v: Vec<(String, crate::Amount)> = b
+            .samples()
+            .map(|(s, vals)| {
+                let key = b
+                    .frames_of(s)
+                    .into_iter()
+                    .map(|f| b.frame_name(f))
+                    .collect::<Vec<_>>()
+                    .join(" > ");
+                let amount = crate::Amount {
+                    count: vals.first().copied().unwrap_or(0).max(0) as u64,
+                    bytes: vals.get(1).copied().unwrap_or(0).max(0) as u64,
+                };
+                (key, amount)
+            })
+            .collect();
+        v.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+}
+
+/// Names frames of a heap profile, with caches (no string per object).
+struct Namer<'p, 'a> {
+    proc: &'p Process<'a>,
+    heap: &'p Heap<'a>,
+    typing: Option<&'p Typing>,
+    reader: Option<TypeReader<'p, 'a>>,
+    types: HashMap<TypeKey, FrameId>,
+    /// Per type: whether it is a map's internal structure, and its frame then.
+    internal: HashMap<TypeKey, Option<FrameId>>,
+    fields: HashMap<(u32, u64), Option<FrameId>>,
+    ellipsis: Option<FrameId>,
+}
+
+impl Namer<'_, '_> {
+    fn type_frame(&mut self, b: &mut ProfileBuilder, obj: &Object) -> FrameId {
+        let key = type_key(self.heap, self.typing, obj);
+        if let Some(&f) = self.types.get(&key) {
+            return f;
+        }
+        let f = b.frame(&type_name(self.heap, self.typing, obj), "", 0);
+        self.types.insert(key, f);
+        f
+    }
+
+    /// Whether an object is part of a map's internal structure (Swiss `maps.Map`,
+    /// directories, tables and groups; classic `hmap`, buckets), whose shape changes
+    /// as the map grows: such objects are left out of paths.
+    fn is_map_internal(&mut self, b: &mut ProfileBuilder, obj: &Object) -> bool {
+        let key = type_key(self.heap, self.typing, obj);
+        if let Some(f) = self.internal.get(&key) {
+            return f.is_some();
+        }
+        let name = type_name(self.heap, self.typing, obj);
+        // `[N]T` arrays of groups or buckets: judged by T.
+        let elem = match name.strip_prefix('[') {
+            Some(rest) => rest
+                .split_once(']')
+                .filter(|(n, _)| n.bytes().all(|c| c.is_ascii_digit()))
+                .map_or(name.as_str(), |(_, t)| t),
+            None => name.as_str(),
+        };
+        let elem = elem.trim_start_matches('*');
+        let internal = elem.starts_with("maps.")
+            || elem.starts_with("map.")
+            || elem.starts_with("noswissmap.")
+            || elem == "runtime.hmap"
+            || elem == "runtime.bmap"
+            || elem == "internal/runtime/maps.Map"
+            || elem.starts_with("internal/runtime/maps.");
+        let frame = internal.then(|| b.frame(elem, "", 0));
+        self.internal.insert(key, frame);
+        internal
+    }
+
+    /// The leaf frame of a map's internal object: its element type without an array
+    /// length (`map.group[string]*main.Session`).
+    fn internal_frame(&mut self, b: &mut ProfileBuilder, obj: &Object) -> FrameId {
+        let key = type_key(self.heap, self.typing, obj);
+        match self.internal.get(&key) {
+            Some(Some(f)) => *f,
+            _ => self.type_frame(b, obj),
+        }
+    }
+
+    /// `T.field` for the top-level field of a struct-typed object holding byte `off`.
+    fn field_frame(&mut self, b: &mut ProfileBuilder, obj: &Object, off: u64) -> Option<FrameId> {
+        let typing = self.typing?;
+        let ot = typing.object_type(obj.id)?;
+        let entry = typing.type_entry(ot.ty)?;
+        let rel = off.checked_sub(ot.offset)?;
+        let within = rel % entry.size.max(1);
+        if let Some(f) = self.fields.get(&(ot.ty.0, within)) {
+            return *f;
+        }
+        let mut named = None;
+        if !entry.name.starts_with("map.") && !entry.name.starts_with("noswissmap.") {
+            if let Some(r) = &self.reader {
+                if let Ok(desc) = r.type_at(entry.addr.wrapping_sub(self.proc.load_bias())) {
+                    if let Ok(fields) = r.fields(&desc) {
+                        let mut hit = None;
+                        for f in &fields {
+                            let size = r.type_at(f.typ).map_or(1, |t| t.size.max(1));
+                            if within >= f.offset && within < f.offset + size {
+                                hit = Some(f.name.clone());
+                                break;
+                            }
+                        }
+                        named = hit.map(|n| b.frame(&format!("{}.{n}", entry.name), "", 0));
+                    }
+                }
+            }
+        }
+        self.fields.insert((ot.ty.0, within), named);
+        named
+    }
+
+    fn root_frame(&self, b: &mut ProfileBuilder, r: &Root) -> FrameId {
+        match &r.kind {
+            RootKind::Global {
+                symbol: Some(s), ..
+            } => b.frame(s, "", 0),
+            RootKind::Global { symbol: None, .. } => b.frame("<data/bss word>", "", 0),
+            RootKind::Frame { function, pc, .. } | RootKind::StackObject { function, pc, .. } => {
+                // A frame's PC is a return address except in the innermost frame: the
+                // call is the instruction before it.
+                let pos = self.proc.pclntab().and_then(|t| {
+                    t.file_line(pc.wrapping_sub(1).wrapping_sub(self.proc.load_bias()))
+                        .ok()
+                        .flatten()
+                });
+                match pos {
+                    Some(p) => b.frame(function, &p.file, i64::from(p.line)),
+                    None => b.frame(function, "", 0),
+                }
+            }
+            other => b.frame(&format!("<{}>", other.name()), "", 0),
+        }
+    }
+
+    fn ellipsis(&mut self, b: &mut ProfileBuilder) -> FrameId {
+        *self.ellipsis.get_or_insert_with(|| b.frame("…", "", 0))
+    }
+}
+
+/// The retention profile of a heap: one sample per group of live objects held along
+/// the same path from the same root, the path being the shortest one from the roots
+/// (breadth first from every root at once, roots in [`RootSet`] order):
+///
+/// * the outermost frame is the root: a global by name (`main.gServer`), a goroutine
+///   frame by function with the file and line of its call (`main.awaitReply`,
+///   `main.go:205`), or the root's kind in angle brackets (`<finalizer>`);
+/// * then, for each object along the path, its type (`main.Server`) and, when the
+///   next pointer is in a named field of a typed struct, that field
+///   (`main.Server.sessions`); a map's internal objects (Swiss tables and groups,
+///   classic buckets), whose shape changes as it grows, are left out;
+/// * the leaf is the object's own type ([`diff::type_name`](crate::diff::type_name)),
+///   or for a map's internal object its element type without the array length.
+///
+/// A path that repeats its last hop (a linked list's `next`) stays at one stack, and
+/// stacks deeper than [`MAX_PATH_FRAMES`] lose their middle (`…`). Sample types:
+/// `objects/count` and `space/bytes` (whole slots, so the totals are
+/// [`Reachability`](crate::Reachability)'s live count and bytes), and
+/// `retained/bytes` when `retained` gives each object's retained size (from the
+/// dominator tree; retained bytes nest, so only its per-frame *flat* values mean
+/// something). The default sample type is `space`.
+///
+/// ```no_run
+/// let core = corefile::Core::open("core")?;
+/// let proc = gocore::Process::new(&core)?;
+/// let heap = gocore::Heap::new(&proc)?;
+/// let roots = gocore::RootSet::collect(&proc, &heap)?;
+/// let typing = gocore::Typing::compute(&proc, &heap).ok();
+/// let p = gocore::pprof::heap_profile(&proc, &heap, &roots, typing.as_ref(), None);
+/// p.profile.write_gzip(std::fs::File::create("heap.pb.gz")?)?;
+/// println!("{} objects, {} bytes", p.objects, p.bytes);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn heap_profile(
+    proc: &Process<'_>,
+    heap: &Heap<'_>,
+    roots: &RootSet,
+    typing: Option<&Typing>,
+    retained: Option<&dyn Fn(ObjId) -> u64>,
+) -> HeapProfile {
+    let mut b = if retained.is_some() {
+        ProfileBuilder::new(&[
+            ("objects", "count"),
+            ("space", "bytes"),
+            ("retained", "bytes"),
+        ])
+    } else {
+        ProfileBuilder::new(&[("objects", "count"), ("space", "bytes")])
+    };
+    b.set_default_sample_type("space");
+    if let Some(exe) = proc.core().executable() {
+        b.set_main_binary(&exe.path().display().to_string());
+    }
+    b.add_comment("gocore heap profile: stacks are retention paths from a GC root");
+    let reader = typing.and_then(|_| {
+        let md = proc.binary().moduledata().ok()?;
+        proc.binary().type_reader(&md).ok()
+    });
+    let mut namer = Namer {
+        proc,
+        heap,
+        typing,
+        reader,
+        types: HashMap::new(),
+        internal: HashMap::new(),
+        fields: HashMap::new(),
+        ellipsis: None,
+    };
+    let n = usize::try_from(heap.object_count()).unwrap_or(0);
+    const NONE: u32 = u32::MAX;
+    // Per object: its stack (NONE until reached).
+    let mut stack_of: Vec<u32> = vec![NONE; n];
+    let mut queue: Vec<u32> = Vec::new();
+    let mut warnings = Vec::new();
+    for r in roots.roots() {
+        let Landing::Object(id, _) = land(heap, r.target) else {
+            continue;
+        };
+        if stack_of.get(id.index()) != Some(&NONE) {
+            continue;
+        }
+        let Some(obj) = heap.object(id) else { continue };
+        let rf = namer.root_frame(&mut b, r);
+        let rs = b.stack(None, rf);
+        stack_of[id.index()] = if namer.is_map_internal(&mut b, &obj) {
+            rs.0
+        } else {
+            let tf = namer.type_frame(&mut b, &obj);
+            b.stack(Some(rs), tf).0
+        };
+        queue.push(id.0);
+    }
+    let (mut objects, mut bytes) = (0u64, 0u64);
+    let mut head = 0;
+    while let Some(&idx) = queue.get(head) {
+        head += 1;
+        let id = ObjId(idx);
+        let Some(obj) = heap.object(id) else { continue };
+        // `through`: the stack of what this object holds; its own sample's stack is
+        // the same, except for a map's internals, which are transparent on paths.
+        let through = StackId(stack_of[id.index()]);
+        let internal = namer.is_map_internal(&mut b, &obj);
+        let own = if internal {
+            let f = namer.internal_frame(&mut b, &obj);
+            b.stack(Some(through), f)
+        } else {
+            through
+        };
+        let size = slot_bytes(&obj);
+        objects += 1;
+        bytes += size;
+        let r = retained.map_or(0, |f| f(id));
+        b.add(own, &[1, size as i64, r as i64]);
+        for p in heap.pointers(&obj) {
+            let p = match p {
+                Ok(p) => p,
+                Err(e) => {
+                    if warnings.len() < 100 {
+                        warnings.push(format!("object {:#x}: {e}", obj.addr));
+                    }
+                    break;
+                }
+            };
+            if p.target == 0 {
+                continue;
+            }
+            let Landing::Object(cid, _) = land(heap, p.target) else {
+                continue;
+            };
+            if stack_of.get(cid.index()) != Some(&NONE) {
+                continue;
+            }
+            let Some(child) = heap.object(cid) else {
+                continue;
+            };
+            let ff = if internal {
+                None
+            } else {
+                namer.field_frame(&mut b, &obj, p.offset)
+            };
+            let cs = if namer.is_map_internal(&mut b, &child) {
+                match ff {
+                    Some(f) => b.stack(Some(through), f),
+                    None => through,
+                }
+            } else {
+                let tf = namer.type_frame(&mut b, &child);
+                // A hop that repeats the one before it (list.next.next…) stays put.
+                let repeats = b.leaf(through) == tf
+                    && match ff {
+                        None => true,
+                        Some(f) => b.parent(through).is_some_and(|q| b.leaf(q) == f),
+                    };
+                if repeats {
+                    through
+                } else {
+                    let mut base = through;
+                    if b.depth(through) >= MAX_PATH_FRAMES {
+                        let e = namer.ellipsis(&mut b);
+                        // Reuse the `…` one or two frames up if there is one.
+                        let up1 = b.parent(through);
+                        let up2 = up1.and_then(|q| b.parent(q));
+                        base = match (up1, up2) {
+                            (Some(q), _) if b.leaf(q) == e => q,
+                            (_, Some(q)) if b.leaf(q) == e => q,
+                            _ => b.stack(Some(through), e),
+                        };
+                    }
+                    if let Some(f) = ff {
+                        base = b.stack(Some(base), f);
+                    }
+                    b.stack(Some(base), tf)
+                }
+            };
+            stack_of[cid.index()] = cs.0;
+            queue.push(cid.0);
+        }
+    }
+    HeapProfile {
+        profile: b,
+        objects,
+        bytes,
+        warnings,
     }
 }
 
