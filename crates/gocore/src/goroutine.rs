@@ -382,6 +382,23 @@ impl<'a> Process<'a> {
     pub fn goroutines(&self) -> Result<Goroutines<'_>> {
         let allgs = self.global("runtime.allgs", "[]*runtime.g")?;
         let len = allgs.slice_len()?;
+        // Every entry must lie in one mapping: a damaged (or mismatched) slice
+        // header must not send the iterator over up to 2^40 nil slots.
+        if len > 0 {
+            let ps = self.ptr_size();
+            let data = allgs.ptr()?;
+            let room = self
+                .core()
+                .mapping_at(data)
+                .map_or(0, |m| (m.end() - data) / ps);
+            if len > room {
+                return Err(Error::OutOfRange {
+                    what: format!("length of runtime.allgs (array at {data:#x})"),
+                    value: len,
+                    limit: room,
+                });
+            }
+        }
         let wait_reasons = WaitReasons::read(self);
         let scan = self
             .layouts()
