@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use gocore::{Heap, Process, Reachability, RootSet};
+use gocore::{Heap, Process, Reachability, RootSet, Typing};
 use serde_json::{json, Value};
 
 use crate::cli::CoreArgs;
@@ -153,6 +153,9 @@ struct GoView {
     roots: Option<Result<usize, String>>,
     /// (live objects, live bytes, garbage objects, garbage bytes)
     reach: Option<Result<(u64, u64, u64, u64), String>>,
+    /// Live objects and bytes (slot sizes) with a type from [`Typing`]:
+    /// (typed objects, typed bytes, live objects, live bytes).
+    typed: Option<Result<(u64, u64, u64, u64), String>>,
     /// `stage: warning`.
     warnings: Vec<String>,
 }
@@ -212,19 +215,61 @@ fn go_view(core: &corefile::Core) -> GoView {
     };
     warn("roots", roots.warnings());
     v.roots = Some(Ok(roots.len()));
-    v.reach = Some(match Reachability::compute(&proc, &heap, roots.roots()) {
-        Ok(r) => {
-            warn("reachability", r.warnings());
-            Ok((
-                r.live_count(),
-                r.live_bytes(),
-                r.garbage_count(),
-                r.garbage_bytes(),
-            ))
+    let reach = match Reachability::compute(&proc, &heap, roots.roots()) {
+        Ok(r) => r,
+        Err(e) => {
+            v.reach = Some(Err(e.to_string()));
+            return v;
+        }
+    };
+    warn("reachability", reach.warnings());
+    v.reach = Some(Ok((
+        reach.live_count(),
+        reach.live_bytes(),
+        reach.garbage_count(),
+        reach.garbage_bytes(),
+    )));
+    v.typed = Some(match Typing::compute(&proc, &heap) {
+        Ok(t) => {
+            warn("typing", t.warnings());
+            Ok(typed_share(&heap, &t, &reach))
         }
         Err(e) => Err(e.to_string()),
     });
     v
+}
+
+/// (typed objects, typed bytes, live objects, live bytes) over the live objects,
+/// bytes counted as whole slots.
+fn typed_share(heap: &Heap<'_>, typing: &Typing, reach: &Reachability) -> (u64, u64, u64, u64) {
+    let (mut tn, mut tb, mut n, mut b) = (0, 0, 0, 0);
+    for o in heap.objects() {
+        if !reach.is_live(o.id) {
+            continue;
+        }
+        let slot = heap.span(&o).elemsize;
+        n += 1;
+        b += slot;
+        if typing.object_type(o.id).is_some() {
+            tn += 1;
+            tb += slot;
+        }
+    }
+    (tn, tb, n, b)
+}
+
+/// Rounded down to one decimal, so that 99.96% does not print as 100.0%.
+fn floor1(p: f64) -> f64 {
+    (p * 10.0).floor() / 10.0
+}
+
+/// `a` as a percentage of `b` (100 when `b` is 0).
+fn percent(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        100.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    }
 }
 
 impl GoView {
@@ -248,6 +293,12 @@ impl GoView {
             "reachability": res(&self.reach, |(ln, lb, gn, gb)| json!({
                 "live_objects": ln, "live_bytes": lb,
                 "garbage_objects": gn, "garbage_bytes": gb,
+            })),
+            "typed": res(&self.typed, |(tn, tb, n, b)| json!({
+                "typed_objects": tn, "typed_bytes": tb,
+                "live_objects": n, "live_bytes": b,
+                "object_percent": percent(*tn, *n),
+                "byte_percent": percent(*tb, *b),
             })),
             "warnings": self.warnings,
         })
@@ -290,6 +341,17 @@ impl GoView {
                 human_bytes(*gb)
             ),
             Some(Err(e)) => println!("reachability  unavailable: {e}"),
+            None => {}
+        }
+        match &self.typed {
+            Some(Ok((tn, tb, n, b))) => println!(
+                "typed         {:.1}% of live objects ({tn} of {n}), {:.1}% of live bytes ({} of {})",
+                floor1(percent(*tn, *n)),
+                floor1(percent(*tb, *b)),
+                human_bytes(*tb),
+                human_bytes(*b)
+            ),
+            Some(Err(e)) => println!("typed         unavailable: {e}"),
             None => {}
         }
         for w in &self.warnings {
