@@ -693,7 +693,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
                 for m in [d, b].into_iter().flatten() {
                     let mut o = 0;
                     while o < size && pointer_words.len() < 1 << 16 {
-                        if m.is_pointer(link + o) {
+                        if m.is_pointer(link.wrapping_add(o)) {
                             pointer_words.push(o);
                         }
                         o += self.ptr;
@@ -823,8 +823,18 @@ impl<'p, 'a> Decoder<'p, 'a> {
     }
 
     fn value(&self, addr: u64, ty: Ty, depth: u32) -> Value {
-        let n = self.budget.get() + 1;
+        let n = self.budget.get().saturating_add(1);
         self.budget.set(n);
+        if n > self.limits.values.saturating_mul(4) {
+            // Past the budget even unexpanded values stop (and DWARF typedef
+            // chains cannot recurse forever).
+            return Value {
+                addr,
+                type_name: String::new(),
+                size: 0,
+                data: Data::Elided,
+            };
+        }
         match ty {
             Ty::Rt(rt) => match self.desc(rt) {
                 Ok(d) => self.value_rt(addr, &d, depth, n > self.limits.values),
@@ -1028,7 +1038,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
     }
 
     fn over_budget(&self) -> bool {
-        let n = self.budget.get() + 1;
+        let n = self.budget.get().saturating_add(1);
         self.budget.set(n);
         n > self.limits.values
     }
@@ -1190,10 +1200,10 @@ impl<'p, 'a> Decoder<'p, 'a> {
         let key = sf.iter().find(|f| f.name == "key")?;
         let elem = sf.iter().find(|f| f.name == "elem")?;
         Some(SlotLayout {
-            key_off: soff + key.offset,
+            key_off: soff.wrapping_add(key.offset),
             key_stride: sstride,
             key_ty: key.typ,
-            elem_off: soff + elem.offset,
+            elem_off: soff.wrapping_add(elem.offset),
             elem_stride: sstride,
             elem_ty: elem.typ,
             group_size: group.size,
@@ -1351,8 +1361,8 @@ impl<'p, 'a> Decoder<'p, 'a> {
         let mut entries = Vec::new();
         for pair in slots.chunks_exact(2) {
             let (g, j) = (pair[0], pair[1]);
-            let ka = g.wrapping_add(lay.key_off + j * lay.key_stride);
-            let ea = g.wrapping_add(lay.elem_off + j * lay.elem_stride);
+            let ka = g.wrapping_add(lay.key_off.wrapping_add(j.wrapping_mul(lay.key_stride)));
+            let ea = g.wrapping_add(lay.elem_off.wrapping_add(j.wrapping_mul(lay.elem_stride)));
             let ka = if key_indirect {
                 self.word(ka).unwrap_or(0)
             } else {
@@ -1813,7 +1823,7 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                         .or_else(|| {
                             e.attr_value(gimli::DW_AT_upper_bound)
                                 .and_then(|v| v.udata_value())
-                                .map(|u| u + 1)
+                                .map(|u| u.saturating_add(1))
                         })
                         .unwrap_or(0);
                     if let Some(s) = info.types.get_mut(&a) {

@@ -543,3 +543,57 @@ fn frame_locals_match_recorded_objects() {
     assert!(checked > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn decoding_any_type_anywhere_is_bounded_and_never_panics() {
+    let case = testkit::find_case(|c| c.name == "zoo-go1.27.3-default-crash-amd64")
+        .or_else(|| testkit::cases().into_iter().next())
+        .expect("a corpus case");
+    let core = open(&case);
+    let proc = Process::new(&core).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let heap = Heap::new(&proc).unwrap_or_else(|e| panic!("{e}"));
+    let typing = Typing::compute(&proc, &heap).unwrap_or_else(|e| panic!("{e}"));
+    let limits = Limits {
+        depth: 3,
+        elems: 4,
+        string_bytes: 16,
+        values: 64,
+    };
+    let dec = Decoder::new(&proc, Some(&heap), Some(&typing)).with_limits(limits);
+    let somewhere = heap.objects().nth(100).map_or(0, |o| o.addr);
+    let mut unreadable = 0;
+    for t in typing.types() {
+        for addr in [0u64, 8, somewhere, u64::MAX - 7] {
+            let v = dec.decode(addr, t.addr);
+            fn count(v: &Value) -> u64 {
+                1 + match &v.data {
+                    Data::Struct { fields } => fields.iter().map(|f| count(&f.value)).sum(),
+                    Data::Array { elems, .. } | Data::Slice { elems, .. } => {
+                        elems.iter().map(count).sum()
+                    }
+                    Data::Interface { value: Some(x), .. } => count(x),
+                    Data::Map { entries, .. } => {
+                        entries.iter().map(|(k, x)| count(k) + count(x)).sum()
+                    }
+                    _ => 0,
+                }
+            }
+            // Everything produced is bounded by the value budget (×4 for the
+            // unexpanded leaves created past it).
+            assert!(
+                count(&v) <= 4 * limits.values + 1,
+                "{}: {} values",
+                t.name,
+                count(&v)
+            );
+            if addr == 0 && matches!(v.data, Data::Unreadable(_)) {
+                unreadable += 1;
+            }
+        }
+    }
+    println!(
+        "{} types decoded at 4 addresses; {unreadable} unreadable at 0",
+        typing.types().len()
+    );
+    assert!(unreadable > 0, "nothing reported unreadable at address 0");
+}
