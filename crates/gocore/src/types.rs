@@ -26,20 +26,54 @@
 //!   elements of its element type; `atomic.Pointer[T]` is followed as `*T`, and a
 //!   `sync.node[K,V]` pointer (the `HashTrieMap` behind `sync.Map` from Go 1.24) as
 //!   the `sync.entry` or `sync.indirect` its `isEntry` byte names.
-//! * **Func values** are followed only when they are method values (`x.M` bound to
-//!   a receiver: the wrapper `T.M-fm` names the receiver type, stored after the code
-//!   pointer).
-//! * **Not typed yet:** closures (a `funcval`'s captured variables have no type
-//!   descriptor and no DWARF), strings' bytes, `unsafe.Pointer` fields, runtime-internal objects
-//!   (`hmap`, swiss `table`s, `hchan`), register-held values of the interrupted
-//!   frame, and inlined functions' variables.
+//!   A string types its bytes as `string data` (an [`EntryKind::StringData`] entry of
+//!   size 1, `elems` = length). A channel value also types its `hchan` as
+//!   `runtime.hchan`, a map value its header (`runtime.hmap`, `maps.Map`) and, for
+//!   Swiss maps, the table directory (`*maps.table` × `dirLen`) and the tables.
+//! * **Closures.** A func value pointing to a heap object names it after the function
+//!   in its first word, `FUNC closure` (`main.buildClosures.func1 closure`, an
+//!   [`EntryKind::Closure`] entry, [`TypeSource::Closure`]); a method value's
+//!   wrapper `T.M-fm` also types its bound receiver. The captured variables are
+//!   typed from the function's DWARF when it has `DW_AT_go_closure_offset` (Go
+//!   1.23+: each captured variable's offset in the context; `&x` names a variable
+//!   captured by reference, typed `*T`); otherwise from the closure struct descriptor
+//!   (`struct { F uintptr; X0 …; … }`, found by searching the type section for
+//!   descriptors so named: nothing else lists them) that fits the object's size
+//!   class and pointer bitmap and whose fields are types of the function's DWARF
+//!   variables — used only when exactly one fits. An untyped object whose first word
+//!   is not a pointer slot and holds exactly a function's entry PC (a `funcval`) is
+//!   named the same way; this is how closures are found without DWARF.
+//! * **Shape inference** ([`TypeSource::Inferred`]), run after propagation and
+//!   followed by it, in rounds until nothing changes (at most 8): an object still
+//!   untyped (or typed only through an interior pointer) in a scanned span, not over
+//!   32 KiB, takes the type descriptor `T` — `n` values of it — when it is the
+//!   *only* descriptor of the executable (those reachable from typelinks and itabs,
+//!   plus the closure structs) such that: `n × size` rounds up to the object's size
+//!   class (`runtime.class_to_size`, the same table in 1.21–1.27); `T`'s pointer mask
+//!   tiled `n` times equals the object's pointer bitmap in the heap exactly; an
+//!   interior claim of type `E` at offset `o` finds an `E` at `o` inside `T`; and
+//!   every non-nil pointer, slice and string field of the candidate agrees with its
+//!   target — a typed target holds the field's element type at that offset, an
+//!   untyped noscan target only takes pointer-free elements, an untyped scanned
+//!   target has some fitting descriptor holding the element there. Ambiguous shapes
+//!   (many small `struct { P *T; ID int64 }`-like types share a shape) stay
+//!   untyped; the choice is never a guess among several. The limit: a descriptor not
+//!   reachable from typelinks/itabs (and not a closure struct) is not considered,
+//!   so "only" is relative to the descriptors found.
+//! * **Not typed yet:** `unsafe.Pointer` fields, register-held values of the
+//!   interrupted frame, inlined functions' variables; without DWARF, small objects
+//!   whose shape several descriptors share and that no typed object points to.
 //!
 //! **When several types claim one object** the choice is deterministic: a header or
-//! `largeType` always wins; otherwise a claim at offset 0 beats an interior claim,
+//! `largeType` always wins, then a closure (a func value's target), then an
+//! inference; among propagated claims a claim at offset 0 beats an interior claim,
 //! then the claim covering more bytes wins (`size × elements`), and among equals the
 //! first claim in propagation order (headers in object-id order, then globals in
-//! address order, then frames goroutine by goroutine, breadth first) is kept. A replaced claim's own propagation is not
-//! undone (a known imprecision of this first version).
+//! address order, then frames goroutine by goroutine, breadth first) is kept. A
+//! replaced claim's own propagation is not undone (a known imprecision).
+//!
+//! [`Typing::coverage`] gives the typed figure: the share of (live) objects and bytes
+//! with a type, by source, and the untyped rest by size class and by what reaches it.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -136,11 +170,11 @@ pub enum TypeSource {
     Propagated,
     /// A closure context (`funcval`) named after the function in its first word; its
     /// captured variables are typed from the function's DWARF or a matching closure
-    /// struct descriptor (see the [module documentation](self)).
+    /// struct descriptor (see [`Typing`]).
     Closure,
     /// Inferred from the object's shape: the only type descriptor of the executable
     /// that fits its size class, pointer bitmap and what points into it (see the
-    /// [module documentation](self)).
+    /// documentation of [`Typing`]).
     Inferred,
 }
 
@@ -296,7 +330,8 @@ fn groups(m: HashMap<String, (u64, u64)>) -> Vec<UntypedGroup> {
     v
 }
 
-/// Per-object types for a heap. See the [module documentation](self).
+/// Per-object types for a heap: how they are found is described in the `gocore::types`
+/// module source and in `docs/ARCHITECTURE.md` (typing).
 ///
 /// ```no_run
 /// let core = corefile::Core::open("core")?;
@@ -402,6 +437,10 @@ struct Builder<'h, 'p, 'a> {
     closures: HashMap<u64, u32>,
     /// Descriptors that shape inference considers (built on first need).
     cands: Option<Rc<Vec<Cand>>>,
+    /// What fits each object shape (slot size, pointer words).
+    fit_memo: HashMap<(u64, Vec<u64>), Rc<FitList>>,
+    /// [`Builder::holds_at`] answers.
+    holds_memo: HashMap<(u32, u64, u32), bool>,
 }
 
 /// Descriptors (link address) and value counts that fit one object shape.
@@ -485,6 +524,8 @@ impl Typing {
             dw: None,
             closures: HashMap::new(),
             cands: None,
+            fit_memo: HashMap::new(),
+            holds_memo: HashMap::new(),
         };
         b.headers();
         b.globals();
@@ -1577,7 +1618,6 @@ impl Builder<'_, '_, '_> {
         let mut changed = false;
         let n = self.heap.object_count();
         // Candidate lists per (slot size, pointer words): many objects share them.
-        let mut memo: HashMap<(u64, Vec<u64>), Rc<FitList>> = HashMap::new();
         for idx in 0..n {
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
             let i = oid.index();
@@ -1612,25 +1652,7 @@ impl Builder<'_, '_, '_> {
                     }
                 }
             }
-            let key = (obj.size, words);
-            let list = match memo.get(&key) {
-                Some(l) => l.clone(),
-                None => {
-                    let cands = self.cands();
-                    let mut l = Vec::new();
-                    for c in cands.iter() {
-                        if c.closure {
-                            continue;
-                        }
-                        if let Some(k) = fits(c, &obj, &key.1, self.ptr) {
-                            l.push((c.link, k));
-                        }
-                    }
-                    let l = Rc::new(l);
-                    memo.insert(key, l.clone());
-                    l
-                }
-            };
+            let list = self.fit_list(&obj, words);
             let interior = (cur != 0).then(|| (u64::from(cur_off), cur - 1));
             let mut pick = None;
             let mut count = 0;
@@ -1669,6 +1691,15 @@ impl Builder<'_, '_, '_> {
         if depth > MAX_DEPTH {
             return false;
         }
+        if let Some(&b) = self.holds_memo.get(&(id, off, want)) {
+            return b;
+        }
+        let b = self.holds_at_uncached(id, off, want, depth);
+        self.holds_memo.insert((id, off, want), b);
+        b
+    }
+
+    fn holds_at_uncached(&mut self, id: u32, off: u64, want: u32, depth: u32) -> bool {
         let Some(link) = self
             .data
             .get(id as usize)
@@ -1710,25 +1741,44 @@ impl Builder<'_, '_, '_> {
         }
     }
 
-    /// Whether the typed pointers of `k` values of `id` at `addr` agree with the
-    /// objects they point to: no pointer lands at the start of an object typed
-    /// (by any source) with another type.
+    /// The descriptors (and value counts) that fit an object of this shape.
+    fn fit_list(&mut self, obj: &crate::heap::Object, words: Vec<u64>) -> Rc<FitList> {
+        let key = (obj.size, words);
+        if let Some(l) = self.fit_memo.get(&key) {
+            return l.clone();
+        }
+        let cands = self.cands();
+        let mut l = Vec::new();
+        for c in cands.iter() {
+            if c.closure {
+                continue;
+            }
+            if let Some(k) = fits(c, obj, &key.1, self.ptr) {
+                l.push((c.link, k));
+            }
+        }
+        let l = Rc::new(l);
+        self.fit_memo.insert(key, l.clone());
+        l
+    }
+
+    /// Whether the references of `k` values of `id` at `addr` (pointers and slices
+    /// to `E`, string data) agree with what they point to: the target object, if
+    /// typed, holds an `E` there; if untyped and noscan, `E` has no pointers; if
+    /// untyped and scanned, one of the descriptors that fit it holds an `E` there.
     fn agrees(&mut self, addr: u64, id: u32, k: u64) -> bool {
-        let mut ptrs = Vec::new();
-        self.ptr_fields(id, 0, 0, &mut ptrs);
+        let mut refs = Vec::new();
+        self.ref_fields(id, 0, 0, &mut refs);
         let size = self.size_of(id);
         for j in 0..k.min(64) {
-            for &(off, elem) in &ptrs {
+            for &(off, elem) in &refs {
                 let Some(v) = self.word(addr + j * size + off).filter(|&v| v != 0) else {
                     continue;
                 };
-                let Some((tid, 0)) = self.heap.find_object(v) else {
+                let Some((tid, d)) = self.heap.find_object(v) else {
                     continue;
                 };
-                let ti = tid.index();
-                let t = self.out.ty.get(ti).copied().unwrap_or(0);
-                let toff = self.out.offset.get(ti).copied().unwrap_or(0);
-                if t != 0 && toff == 0 && t - 1 != elem {
+                if !self.target_holds(tid, d, elem) {
                     return false;
                 }
             }
@@ -1736,21 +1786,67 @@ impl Builder<'_, '_, '_> {
         true
     }
 
-    /// `(offset, pointee)` of the plain pointer fields of a value of type `id`.
-    fn ptr_fields(&self, id: u32, base: u64, depth: u32, out: &mut Vec<(u64, u32)>) {
+    /// Whether object `tid` can hold a value of type `elem` at byte `d`.
+    fn target_holds(&mut self, tid: ObjId, d: u64, elem: u32) -> bool {
+        let ti = tid.index();
+        let t = self.out.ty.get(ti).copied().unwrap_or(0);
+        let toff = self.out.offset.get(ti).copied().unwrap_or(0);
+        if t != 0 && toff == 0 {
+            let u = t - 1;
+            if self.data.get(u as usize).map(|e| e.entry.kind) != Some(EntryKind::Descriptor) {
+                return true;
+            }
+            let us = self.size_of(u).max(1);
+            return self.holds_at(u, d % us, elem, 0);
+        }
+        let Some(obj) = self.heap.object(tid) else {
+            return true;
+        };
+        let elem_ptrs = self
+            .data
+            .get(elem as usize)
+            .is_some_and(|e| !matches!(*e.shape, Shape::Inert));
+        if self.heap.span(&obj).noscan() {
+            return !elem_ptrs;
+        }
+        if obj.size > MAX_INFER_SIZE || obj.addr != obj.slot {
+            return true;
+        }
+        let words = self.pointer_words(&obj);
+        let list = self.fit_list(&obj, words);
+        for &(link, k) in list.iter() {
+            let Some(u) = self.link_to_id(Some(link)) else {
+                continue;
+            };
+            let us = self.size_of(u).max(1);
+            if d < us.saturating_mul(k) && self.holds_at(u, d % us, elem, 0) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `(offset, referenced type)` of the pointer, slice and string fields of a
+    /// value of type `id` (a string references `uint8`).
+    fn ref_fields(&mut self, id: u32, base: u64, depth: u32, out: &mut Vec<(u64, u32)>) {
         if depth > 8 || out.len() > 256 {
             return;
         }
         match &*self.shape_of(id) {
-            Shape::Ptr(e) => out.push((base, *e)),
+            Shape::Ptr(e) | Shape::Slice(e) => out.push((base, *e)),
+            Shape::Str => {
+                if let Some(u8id) = self.type_named("uint8") {
+                    out.push((base, u8id));
+                }
+            }
             Shape::Struct(fields) => {
                 for &(off, f) in fields {
-                    self.ptr_fields(f, base + off, depth + 1, out);
+                    self.ref_fields(f, base + off, depth + 1, out);
                 }
             }
             Shape::Array { elem, len, stride } => {
                 for i in 0..(*len).min(64) {
-                    self.ptr_fields(*elem, base + i * stride, depth + 1, out);
+                    self.ref_fields(*elem, base + i * stride, depth + 1, out);
                 }
             }
             _ => {}
