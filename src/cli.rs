@@ -78,6 +78,9 @@ pub enum Command {
     /// The live heap as a pprof profile: retention paths from the roots as stacks,
     /// sample types objects, space and retained (`go tool pprof` reads it).
     Pprof(crate::cmd::pprof::PprofArgs),
+    /// Graphviz DOT of an object's neighbourhood (referrers and referents) or of a
+    /// retainer's dominator subtree, bounded in size.
+    Graph(crate::cmd::graph::GraphArgs),
     /// Commands on a Go binary alone (no core needed).
     #[command(subcommand)]
     Bin(BinCommand),

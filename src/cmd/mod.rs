@@ -5,6 +5,7 @@ mod breakdown;
 pub(crate) mod diff;
 pub(crate) mod globals;
 pub(crate) mod goroutines;
+pub(crate) mod graph;
 mod histogram;
 pub(crate) mod leaks;
 mod mappings;
@@ -84,6 +85,7 @@ fn dispatch(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Referrers(a) => referrers::run(a),
         Command::Leaks(a) => leaks::run(a),
         Command::Pprof(a) => pprof::run(a),
+        Command::Graph(a) => graph::run(a),
         Command::Bin(c) => bin::run(c),
     }
 }
