@@ -10,10 +10,10 @@
 //!   `main.gStrBeta` the recorded string;
 //! * `goroutines --vars` (zoo, DWARF): the chan-send goroutine's `main.chanSender`
 //!   frame has `item`, pointing at `sent_item`; without DWARF the text says so;
-//! * `overview`: a typed figure whose live counts equal the reachability line's, at
-//!   least 99% of live bytes typed where the executable has DWARF (the others are
-//!   printed: see `crates/gocore/tests/typing.rs` for what typing without DWARF
-//!   reaches).
+//! * `overview`: a typed figure ([`gocore::Typing::coverage`]) whose live count
+//!   equals the reachability line's, with at least 99% of live bytes typed on every
+//!   case, with and without DWARF (on the committed corpus: 99.76–100% with DWARF,
+//!   99.36% on the nodwarf and stripped zoo cores).
 
 use std::process::Command;
 
@@ -250,9 +250,8 @@ fn overview_prints_the_typed_share() {
             "{name}: typed {:.2}% of live objects, {pct:.2}% of live bytes",
             t["object_percent"].as_f64().unwrap()
         );
-        if has_dwarf(&case) {
-            assert!(pct >= 99.0, "{name}: only {pct:.2}% of live bytes typed");
-        }
+        assert!(pct >= 99.0, "{name}: only {pct:.2}% of live bytes typed");
+        assert!(t["by_source"].is_array(), "{name}: by_source");
         let text = stdout_of(&case, "overview", &[]);
         assert!(text.contains("\ntyped "), "{name}: no typed line");
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use gocore::{Heap, Process, Reachability, RootSet, Typing};
+use gocore::{Coverage, Heap, Process, Reachability, RootSet, Typing};
 use serde_json::{json, Value};
 
 use crate::cli::CoreArgs;
@@ -153,9 +153,8 @@ struct GoView {
     roots: Option<Result<usize, String>>,
     /// (live objects, live bytes, garbage objects, garbage bytes)
     reach: Option<Result<(u64, u64, u64, u64), String>>,
-    /// Live objects and bytes (slot sizes) with a type from [`Typing`]:
-    /// (typed objects, typed bytes, live objects, live bytes).
-    typed: Option<Result<(u64, u64, u64, u64), String>>,
+    /// How much of the live heap [`Typing`] types ([`Typing::coverage`]).
+    typed: Option<Result<Coverage, String>>,
     /// `stage: warning`.
     warnings: Vec<String>,
 }
@@ -232,30 +231,11 @@ fn go_view(core: &corefile::Core) -> GoView {
     v.typed = Some(match Typing::compute(&proc, &heap) {
         Ok(t) => {
             warn("typing", t.warnings());
-            Ok(typed_share(&heap, &t, &reach))
+            Ok(t.coverage(&heap, roots.roots(), |id| reach.is_live(id)))
         }
         Err(e) => Err(e.to_string()),
     });
     v
-}
-
-/// (typed objects, typed bytes, live objects, live bytes) over the live objects,
-/// bytes counted as whole slots.
-fn typed_share(heap: &Heap<'_>, typing: &Typing, reach: &Reachability) -> (u64, u64, u64, u64) {
-    let (mut tn, mut tb, mut n, mut b) = (0, 0, 0, 0);
-    for o in heap.objects() {
-        if !reach.is_live(o.id) {
-            continue;
-        }
-        let slot = heap.span(&o).elemsize;
-        n += 1;
-        b += slot;
-        if typing.object_type(o.id).is_some() {
-            tn += 1;
-            tb += slot;
-        }
-    }
-    (tn, tb, n, b)
 }
 
 /// Rounded down to one decimal, so that 99.96% does not print as 100.0%.
@@ -263,13 +243,12 @@ fn floor1(p: f64) -> f64 {
     (p * 10.0).floor() / 10.0
 }
 
-/// `a` as a percentage of `b` (100 when `b` is 0).
-fn percent(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        100.0
-    } else {
-        a as f64 * 100.0 / b as f64
-    }
+/// The first groups of untyped objects, as JSON.
+fn groups_json(g: &[gocore::UntypedGroup]) -> Vec<Value> {
+    g.iter()
+        .take(10)
+        .map(|g| json!({"key": g.key, "objects": g.count, "bytes": g.bytes}))
+        .collect()
 }
 
 impl GoView {
@@ -294,11 +273,16 @@ impl GoView {
                 "live_objects": ln, "live_bytes": lb,
                 "garbage_objects": gn, "garbage_bytes": gb,
             })),
-            "typed": res(&self.typed, |(tn, tb, n, b)| json!({
-                "typed_objects": tn, "typed_bytes": tb,
-                "live_objects": n, "live_bytes": b,
-                "object_percent": percent(*tn, *n),
-                "byte_percent": percent(*tb, *b),
+            "typed": res(&self.typed, |c| json!({
+                "typed_objects": c.typed_objects, "typed_bytes": c.typed_bytes,
+                "live_objects": c.objects, "live_bytes": c.bytes,
+                "object_percent": c.object_percent(),
+                "byte_percent": c.byte_percent(),
+                "by_source": c.by_source.iter().map(|(s, n, b)| json!({
+                    "source": s.name(), "objects": n, "bytes": b,
+                })).collect::<Vec<_>>(),
+                "untyped_by_size": groups_json(&c.untyped_by_size),
+                "untyped_by_referrer": groups_json(&c.untyped_by_referrer),
             })),
             "warnings": self.warnings,
         })
@@ -344,13 +328,37 @@ impl GoView {
             None => {}
         }
         match &self.typed {
-            Some(Ok((tn, tb, n, b))) => println!(
-                "typed         {:.1}% of live objects ({tn} of {n}), {:.1}% of live bytes ({} of {})",
-                floor1(percent(*tn, *n)),
-                floor1(percent(*tb, *b)),
-                human_bytes(*tb),
-                human_bytes(*b)
-            ),
+            Some(Ok(c)) => {
+                println!(
+                    "typed         {:.1}% of live objects ({} of {}), {:.1}% of live bytes ({} of {})",
+                    floor1(c.object_percent()),
+                    c.typed_objects,
+                    c.objects,
+                    floor1(c.byte_percent()),
+                    human_bytes(c.typed_bytes),
+                    human_bytes(c.bytes)
+                );
+                let parts: Vec<String> = c
+                    .by_source
+                    .iter()
+                    .map(|(s, n, _)| format!("{n} {}", s.name()))
+                    .collect();
+                if !parts.is_empty() {
+                    println!("              by source: {}", parts.join(", "));
+                }
+                let untyped: Vec<String> = c
+                    .untyped_by_referrer
+                    .iter()
+                    .take(3)
+                    .map(|g| format!("{} ({} objects, {})", g.key, g.count, human_bytes(g.bytes)))
+                    .collect();
+                if !untyped.is_empty() {
+                    println!(
+                        "              untyped, reached from: {}",
+                        untyped.join("; ")
+                    );
+                }
+            }
             Some(Err(e)) => println!("typed         unavailable: {e}"),
             None => {}
         }
