@@ -626,8 +626,9 @@ impl<'p, 'a> Decoder<'p, 'a> {
 
     /// Package variables, sorted by address. From DWARF when present (name, type,
     /// value); otherwise from the symbol table's data and bss symbols (name,
-    /// address, size, pointer words from the module's GC masks, no type). Empty
-    /// when neither is available.
+    /// address, size, pointer words from the module's GC masks, no type; the value
+    /// is then an untyped struct of its pointer words, `+OFF` fields holding where
+    /// each points). Empty when neither is available.
     ///
     /// ```no_run
     /// # fn f(d: &gocore::Decoder<'_, '_>) {
@@ -700,15 +701,47 @@ impl<'p, 'a> Decoder<'p, 'a> {
                     }
                 }
             }
+            let addr = link.wrapping_add(self.bias);
+            // No type: the pointer words (from the GC masks) and where they point.
+            let value = (!pointer_words.is_empty()).then(|| Value {
+                addr,
+                type_name: String::new(),
+                size,
+                data: Data::Struct {
+                    fields: pointer_words
+                        .iter()
+                        .take(64)
+                        .map(|&o| {
+                            let a = addr.wrapping_add(o);
+                            Field {
+                                name: format!("+{o}"),
+                                offset: o,
+                                value: Value {
+                                    addr: a,
+                                    type_name: "unsafe.Pointer".into(),
+                                    size: self.ptr,
+                                    data: match self.word(a) {
+                                        Some(t) => self.pointer_data(t),
+                                        None => Data::Unreadable(format!("{a:#x} unreadable")),
+                                    },
+                                },
+                            }
+                        })
+                        .collect(),
+                },
+            });
             out.push(Variable {
                 name: name.to_string(),
                 kind: VarKind::Global,
-                addr: Some(link.wrapping_add(self.bias)),
+                addr: Some(addr),
                 size,
                 type_name: None,
-                value: None,
+                value,
                 pointer_words,
-                note: Some("no DWARF: name and size from the symbol table".into()),
+                note: Some(
+                    "no DWARF: name and size from the symbol table, pointer words from the GC masks"
+                        .into(),
+                ),
             });
         }
         out.sort_by(|a, b| a.addr.cmp(&b.addr).then_with(|| a.name.cmp(&b.name)));
