@@ -127,6 +127,9 @@ pub struct PathStep {
 ///     steps: vec![gocore::PathStep { addr: 0xc000010000, offset: 0, via: String::new(), type_name: Some("main.ListNode".into()), size: 48 }],
 /// };
 /// assert_eq!(p.to_string(), "main.gList → 0xc000010000 (main.ListNode)");
+/// let mut q = p.clone();
+/// q.steps.push(gocore::PathStep { addr: 0xc000010040, offset: 0, via: ".Next".into(), type_name: None, size: 48 });
+/// assert_eq!(q.to_string(), "main.gList → 0xc000010000 (main.ListNode) .Next → 0xc000010040");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelledPath {
@@ -145,7 +148,11 @@ impl fmt::Display for LabelledPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.root_label)?;
         for s in &self.steps {
-            write!(f, "{} → {:#x}", s.via, s.addr)?;
+            if s.via.is_empty() {
+                write!(f, " → {:#x}", s.addr)?;
+            } else {
+                write!(f, " {} → {:#x}", s.via, s.addr)?;
+            }
             if s.offset != 0 {
                 write!(f, "+{}", s.offset)?;
             }

@@ -1,0 +1,307 @@
+//! Retained sizes, paths and leak suspects against what the fixtures recorded, on
+//! every corpus core whose heap can be located:
+//!
+//! * **zoo**: `list_head` retains exactly its 1000 `main.ListNode`s × 48 B;
+//!   `tree_root` its 255 `main.TreeNode`s × 24 B; `cycle_a` the 3 cycle nodes;
+//!   the pointer arrays their own slot plus one 16-byte pointee per element
+//!   (16, 300, 10000); `mid_struct_slice` its slot plus 40 `main.MidSliceTarget`s;
+//!   `interior_obj` only itself. The shortest path to each of these objects is one
+//!   hop from the global that holds it (same address as the truth's `globals`).
+//! * **leak**: the sessions map (the truth's `maps[sessions].addr`) dominates every
+//!   `main.Session` except those the leaked goroutines' requests also hold, each
+//!   with its 1024-byte payload; `gocore leaks`' top suspect accumulates in or at
+//!   that map, its path starts at the global `main.gServer` and goes through the
+//!   map, and with types the suspect names `main.Session`; the leaked goroutines
+//!   form one group of exactly the truth's ids, parked in `main.awaitReply`, and
+//!   each retains its `main.Request` (80 B) and its 256-byte body.
+//! * with DWARF, the path to `session_0_payload` is labelled `.sessions`, the map
+//!   key `["sess-000000"]` and `.Payload`.
+
+use std::collections::HashSet;
+
+use corefile::{Core, OpenOptions};
+use gocore::{
+    Dominators, Heap, LeakOptions, LeakReport, NodeId, ObjectGraph, PathLabeler, Process,
+    RootGroup, RootSet, Typing,
+};
+use serde_json::Value;
+
+fn named(truth: &Value, name: &str) -> Option<u64> {
+    truth["named_objects"]
+        .as_array()?
+        .iter()
+        .find(|o| o["name"] == name)?["addr"]
+        .as_u64()
+}
+
+/// Slot size of the object at `addr`.
+fn slot(heap: &Heap<'_>, addr: u64) -> u64 {
+    let (id, _) = heap.find_object(addr).expect("object");
+    let o = heap.object(id).unwrap();
+    o.size + (o.addr - o.slot)
+}
+
+fn node(heap: &Heap<'_>, g: &ObjectGraph, addr: u64) -> NodeId {
+    g.object_node(heap.find_object(addr).expect("object").0)
+}
+
+struct Loaded {
+    core: Core,
+}
+
+fn load(case: &testkit::Case) -> Loaded {
+    Loaded {
+        core: Core::open_with(
+            case.core_path(),
+            &OpenOptions::new().executable(case.exe_path()),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name)),
+    }
+}
+
+/// Runs `f` on every case of `program` whose heap can be located.
+fn each_case(
+    program: &str,
+    mut f: impl FnMut(&testkit::Case, &Process<'_>, &Heap<'_>, &RootSet, &ObjectGraph, &Dominators),
+) -> usize {
+    let mut n = 0;
+    for case in testkit::cases() {
+        if case.program() != program {
+            continue;
+        }
+        let l = load(&case);
+        let proc = Process::new(&l.core).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let heap = match Heap::new(&proc) {
+            Ok(h) => h,
+            Err(e) if case.mode() == "stripped" => {
+                println!("{}: skipped (stripped: {e})", case.name);
+                continue;
+            }
+            Err(e) => panic!("{}: {e}", case.name),
+        };
+        let roots = RootSet::collect(&proc, &heap).unwrap();
+        let g = ObjectGraph::build(&heap, &roots).unwrap();
+        let dom = Dominators::compute(&g, &heap);
+        f(&case, &proc, &heap, &roots, &g, &dom);
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn zoo_retained_sizes_and_paths() {
+    let n = each_case("zoo", |case, _proc, heap, roots, g, dom| {
+        let truth = case.truth();
+        let addr = |name: &str| named(&truth, name).unwrap_or_else(|| panic!("{name}"));
+        let retained = |name: &str| dom.retained(node(heap, g, addr(name)));
+        let c = &case.name;
+        assert_eq!(retained("list_head"), 1000 * 48, "{c}: list_head");
+        assert_eq!(retained("tree_root"), 255 * 24, "{c}: tree_root");
+        assert_eq!(retained("cycle_a"), 3 * 16, "{c}: cycle_a");
+        for (arr, n) in [
+            ("small_ptr_array", 16),
+            ("mid_ptr_array", 300),
+            ("large_ptr_array", 10000),
+            ("mid_struct_slice", 40),
+        ] {
+            assert_eq!(
+                retained(arr),
+                slot(heap, addr(arr)) + n * 16,
+                "{c}: {arr} retains itself and {n} 16-byte pointees"
+            );
+        }
+        assert_eq!(
+            retained("interior_obj"),
+            slot(heap, addr("interior_obj")),
+            "{c}: interior_obj"
+        );
+        // Shortest paths: one hop from the holding global.
+        let labeler = PathLabeler::new(_proc, heap, roots, None);
+        for (obj, global) in [
+            ("list_head", "main.gList"),
+            ("tree_root", "main.gTree"),
+            ("cycle_a", "main.gCycle"),
+            ("small_ptr_array", "main.gSmallArr"),
+            ("mid_ptr_array", "main.gMidArr"),
+            ("large_ptr_array", "main.gLargeArr"),
+            ("interior_obj", "main.gInteriorPtr"),
+            ("any_slice", "main.gAny"),
+            ("iface_holder", "main.gHolder"),
+            ("finalized", "main.gFinalized"),
+        ] {
+            let gaddr = truth["globals"][global].as_u64().unwrap();
+            let paths = gocore::paths_to(g, node(heap, g, addr(obj)), 50);
+            assert!(!paths.is_empty(), "{c}: no path to {obj}");
+            let hit = paths
+                .iter()
+                .map(|p| labeler.label(g, p))
+                .find(|lp| matches!(lp.root, RootGroup::Global { addr, .. } if addr == gaddr));
+            let hit = hit.unwrap_or_else(|| panic!("{c}: no path to {obj} from {global}"));
+            assert_eq!(hit.steps.len(), 1, "{c}: {obj} one hop from {global}");
+            assert_eq!(paths[0].len(), 2, "{c}: shortest path to {obj} is one hop");
+            if case.mode() != "stripped" {
+                assert_eq!(hit.root_label, global, "{c}: {obj}");
+            }
+        }
+        // Interior pointer: the path lands 40 bytes into main.Interior.
+        let p = gocore::paths_to(g, node(heap, g, addr("interior_obj")), 1);
+        let lp = labeler.label(g, &p[0]);
+        assert_eq!(
+            lp.steps[0].offset, 40,
+            "{c}: gInteriorPtr points at field Mid"
+        );
+    });
+    assert!(n > 0, "no zoo case ran");
+}
+
+#[test]
+fn leak_suspects_retained_sizes_and_paths() {
+    let n = each_case("leak", |case, proc, heap, roots, g, dom| {
+        let truth = case.truth();
+        let c = &case.name;
+        let typing = Typing::compute(proc, heap).ok();
+        let map = truth["maps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "sessions")
+            .unwrap()["addr"]
+            .as_u64()
+            .unwrap();
+        let map_node = node(heap, g, map);
+        let gserver = truth["globals"]["main.gServer"].as_u64().unwrap();
+        let leaked = truth["goroutines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["role"] == "leaked")
+            .unwrap();
+        // Sessions the leaked requests also hold (Request.Session at offset 64).
+        let shared: HashSet<u64> = leaked["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| proc.read_ptr(r.as_u64().unwrap() + 64).unwrap())
+            .collect();
+        let sessions = truth["leak"]["sessions"].as_u64().unwrap();
+        let payload = truth["leak"]["payload_size"].as_u64().unwrap();
+
+        // Retained sizes: with types, every main.Session is either dominated by
+        // the map (with its payload) or held by a leaked request.
+        if let Some(t) = &typing {
+            let mut under_map = 0u64;
+            let mut min_bytes = 0u64;
+            for o in heap.objects() {
+                if t.object_type_name(o.id).as_deref() != Some("main.Session") {
+                    continue;
+                }
+                let n = g.object_node(o.id);
+                if !dom.is_reachable(n) {
+                    continue;
+                }
+                if shared.contains(&o.addr) {
+                    assert!(
+                        !dom.dominates(map_node, n),
+                        "{c}: session {:#x} is also held by a leaked request",
+                        o.addr
+                    );
+                    continue;
+                }
+                assert!(
+                    dom.dominates(map_node, n),
+                    "{c}: session {:#x} dominated by the map",
+                    o.addr
+                );
+                assert!(
+                    dom.retained(n) >= slot(heap, o.addr) + payload,
+                    "{c}: session {:#x} retains its payload",
+                    o.addr
+                );
+                under_map += 1;
+                min_bytes += slot(heap, o.addr) + payload;
+            }
+            assert_eq!(
+                under_map,
+                sessions - shared.len() as u64,
+                "{c}: sessions the map alone holds"
+            );
+            assert!(dom.retained(map_node) >= min_bytes, "{c}: map retains them");
+        }
+
+        // The top suspect.
+        let report =
+            LeakReport::compute(proc, heap, g, dom, typing.as_ref(), &LeakOptions::default());
+        let top = report
+            .suspects
+            .first()
+            .unwrap_or_else(|| panic!("{c}: no suspect"));
+        assert!(
+            dom.dominates(map_node, top.accumulation),
+            "{c}: top suspect accumulates at {} — not in the sessions map",
+            g.describe(top.accumulation, heap)
+        );
+        let path = top.path.as_ref().expect("path to the accumulation point");
+        let labeler = PathLabeler::new(proc, heap, roots, typing.as_ref());
+        let lp = labeler.label(g, path);
+        assert!(
+            matches!(lp.root, RootGroup::Global { addr, .. } if addr == gserver),
+            "{c}: top suspect's path starts at {} not main.gServer",
+            lp.root
+        );
+        assert!(
+            lp.steps.iter().any(|s| s.addr == map),
+            "{c}: path goes through the sessions map: {lp}"
+        );
+        if typing.is_some() {
+            assert!(
+                top.groups
+                    .iter()
+                    .any(|gr| gr.type_name == "main.Session" && gr.count == sessions),
+                "{c}: top suspect names the {sessions} main.Session: {:?}",
+                top.groups
+            );
+            assert!(
+                lp.steps.iter().any(|s| s.via == ".sessions"),
+                "{c}: path labelled .sessions: {lp}"
+            );
+        }
+        assert!(top.share > 0.5, "{c}: share {}", top.share);
+
+        // Goroutine leak.
+        let want: HashSet<u64> = leaked["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let grp = report
+            .goroutines
+            .iter()
+            .find(|x| x.function == "main.awaitReply")
+            .unwrap_or_else(|| panic!("{c}: no awaitReply group: {:?}", report.goroutines));
+        assert_eq!(grp.count, want.len(), "{c}: leaked goroutines");
+        assert_eq!(grp.ids.iter().copied().collect::<HashSet<_>>(), want, "{c}");
+        let body = truth["leak"]["request_body_size"].as_u64().unwrap();
+        assert!(
+            grp.retained >= want.len() as u64 * (80 + body),
+            "{c}: leaked goroutines retain their requests and bodies: {}",
+            grp.retained
+        );
+
+        // Labels along the path to a session's payload.
+        if typing.is_some() {
+            let p = named(&truth, "session_0_payload").unwrap();
+            let paths = gocore::paths_to(g, node(heap, g, p), 1);
+            let lp = labeler.label(g, &paths[0]);
+            let vias: Vec<&str> = lp.steps.iter().map(|s| s.via.as_str()).collect();
+            assert!(vias.contains(&".Payload"), "{c}: {lp}");
+            assert!(
+                vias.iter()
+                    .any(|v| v.ends_with("[\"sess-000000\"]") || v.contains("[\"sess-000000\"]")),
+                "{c}: map key in {lp}"
+            );
+        }
+        println!("{c}: top suspect {:.1}% — {lp}", top.share * 100.0);
+    });
+    assert!(n > 0, "no leak case ran");
+}
