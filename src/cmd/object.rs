@@ -60,7 +60,7 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{:#x}: {why}", a.addr);
             }
-            return Ok(ExitCode::FAILURE);
+            return Ok(ExitCode::from(crate::exit::NOT_FOUND));
         };
         let typing = match Typing::compute(proc, heap) {
             Ok(t) => Some(t),
@@ -268,7 +268,12 @@ fn scalar(v: &Value) -> Option<String> {
             }
         }
         Data::Pointer { target, object } => pointer_text(*target, object.as_ref()),
-        Data::Chan { ptr, len, cap } => {
+        Data::Chan {
+            ptr,
+            len,
+            cap,
+            elems,
+        } if elems.is_empty() => {
             if *ptr == 0 {
                 "nil".into()
             } else {
@@ -372,6 +377,27 @@ fn summarize(s: &mut String, v: &Value, max: usize) {
             }
             s.push(')');
         }
+        Data::Chan {
+            ptr,
+            len,
+            cap,
+            elems,
+        } => {
+            let _ = write!(s, "{ptr:#x} (len {len}, cap {cap}) [");
+            for (i, e) in elems.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                if s.len() > max {
+                    break;
+                }
+                summarize(s, e, max);
+            }
+            if (elems.len() as u64) < *len {
+                s.push_str(", …");
+            }
+            s.push(']');
+        }
         Data::Map {
             ptr, len, entries, ..
         } => {
@@ -417,9 +443,14 @@ pub fn write_value(out: &mut String, label: &str, v: &Value, indent: usize, root
             }
             let _ = writeln!(out, "{pad}}}");
         }
-        Data::Array { len, elems } | Data::Slice { len, elems, .. } => {
+        Data::Array { len, elems }
+        | Data::Slice { len, elems, .. }
+        | Data::Chan { len, elems, .. } => {
             let head = match &v.data {
                 Data::Slice { ptr, cap, .. } => format!(" ({ptr:#x}, len {len}, cap {cap})"),
+                Data::Chan { ptr, cap, .. } => {
+                    format!(" ({ptr:#x}, len {len}, cap {cap}, buffered)")
+                }
                 _ => String::new(),
             };
             let flat: Option<Vec<String>> = elems.iter().map(scalar).collect();
@@ -568,10 +599,16 @@ pub fn value_json(v: &Value) -> serde_json::Value {
             );
             put("truncated", json!(truncated));
         }
-        Data::Chan { ptr, len, cap } => {
+        Data::Chan {
+            ptr,
+            len,
+            cap,
+            elems,
+        } => {
             put("ptr", json!(ptr));
             put("len", json!(len));
             put("cap", json!(cap));
+            put("elems", elems.iter().map(value_json).collect());
         }
         Data::Func { ptr, pc, function } => {
             put("ptr", json!(ptr));

@@ -209,6 +209,8 @@ pub enum Data {
         len: u64,
         /// Buffer capacity.
         cap: u64,
+        /// The buffered elements shown, oldest first (next to be received).
+        elems: Vec<Value>,
     },
     /// A func value: its `funcval` and the function its code pointer names.
     Func {
@@ -391,6 +393,8 @@ struct Offsets {
     groups_mask: u64,
     chan_qcount: u64,
     chan_dataqsiz: u64,
+    chan_buf: u64,
+    chan_recvx: Option<u64>,
     kind_direct: Option<u8>,
     tflag_direct: Option<u8>,
 }
@@ -451,6 +455,8 @@ impl<'p, 'a> Decoder<'p, 'a> {
             groups_mask: o("internal/runtime/maps.groupsReference", "lengthMask", ptr),
             chan_qcount: o("runtime.hchan", "qcount", 0),
             chan_dataqsiz: o("runtime.hchan", "dataqsiz", ptr),
+            chan_buf: o("runtime.hchan", "buf", 2 * ptr),
+            chan_recvx: l.offset("runtime.hchan", "recvx").ok(),
             tflag_direct: l
                 .constant_u64("internal/abi.TFlagDirectIface")
                 .ok()
@@ -999,23 +1005,47 @@ impl<'p, 'a> Decoder<'p, 'a> {
         }
     }
 
-    fn chan_data(&self, addr: u64) -> Data {
+    /// A channel value; `elem` (run-time descriptor of the element type) and
+    /// `expand` decide whether the buffered elements are decoded.
+    fn chan_data(&self, addr: u64, elem: Option<u64>, depth: u32, expand: bool) -> Data {
         let ptr = self.word(addr).unwrap_or(0);
         if ptr == 0 {
             return Data::Chan {
                 ptr,
                 len: 0,
                 cap: 0,
+                elems: Vec::new(),
             };
+        }
+        let len = self
+            .word(ptr.wrapping_add(self.off.chan_qcount))
+            .unwrap_or(0);
+        let cap = self
+            .word(ptr.wrapping_add(self.off.chan_dataqsiz))
+            .unwrap_or(0);
+        let mut elems = Vec::new();
+        if let (true, Some(e), Some(rx), true) =
+            (expand, elem, self.off.chan_recvx, cap > 0 && len <= cap)
+        {
+            let size = self.desc(e).map(|d| d.size).unwrap_or(0);
+            let buf = self.word(ptr.wrapping_add(self.off.chan_buf)).unwrap_or(0);
+            let recvx = self.word(ptr.wrapping_add(rx)).unwrap_or(0) % cap;
+            if size > 0 && buf != 0 {
+                for i in 0..len.min(self.limits.elems) {
+                    let slot = (recvx + i) % cap;
+                    elems.push(self.value(
+                        buf.wrapping_add(slot.wrapping_mul(size)),
+                        Ty::Rt(e),
+                        depth + 1,
+                    ));
+                }
+            }
         }
         Data::Chan {
             ptr,
-            len: self
-                .word(ptr.wrapping_add(self.off.chan_qcount))
-                .unwrap_or(0),
-            cap: self
-                .word(ptr.wrapping_add(self.off.chan_dataqsiz))
-                .unwrap_or(0),
+            len,
+            cap,
+            elems,
         }
     }
 
@@ -1121,7 +1151,10 @@ impl<'p, 'a> Decoder<'p, 'a> {
                 None => Data::Unreadable(format!("pointer at {addr:#x} unreadable")),
             },
             Kind::Func => self.func_data(addr),
-            Kind::Chan => self.chan_data(addr),
+            Kind::Chan => {
+                let e = r.elem(d).ok().flatten().map(|l| self.rt_of_link(l));
+                self.chan_data(addr, e, depth, expand)
+            }
             Kind::Interface => {
                 if !expand {
                     return v;
@@ -1465,7 +1498,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
             },
             (_, Kind::String) => self.string_data(addr).unwrap_or_else(Data::Unreadable),
             (_, Kind::Func) => self.func_data(addr),
-            (_, Kind::Chan) => self.chan_data(addr),
+            (_, Kind::Chan) => self.chan_data(addr, None, depth, false),
             (_, Kind::Map) => {
                 let ptr = self.word(addr).unwrap_or(0);
                 Data::Map {

@@ -7,7 +7,7 @@
 //! * `globals`: every truth global is listed at its recorded address; with DWARF
 //!   its type and value match the program (`gList` points to `list_head`, maps have
 //!   the recorded lengths and — all entries walked — as many distinct keys, `bigmap`
-//!   values' `ID` equal their keys, `gChan` has 10 of 16 buffered …).
+//!   values' `ID` equal their keys, `gChan` buffers 10 of 16, IDs 0..9 oldest first …).
 //! * frame variables: the chan-send goroutine's `item` and the chan-receive
 //!   goroutine's `held` point to `sent_item` and `stack_held`.
 //! * frame parameters against the crash traceback: where the runtime printed a
@@ -404,12 +404,24 @@ fn globals_are_listed_with_recorded_addresses_types_and_values() {
                     fail(format!("{g}: {:?}", text(val(g))));
                 }
             }
+            // 10 *main.ChanItem buffered, sent with ID 0..9: oldest first.
             match val("main.gChan").map(|v| &v.data) {
                 Some(Data::Chan {
                     ptr,
                     len: 10,
                     cap: 16,
-                }) if Some(*ptr) == named(&truth, "chan_hchan") => {}
+                    elems,
+                }) if Some(*ptr) == named(&truth, "chan_hchan") => {
+                    let ids: Vec<Option<i64>> = elems
+                        .iter()
+                        .map(|e| {
+                            ptr_target(&dec, heap.as_ref(), e).and_then(|t| int(field(&t, "ID")))
+                        })
+                        .collect();
+                    if ids != (0..10).map(Some).collect::<Vec<_>>() {
+                        fail(format!("gChan buffered IDs {ids:?}"));
+                    }
+                }
                 x => fail(format!("gChan: {x:?}")),
             }
             for m in truth["maps"].as_array().into_iter().flatten() {
