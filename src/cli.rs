@@ -6,12 +6,24 @@ use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
+/// The exit codes, as `gocore --help` lists them (see `main.rs`).
+const EXIT_CODES: &str = "Exit codes:
+  0  success (warnings about damaged or missing input, if any, on stderr)
+  1  the query found nothing (e.g. no heap object at the address)
+  2  usage error
+  3  the input could not be read or analysed (the message names the file,
+     the structure or address, and the Go version when known)
+  4  with --strict: partial result (warnings were printed)";
+
 /// Inspect Go core dumps and binaries.
 #[derive(Debug, Parser)]
-#[command(name = "gocore", version, about, long_about = None)]
+#[command(name = "gocore", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
+    /// Exit with code 4 when the result is partial (warnings were printed).
+    #[arg(long, global = true)]
+    pub strict: bool,
 }
 
 /// Options shared by every command that opens a core.

@@ -1,7 +1,22 @@
 //! `gocore`: the command-line front end. A thin layer: arguments are parsed and
 //! validated here, the work is done by the `corefile`, `gobinary` and `gocore` crates,
 //! and the results are printed as text or JSON.
+//!
+//! Exit codes (see [`exit`]; also in `gocore --help` and the README): 0 success
+//! (warnings about the input, if any, on stderr), 1 the query found nothing (no heap
+//! object at the address), 2 usage error, 3 the input could not be read or
+//! analysed, 4 partial result under `--strict` (warnings were printed).
 #![forbid(unsafe_code)]
+
+/// Every line the commands print to stderr goes through [`output::stderr_line`],
+/// which counts the `gocore: warning:` lines so that `--strict` can turn a partial
+/// result into exit code 4, and never panics when stderr is closed. Defined before
+/// the modules so that it shadows `std::eprintln!` in all of them.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        $crate::output::stderr_line(::std::format_args!($($arg)*))
+    };
+}
 
 mod cli;
 mod cmd;
@@ -11,17 +26,47 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Exit codes: 0 success (warnings about the input go to stderr), 1 the input could
-/// not be read or analysed, 2 usage error (from clap).
-pub(crate) const EXIT_FAILURE: u8 = 1;
+/// The exit codes, for scripts.
+pub(crate) mod exit {
+    /// The query found nothing (e.g. `gocore object CORE ADDR`: no heap object there).
+    pub const NOT_FOUND: u8 = 1;
+    /// Usage error (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The input could not be read or analysed: a file missing or unreadable, not a
+    /// core or not a Go binary, the executable missing or not the one that made the
+    /// core, runtime structures unreadable. The message names the file, the
+    /// structure or address, and the Go version when known.
+    pub const INPUT: u8 = 3;
+    /// With `--strict`: the command printed a result, but warnings say it is partial
+    /// (damaged or missing memory, unreadable goroutines, heap metadata …).
+    pub const PARTIAL: u8 = 4;
+}
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    let args = match cli::Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+        }
+    };
     match cmd::run(&args) {
+        Ok(code) if code == ExitCode::SUCCESS && args.strict && output::warnings_printed() > 0 => {
+            eprintln!(
+                "gocore: {} warning(s): partial result (exit code {} under --strict)",
+                output::warnings_printed(),
+                exit::PARTIAL
+            );
+            ExitCode::from(exit::PARTIAL)
+        }
         Ok(code) => code,
         Err(err) => {
-            eprintln!("gocore: error: {err:#}");
-            ExitCode::from(EXIT_FAILURE)
+            eprintln!(
+                "gocore: error: {}{}",
+                output::error_chain(&err),
+                output::input_description(&err)
+            );
+            ExitCode::from(exit::INPUT)
         }
     }
 }

@@ -283,7 +283,7 @@ fn bin_info_matches_go_version_m() {
 #[test]
 fn bin_errors_are_reported() {
     let out = gocore(&["bin", "funcs", "/nonexistent/binary"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "unreadable input");
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/binary"));
     let bin = fixture("go1.27-linux-amd64");
     let out = gocore(&["bin", "lines", bin.to_str().unwrap(), "xyz"]);
@@ -291,5 +291,5 @@ fn bin_errors_are_reported() {
     // Not a Go binary: this test's own executable.
     let me = std::env::current_exe().unwrap();
     let out = gocore(&["bin", "types", me.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "not a Go binary: invalid input");
 }

@@ -103,8 +103,10 @@ pub fn open_core(a: &CoreArgs) -> anyhow::Result<Core> {
     if let Some(root) = &a.sysroot {
         opts = opts.sysroot(root);
     }
+    crate::output::set_input(&a.core, a.exe.as_deref());
     let core = Core::open_with(&a.core, &opts)
         .with_context(|| format!("opening core {}", a.core.display()))?;
+    crate::output::set_input(&a.core, core.executable().map(|e| e.path()));
     for w in core.warnings() {
         eprintln!("gocore: warning: {w}");
     }
