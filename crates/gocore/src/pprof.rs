@@ -174,8 +174,9 @@ impl ProfileBuilder {
     /// let mut b = gocore::pprof::ProfileBuilder::new(&[("objects", "count")]);
     /// let (r, t) = (b.frame("root", "", 0), b.frame("main.T", "", 0));
     /// let s = b.stack(None, r);
-    /// assert_eq!(b.stack(Some(s), t), b.stack(Some(s), t));
-    /// assert_eq!(b.depth(b.stack(Some(s), t)), 2);
+    /// let st = b.stack(Some(s), t);
+    /// assert_eq!(b.stack(Some(s), t), st);
+    /// assert_eq!(b.depth(st), 2);
     /// ```
     pub fn stack(&mut self, parent: Option<StackId>, frame: FrameId) -> StackId {
         let key = (parent.map_or(0, |p| p.0 + 1), frame.0);
@@ -525,6 +526,13 @@ impl Namer<'_, '_> {
                 .map_or(name.as_str(), |(_, t)| t),
             None => name.as_str(),
         };
+        // The frame: `[]T` for arrays of any length, so that paths compare as a
+        // map grows.
+        let frame_name = if elem.len() < name.len() {
+            format!("[]{elem}")
+        } else {
+            name.clone()
+        };
         let elem = elem.trim_start_matches('*');
         let internal = elem.starts_with("maps.")
             || elem.starts_with("map.")
@@ -533,13 +541,13 @@ impl Namer<'_, '_> {
             || elem == "runtime.bmap"
             || elem == "internal/runtime/maps.Map"
             || elem.starts_with("internal/runtime/maps.");
-        let frame = internal.then(|| b.frame(elem, "", 0));
+        let frame = internal.then(|| b.frame(&frame_name, "", 0));
         self.internal.insert(key, frame);
         internal
     }
 
-    /// The leaf frame of a map's internal object: its element type without an array
-    /// length (`map.group[string]*main.Session`).
+    /// The leaf frame of a map's internal object: its type with `[]` for an array
+    /// length (`[]map.group[string]*main.Session`).
     fn internal_frame(&mut self, b: &mut ProfileBuilder, obj: &Object) -> FrameId {
         let key = type_key(self.heap, self.typing, obj);
         match self.internal.get(&key) {
@@ -585,7 +593,7 @@ impl Namer<'_, '_> {
             RootKind::Global {
                 symbol: Some(s), ..
             } => b.frame(s, "", 0),
-            RootKind::Global { symbol: None, .. } => b.frame("<data/bss word>", "", 0),
+            RootKind::Global { symbol: None, .. } => b.frame("data/bss word", "", 0),
             RootKind::Frame { function, pc, .. } | RootKind::StackObject { function, pc, .. } => {
                 // A frame's PC is a return address except in the innermost frame: the
                 // call is the instruction before it.
@@ -599,7 +607,7 @@ impl Namer<'_, '_> {
                     None => b.frame(function, "", 0),
                 }
             }
-            other => b.frame(&format!("<{}>", other.name()), "", 0),
+            other => b.frame(&format!("{} root", other.name()), "", 0),
         }
     }
 
@@ -614,13 +622,14 @@ impl Namer<'_, '_> {
 ///
 /// * the outermost frame is the root: a global by name (`main.gServer`), a goroutine
 ///   frame by function with the file and line of its call (`main.awaitReply`,
-///   `main.go:205`), or the root's kind in angle brackets (`<finalizer>`);
+///   `main.go:205`), or the root's kind (`finalizer root`, `data/bss word` for a
+///   word without a symbol) — `go tool pprof` drops names in `<…>` or `(…)`;
 /// * then, for each object along the path, its type (`main.Server`) and, when the
 ///   next pointer is in a named field of a typed struct, that field
 ///   (`main.Server.sessions`); a map's internal objects (Swiss tables and groups,
 ///   classic buckets), whose shape changes as it grows, are left out;
 /// * the leaf is the object's own type ([`diff::type_name`](crate::diff::type_name)),
-///   or for a map's internal object its element type without the array length.
+///   or for a map's internal object its type with `[]` for the array length.
 ///
 /// A path that repeats its last hop (a linked list's `next`) stays at one stack, and
 /// stacks deeper than [`MAX_PATH_FRAMES`] lose their middle (`…`). Sample types:
