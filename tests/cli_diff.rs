@@ -12,6 +12,9 @@
 //! goroutines' site grows by the difference of `leaked_goroutines`; the paths to
 //! the sessions grow by the sessions' growth, most of it along
 //! `main.gServer > main.Server > main.Server.sessions > main.Session`.
+//!
+//! Cores of different builds of the leak fixture (another release, an experiment) are
+//! compared by type name: the fixture's types change as their truth files say.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -210,4 +213,45 @@ fn text_output_names_the_leak() {
     assert!(text.starts_with("live heap:"), "{text}");
     assert!(text.contains("main.Session"), "{text}");
     assert!(text.contains("main.awaitReply"), "{text}");
+}
+
+/// Cores of different builds (another release, an experiment) compare by type name:
+/// the fixture's types change exactly as the two truth files say.
+#[test]
+fn diff_across_builds_compares_by_type_name() {
+    let cases = testkit::cases();
+    let leak: Vec<&Case> = cases
+        .iter()
+        .filter(|c| c.program() == "leak" && c.meta["variant"].is_null())
+        .collect();
+    let Some(base) = leak.iter().find(|c| c.mode() == "default") else {
+        println!("no leak case: skipped");
+        return;
+    };
+    let mut compared = 0;
+    for other in leak.iter().filter(|c| c.name != base.name) {
+        let name = format!("{} -> {}", base.name, other.name);
+        let (t0, t1) = (base.truth(), other.truth());
+        let d = diff_json(base, other);
+        let delta = |ty: &str| -> i64 {
+            d["types"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["key"] == ty)
+                .map_or(0, |c| c["count_delta"].as_i64().unwrap())
+        };
+        let counts = |t: &Value, ty: &str| t["type_counts"][ty]["count"].as_i64().unwrap_or(0);
+        for ty in t1["type_counts"].as_object().expect("type_counts").keys() {
+            assert_eq!(
+                delta(ty),
+                counts(&t1, ty) - counts(&t0, ty),
+                "{name}: growth of {ty}"
+            );
+        }
+        let payloads = leak_field(&t1, "payload_buffers") - leak_field(&t0, "payload_buffers");
+        assert_eq!(delta("[1024]uint8"), payloads, "{name}: payload buffers");
+        compared += 1;
+    }
+    println!("compared {compared} other builds with {}", base.name);
 }
