@@ -8,6 +8,7 @@
 //! core (`gdb-mappings.json`, `gdb-registers.json`) and `case.json`. Compressed files
 //! are decompressed on demand into `target/testdata-cache/` (once, atomically, so
 //! parallel tests can share them).
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fs;
