@@ -19,6 +19,8 @@ const USED: &[&str] = &[
     "runtime.allgs",
     "runtime.waitReasonStrings",
     "runtime.buildVersion",
+    "runtime.gcController",
+    "runtime.memstats",
 ];
 
 fn open(case: &testkit::Case) -> Core {

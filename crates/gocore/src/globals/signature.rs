@@ -46,6 +46,14 @@ pub(crate) static SIGNATURES: &[(&str, &str)] = &[
         "a runtime.moduledata whose pcHeader points at the pclntab and whose text..etext lies in the text section",
     ),
     (
+        "runtime.gcController",
+        "a runtime.gcControllerState whose heapMinimum == defaultHeapMinimum (4 MiB or 512 KiB) × gcPercent / 100 (gcPercent != 0), memoryLimit > 0, heapInUse == mheap_.pagesInUse × page size (> 0), heapFree and heapReleased whole pages, mappedReady >= heapInUse",
+    ),
+    (
+        "runtime.memstats",
+        "a runtime.mstats with enablegc set, 1 <= numgc, numforcedgc <= numgc, last_gc_unix == pause_end[(numgc-1) % 256] != 0, every recorded pause_end non-zero and (numgc <= 256) pause_total_ns == the sum of the recorded pause_ns",
+    ),
+    (
         "runtime.allm",
         "the one word in data/bss pointing at the head of the longest m.alllink chain of ms (g0.m == m, procid a thread of the core) ending at m0 in bss and holding every m a goroutine runs on",
     ),
@@ -64,6 +72,8 @@ pub(crate) fn locate(proc: &Process<'_>, img: &Image, name: &str) -> SigResult {
         }
         "runtime.firstmoduledata" => firstmoduledata(proc, img),
         "runtime.allm" => allm(proc, img),
+        "runtime.gcController" => gc_controller(proc, img),
+        "runtime.memstats" => memstats(proc, img),
         _ => Err(format!(
             "no structural signature is strong enough for {name}; a symbol table or DWARF is needed"
         )),
@@ -474,6 +484,146 @@ fn firstmoduledata(proc: &Process<'_>, img: &Image) -> SigResult {
         }
     }
     unique(hits, "runtime.moduledata pointing at the pclntab")
+}
+
+/// The `uint32` at run-time address `addr` of the image.
+fn u32_at(img: &Image, addr: u64) -> Option<u64> {
+    let r = img.range_of(addr)?;
+    let o = usize::try_from(addr - r.start).ok()?;
+    let b: [u8; 4] = r.bytes.get(o..o.checked_add(4)?)?.try_into().ok()?;
+    Some(u64::from(match img.endian {
+        corefile::Endian::Little => u32::from_le_bytes(b),
+        corefile::Endian::Big => u32::from_be_bytes(b),
+    }))
+}
+
+/// `runtime.gcController`: its heap minimum follows from its GC percent, and its
+/// in-use heap bytes are the heap's in-use pages.
+fn gc_controller(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    let ty = "runtime.gcControllerState";
+    let off = |f: &str| l.offset(ty, f).map_err(layout_err);
+    let (pct, min, limit, in_use, free, released, mapped) = (
+        off("gcPercent")?,
+        off("heapMinimum")?,
+        off("memoryLimit")?,
+        off("heapInUse")?,
+        off("heapFree")?,
+        off("heapReleased")?,
+        off("mappedReady")?,
+    );
+    let size = l.size(ty).map_err(layout_err)?;
+    let page = l
+        .constant_any(&[
+            "runtime._PageSize",
+            "runtime.pageSize",
+            "internal/runtime/gc.PageSize",
+        ])
+        .map_err(layout_err)? as u64;
+    if page == 0 {
+        return Err("page size 0".into());
+    }
+    let pages = proc
+        .global("runtime.mheap_", "runtime.mheap")
+        .and_then(|m| m.field("pagesInUse"))
+        .and_then(|r| r.uint())
+        .map_err(|e| format!("needs mheap_.pagesInUse: {e}"))?;
+    let want_in_use = pages.wrapping_mul(page);
+    if want_in_use == 0 {
+        return Err("mheap_.pagesInUse is 0: nothing to match gcController.heapInUse".into());
+    }
+    let mut hits = Vec::new();
+    for r in &img.ranges {
+        for o in words(r, size) {
+            let addr = r.start + o as u64;
+            if img.word(addr + in_use) != Some(want_in_use) {
+                continue;
+            }
+            // gcPercent is an int32 (atomic.Int32).
+            let Some(p) = u32_at(img, addr + pct).map(|v| i64::from(v as u32 as i32)) else {
+                continue;
+            };
+            if p == 0 || !(-1..=1 << 24).contains(&p) {
+                continue;
+            }
+            let hm = img.word(addr + min);
+            let ok_min = [4u64 << 20, 512 << 10]
+                .iter()
+                .any(|d| hm == Some(d.wrapping_mul(p as u64) / 100));
+            let ok = ok_min
+                && img.word(addr + limit).is_some_and(|v| (v as i64) > 0)
+                && img.word(addr + free).is_some_and(|v| v % page == 0)
+                && img.word(addr + released).is_some_and(|v| v % page == 0)
+                && img.word(addr + mapped).is_some_and(|v| v >= want_in_use);
+            if ok {
+                hits.push(Found {
+                    addr,
+                    size: Some(size),
+                });
+            }
+        }
+    }
+    unique(hits, "runtime.gcControllerState (heapMinimum, heapInUse)")
+}
+
+/// `runtime.memstats`: the GC pause ring agrees with the GC count and totals.
+fn memstats(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    let ty = "runtime.mstats";
+    let off = |f: &str| l.offset(ty, f).map_err(layout_err);
+    let (numgc, forced, total, pause_ns, pause_end, last, enable) = (
+        off("numgc")?,
+        off("numforcedgc")?,
+        off("pause_total_ns")?,
+        off("pause_ns")?,
+        off("pause_end")?,
+        off("last_gc_unix")?,
+        off("enablegc")?,
+    );
+    let size = l.size(ty).map_err(layout_err)?;
+    let byte_at = |addr: u64| -> Option<u8> {
+        let r = img.range_of(addr)?;
+        r.bytes.get(usize::try_from(addr - r.start).ok()?).copied()
+    };
+    let mut hits = Vec::new();
+    for r in &img.ranges {
+        for o in words(r, size) {
+            let addr = r.start + o as u64;
+            let Some(n) = u32_at(img, addr + numgc).filter(|&n| n >= 1) else {
+                continue;
+            };
+            if byte_at(addr + enable) != Some(1) {
+                continue;
+            }
+            if u32_at(img, addr + forced).is_none_or(|f| f > n) {
+                continue;
+            }
+            let end = |i: u64| img.word(addr + pause_end + 8 * (i % 256));
+            let Some(last_end) = end(n - 1).filter(|&e| e != 0) else {
+                continue;
+            };
+            if img.word(addr + last) != Some(last_end) {
+                continue;
+            }
+            let recorded = n.min(256);
+            if !(0..recorded).all(|i| end(i).is_some_and(|e| e != 0)) {
+                continue;
+            }
+            if n <= 256 {
+                let sum = (0..n).try_fold(0u64, |a, i| {
+                    img.word(addr + pause_ns + 8 * i).map(|v| a.wrapping_add(v))
+                });
+                if sum.is_none() || sum != img.word(addr + total) {
+                    continue;
+                }
+            }
+            hits.push(Found {
+                addr,
+                size: Some(size),
+            });
+        }
+    }
+    unique(hits, "runtime.mstats (GC pause ring)")
 }
 
 /// Most `m`s followed along `alllink`.
