@@ -23,6 +23,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::error::Result;
 use crate::heap::{Heap, ObjId};
 use crate::process::Process;
@@ -270,44 +272,40 @@ impl Reachability {
             warnings: Vec::new(),
         };
         let mut work: Vec<ObjId> = Vec::new();
+        let marks = AtomicSet::new(n);
         for root in roots {
             let l = land(heap, root.target);
             r.root_edges.add(l);
             r.note_bad(l, None, root.slot, root.target);
             if let Landing::Object(id, _) = l {
-                if r.live.insert(id) {
+                if marks.insert(id) {
                     work.push(id);
                 }
             }
         }
-        // Each object is pushed at most once (when first marked): the loop is
-        // bounded by the object count.
-        while let Some(id) = work.pop() {
-            let Some(obj) = heap.object(id) else {
-                r.warn(format!("object id {} has no object", id.0));
-                continue;
-            };
-            for p in heap.pointers(&obj) {
-                let p = match p {
-                    Ok(p) => p,
-                    Err(e) => {
-                        r.warn(format!("object {:#x}: {e}", obj.addr));
-                        break;
-                    }
-                };
-                if p.target == 0 {
-                    continue;
-                }
-                let l = land(heap, p.target);
-                r.heap_edges.add(l);
-                r.note_bad(l, Some(id), obj.addr + p.offset, p.target);
-                if let Landing::Object(t, _) = l {
-                    if r.live.insert(t) {
-                        work.push(t);
-                    }
-                }
+        // Scan in parallel: each object is scanned once, by the task that marked it,
+        // so the marked set and the edge counts do not depend on the schedule; the
+        // bad pointers kept and the warnings are sorted.
+        let acc = std::sync::Mutex::new(Acc::default());
+        rayon::scope(|s| {
+            for chunk in work.chunks(SPLIT) {
+                let stack = chunk.to_vec();
+                let (marks, acc) = (&marks, &acc);
+                s.spawn(move |s| scan(s, heap, marks, acc, stack));
             }
+        });
+        let acc = acc.into_inner().unwrap_or_else(|e| e.into_inner());
+        r.heap_edges = acc.edges;
+        let mut bad = acc.bad;
+        bad.sort_by_key(|b| (b.slot, b.target));
+        r.bad.extend(bad);
+        r.bad.truncate(MAX_BAD);
+        let mut warnings = acc.warnings;
+        warnings.sort();
+        for w in warnings {
+            r.warn(w);
         }
+        r.live = marks.into_set();
         for obj in heap.objects() {
             let slot = obj.size + (obj.addr - obj.slot);
             r.all_bytes += slot;
@@ -423,4 +421,126 @@ impl Reachability {
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
+}
+
+/// Objects a marking task scans before it hands half of its stack to a new task.
+const SPLIT: usize = 256;
+
+/// What marking tasks add up.
+#[derive(Default)]
+struct Acc {
+    edges: EdgeStats,
+    bad: Vec<BadPointer>,
+    warnings: Vec<String>,
+}
+
+impl EdgeStats {
+    fn merge(&mut self, o: &EdgeStats) {
+        self.to_objects += o.to_objects;
+        self.to_header += o.to_header;
+        self.to_free_slot += o.to_free_slot;
+        self.to_span_tail += o.to_span_tail;
+        self.to_stack += o.to_stack;
+        self.outside_heap += o.outside_heap;
+    }
+}
+
+/// A bitset over object ids that tasks mark concurrently.
+struct AtomicSet {
+    words: Vec<AtomicU64>,
+    len: usize,
+}
+
+impl AtomicSet {
+    fn new(len: usize) -> AtomicSet {
+        AtomicSet {
+            words: (0..len.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            len,
+        }
+    }
+
+    /// Marks `id`; whether this call marked it.
+    #[inline]
+    fn insert(&self, id: ObjId) -> bool {
+        let i = id.index();
+        if i >= self.len {
+            return false;
+        }
+        let Some(w) = self.words.get(i / 64) else {
+            return false;
+        };
+        let bit = 1u64 << (i % 64);
+        // A plain load first: most pointers reach objects marked already.
+        if w.load(Ordering::Relaxed) & bit != 0 {
+            return false;
+        }
+        w.fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
+
+    fn into_set(self) -> ObjSet {
+        ObjSet {
+            words: self.words.into_iter().map(AtomicU64::into_inner).collect(),
+            len: self.len,
+        }
+    }
+}
+
+/// Scans the objects of `stack` and everything they mark, splitting off half of the
+/// stack into a new task whenever it grows past `2 * SPLIT`.
+fn scan<'s>(
+    s: &rayon::Scope<'s>,
+    heap: &'s Heap<'_>,
+    marks: &'s AtomicSet,
+    acc: &'s std::sync::Mutex<Acc>,
+    mut stack: Vec<ObjId>,
+) {
+    let mut mine = Acc::default();
+    while let Some(id) = stack.pop() {
+        if stack.len() >= 2 * SPLIT {
+            let half = stack.split_off(stack.len() - SPLIT);
+            s.spawn(move |s| scan(s, heap, marks, acc, half));
+        }
+        let Some(obj) = heap.object(id) else {
+            mine.warnings
+                .push(format!("object id {} has no object", id.0));
+            continue;
+        };
+        for p in heap.pointers(&obj) {
+            let p = match p {
+                Ok(p) => p,
+                Err(e) => {
+                    mine.warnings.push(format!("object {:#x}: {e}", obj.addr));
+                    break;
+                }
+            };
+            if p.target == 0 {
+                continue;
+            }
+            let l = land(heap, p.target);
+            mine.edges.add(l);
+            if matches!(l, Landing::FreeSlot | Landing::SpanTail) {
+                mine.bad.push(BadPointer {
+                    from: Some(id),
+                    slot: obj.addr + p.offset,
+                    target: p.target,
+                });
+                // Keep the lowest slots, whatever order they are met in.
+                if mine.bad.len() > 2 * MAX_BAD {
+                    mine.bad.sort_by_key(|b| (b.slot, b.target));
+                    mine.bad.truncate(MAX_BAD);
+                }
+            }
+            if let Landing::Object(t, _) = l {
+                if marks.insert(t) {
+                    stack.push(t);
+                }
+            }
+        }
+    }
+    let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
+    a.edges.merge(&mine.edges);
+    a.bad.extend(mine.bad);
+    mine.warnings.sort();
+    a.warnings
+        .extend(mine.warnings.into_iter().take(MAX_WARNINGS + 1));
 }

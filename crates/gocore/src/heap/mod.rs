@@ -258,13 +258,25 @@ pub struct Object {
     pub span: u32,
 }
 
-/// Per-span index data (parallel to `Heap::spans`).
+/// Per-span index data (parallel to `Heap::spans`). It repeats the few fields of
+/// [`SpanInfo`] that [`Heap::find_object`] needs, so that a lookup touches one
+/// cache line of it.
 #[derive(Debug, Clone, Copy, Default)]
 struct SpanIndex {
     /// First word of the span's allocated bitmap in `Heap::alloc`.
     bits: usize,
     /// Id of the span's first object.
     first_id: u32,
+    /// Allocated objects (`SpanInfo::allocated`, 0 for spans without objects).
+    allocated: u32,
+    /// `SpanInfo::base`.
+    base: u64,
+    /// `SpanInfo::end()`.
+    end: u64,
+    /// `SpanInfo::elemsize` (1 where the span has no objects, never 0).
+    elemsize: u64,
+    /// `SpanInfo::nelems`.
+    nelems: u64,
     /// Malloc header bytes at the start of each slot (0 or 8).
     header: u64,
     /// Where the span's pointer bits come from.
@@ -297,6 +309,57 @@ struct Arenas {
     no_more_ptrs_off: Option<u64>,
 }
 
+/// Heap page → index of the span holding it (plus one; 0 for none), over the
+/// address range of the spans. A lookup is checked against the span's bounds, and
+/// falls back to a binary search when the table is absent (a heap spread too thin
+/// for a dense table) or the page is shared (spans not page-aligned).
+#[derive(Debug, Clone, Default)]
+struct PageTable {
+    base: u64,
+    shift: u32,
+    spans: Vec<u32>,
+}
+
+/// Most entries of the page table (64 MiB of address space per 8 KiB entry … 4 M
+/// entries, 16 MiB): beyond this the heap's spans are looked up by binary search.
+const MAX_PAGE_TABLE: u64 = 1 << 22;
+
+impl PageTable {
+    fn new(spans: &[SpanInfo], page_size: u64) -> PageTable {
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            return PageTable::default();
+        };
+        let shift = page_size.trailing_zeros();
+        let base = first.base >> shift << shift;
+        let n = (last.end() - base).div_ceil(page_size);
+        let covered: u64 = spans.iter().map(|s| s.npages).sum();
+        if n > MAX_PAGE_TABLE || n > covered.saturating_mul(8).max(1 << 16) {
+            return PageTable::default();
+        }
+        let mut t = vec![0u32; n as usize];
+        for (i, s) in spans.iter().enumerate() {
+            let p0 = (s.base - base) >> shift;
+            let p1 = (s.end() - 1 - base) >> shift;
+            for e in t.get_mut(p0 as usize..=p1 as usize).into_iter().flatten() {
+                *e = i as u32 + 1;
+            }
+        }
+        PageTable {
+            base,
+            shift,
+            spans: t,
+        }
+    }
+
+    /// The candidate span of `addr` (unchecked), if the table covers it.
+    #[inline]
+    fn get(&self, addr: u64) -> Option<usize> {
+        let p = addr.checked_sub(self.base)? >> self.shift;
+        let e = *self.spans.get(usize::try_from(p).ok()?)?;
+        e.checked_sub(1).map(|i| i as usize)
+    }
+}
+
 /// The heap index. See the [module documentation](self).
 ///
 /// ```no_run
@@ -314,6 +377,14 @@ pub struct Heap<'a> {
     spans: Vec<SpanInfo>,
     index: Vec<SpanIndex>,
     alloc: Vec<u64>,
+    /// Parallel to `alloc`: the id of the first allocated slot at or after the start
+    /// of that word (its span's `first_id` plus the bits of the span's earlier
+    /// words), so that a slot's id is one popcount away.
+    rank: Vec<u32>,
+    /// The span (index into `spans`) holding object id `64 * k`, for each `k`.
+    id_spans: Vec<u32>,
+    /// Page → span, for the address lookups of `find_object`.
+    pages: PageTable,
     count: u64,
     types: HashMap<u64, TypeInfo>,
     arenas: Arenas,
@@ -660,12 +731,49 @@ impl<'a> Heap<'a> {
             });
         }
 
+        // Hot copies, ranks of the bitmap words, id → span samples, page table.
+        let mut rank = vec![0u32; alloc.len()];
+        let mut id_spans = Vec::with_capacity(count.div_ceil(64) as usize);
+        for (si, (s, ix)) in sorted_spans.iter().zip(sorted_index.iter_mut()).enumerate() {
+            ix.base = s.base;
+            ix.end = s.end();
+            ix.elemsize = s.elemsize.max(1);
+            ix.nelems = s.nelems;
+            ix.allocated = s.allocated as u32;
+            if s.allocated == 0 {
+                continue;
+            }
+            let nwords = s.nelems.div_ceil(64) as usize;
+            let mut next = ix.first_id;
+            let words = alloc.get(ix.bits..ix.bits + nwords).unwrap_or_default();
+            for (r, w) in rank
+                .get_mut(ix.bits..)
+                .unwrap_or_default()
+                .iter_mut()
+                .zip(words)
+            {
+                *r = next;
+                next += w.count_ones();
+            }
+            // Samples 64·k falling in [first_id, first_id + allocated).
+            let end = u64::from(ix.first_id) + s.allocated;
+            let mut k = u64::from(ix.first_id).div_ceil(64);
+            while k * 64 < end {
+                id_spans.push(si as u32);
+                k += 1;
+            }
+        }
+        let pages = PageTable::new(&sorted_spans, page_size);
+
         let mut heap = Heap {
             core,
             layout,
             spans: sorted_spans,
             index: sorted_index,
             alloc,
+            rank,
+            id_spans,
+            pages,
             count,
             types: HashMap::new(),
             arenas: Arenas::default(),
@@ -830,7 +938,21 @@ impl<'a> Heap<'a> {
         self.span_index_of(addr).and_then(|i| self.spans.get(i))
     }
 
+    #[inline]
     fn span_index_of(&self, addr: u64) -> Option<usize> {
+        if let Some(i) = self.pages.get(addr) {
+            if let Some(ix) = self.index.get(i) {
+                if ix.base <= addr && addr < ix.end {
+                    return Some(i);
+                }
+            }
+        } else if !self.pages.spans.is_empty() {
+            // Inside the table's range but on no span's page; or outside it.
+            let p = addr.wrapping_sub(self.pages.base) >> self.pages.shift;
+            if p < self.pages.spans.len() as u64 {
+                return None;
+            }
+        }
         let i = self.spans.partition_point(|s| s.base <= addr);
         let i = i.checked_sub(1)?;
         let s = self.spans.get(i)?;
@@ -881,26 +1003,17 @@ impl<'a> Heap<'a> {
         }
     }
 
+    #[inline]
     fn make_object(&self, span: usize, slot: u64, id: u32) -> Option<Object> {
-        let s = self.spans.get(span)?;
         let ix = self.index.get(span)?;
-        let slot_addr = s.base.checked_add(slot.checked_mul(s.elemsize)?)?;
+        let slot_addr = ix.base.checked_add(slot.checked_mul(ix.elemsize)?)?;
         Some(Object {
             id: ObjId(id),
             addr: slot_addr + ix.header,
-            size: s.elemsize - ix.header,
+            size: ix.elemsize - ix.header,
             slot: slot_addr,
             span: span as u32,
         })
-    }
-
-    fn is_allocated(&self, span: usize, slot: u64) -> bool {
-        let Some(ix) = self.index.get(span) else {
-            return false;
-        };
-        self.alloc
-            .get(ix.bits + (slot / 64) as usize)
-            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
     }
 
     /// The object with this id.
@@ -916,35 +1029,30 @@ impl<'a> Heap<'a> {
         if u64::from(id.0) >= self.count {
             return None;
         }
-        // Last span whose first id ≤ id and that has objects.
-        let i = self.index.partition_point(|ix| ix.first_id <= id.0);
-        let mut span = i.checked_sub(1)?;
-        // Spans without objects share first_id with the next: step back to one with.
-        while self.spans.get(span)?.allocated == 0 {
-            span = span.checked_sub(1)?;
+        // From the span holding id 64·k, forward to the one holding `id`.
+        let mut span = *self.id_spans.get(id.index() / 64)? as usize;
+        loop {
+            let ix = self.index.get(span)?;
+            if ix.first_id <= id.0 && id.0 - ix.first_id < ix.allocated {
+                break;
+            }
+            span += 1;
         }
         let ix = self.index.get(span)?;
-        let mut rank = id.0 - ix.first_id;
-        let s = self.spans.get(span)?;
-        let nwords = s.nelems.div_ceil(64) as usize;
-        for (wi, w) in self
-            .alloc
-            .get(ix.bits..ix.bits + nwords)?
-            .iter()
-            .enumerate()
-        {
-            let c = w.count_ones();
-            if rank < c {
-                let mut w = *w;
-                for _ in 0..rank {
-                    w &= w - 1;
-                }
-                let slot = wi as u64 * 64 + u64::from(w.trailing_zeros());
-                return self.make_object(span, slot, id.0);
-            }
-            rank -= c;
+        let nwords = ix.nelems.div_ceil(64) as usize;
+        let ranks = self.rank.get(ix.bits..ix.bits + nwords)?;
+        // The last word whose rank is ≤ id holds it (a word without bits shares its
+        // rank with the next).
+        let wi = ranks.partition_point(|&r| r <= id.0).checked_sub(1)?;
+        let mut w = *self.alloc.get(ix.bits + wi)?;
+        for _ in 0..id.0 - ranks.get(wi)? {
+            w &= w.wrapping_sub(1);
         }
-        None
+        if w == 0 {
+            return None;
+        }
+        let slot = wi as u64 * 64 + u64::from(w.trailing_zeros());
+        self.make_object(span, slot, id.0)
     }
 
     /// The allocated object containing `addr`, and `addr`'s offset from the
@@ -963,29 +1071,48 @@ impl<'a> Heap<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn find_object(&self, addr: u64) -> Option<(ObjId, u64)> {
+        self.locate(addr).map(|(_, _, id, off)| (ObjId(id), off))
+    }
+
+    /// The allocated object containing `addr`, and `addr`'s offset from the
+    /// object's address: [`Heap::find_object`] and [`Heap::object`] in one lookup.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// if let Some((obj, off)) = heap.object_at(0xc000010008) {
+    ///     println!("{off} bytes into the {}-byte object {:#x}", obj.size, obj.addr);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn object_at(&self, addr: u64) -> Option<(Object, u64)> {
+        let (si, slot, id, off) = self.locate(addr)?;
+        Some((self.make_object(si, slot, id)?, off))
+    }
+
+    /// (span, slot, id, offset in the object) of the allocated object holding `addr`.
+    #[inline]
+    fn locate(&self, addr: u64) -> Option<(usize, u64, u32, u64)> {
         let si = self.span_index_of(addr)?;
-        let s = self.spans.get(si)?;
-        if s.allocated == 0 {
-            return None;
-        }
         let ix = self.index.get(si)?;
-        let off = addr - s.base;
-        let slot = off / s.elemsize;
-        if slot >= s.nelems || !self.is_allocated(si, slot) {
+        if ix.allocated == 0 {
             return None;
         }
-        let in_slot = off - slot * s.elemsize;
-        let in_obj = in_slot.checked_sub(ix.header)?;
-        // Rank of the slot among the span's allocated slots.
-        let mut rank = 0u64;
-        let full = (slot / 64) as usize;
-        let words = self.alloc.get(ix.bits..ix.bits + full + 1)?;
-        for w in words.get(..full)? {
-            rank += u64::from(w.count_ones());
+        let off = addr - ix.base;
+        let slot = off / ix.elemsize;
+        if slot >= ix.nelems {
+            return None;
         }
-        let last = words.get(full)?;
-        rank += u64::from((last & ((1u64 << (slot % 64)) - 1)).count_ones());
-        Some((ObjId(ix.first_id + rank as u32), in_obj))
+        let wi = ix.bits + (slot / 64) as usize;
+        let w = *self.alloc.get(wi)?;
+        let bit = 1u64 << (slot % 64);
+        if w & bit == 0 {
+            return None;
+        }
+        let in_obj = (off - slot * ix.elemsize).checked_sub(ix.header)?;
+        let id = self.rank.get(wi)? + (w & (bit - 1)).count_ones();
+        Some((si, slot, id, in_obj))
     }
 
     /// The allocation type of an object, when the heap records it: the malloc
