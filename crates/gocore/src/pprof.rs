@@ -67,10 +67,10 @@ pub struct ProfileBuilder {
     string_ids: HashMap<String, i64>,
     /// Per frame: (name, file, line) as string ids and line.
     frames: Vec<(i64, i64, i64)>,
-    frame_ids: HashMap<(i64, i64, i64), u32>,
+    frame_ids: FxMap<(i64, i64, i64), u32>,
     /// Per stack: (parent stack + 1 or 0, frame).
     stacks: Vec<(u32, u32)>,
-    stack_ids: HashMap<(u32, u32), u32>,
+    stack_ids: FxMap<(u32, u32), u32>,
     /// Per stack: its number of frames.
     depths: Vec<u32>,
     /// Per stack: one value per sample type.
@@ -94,9 +94,9 @@ impl ProfileBuilder {
             strings: Vec::new(),
             string_ids: HashMap::new(),
             frames: Vec::new(),
-            frame_ids: HashMap::new(),
+            frame_ids: FxMap::default(),
             stacks: Vec::new(),
-            stack_ids: HashMap::new(),
+            stack_ids: FxMap::default(),
             depths: Vec::new(),
             values: Vec::new(),
         };
@@ -485,37 +485,63 @@ impl HeapProfile {
     }
 }
 
+/// A fast hasher for the small integer keys of the walk (FxHash's mixing).
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
+/// How an object appears on paths: the frame of its type, and for a map's internal
+/// object the frame of its own samples (it is otherwise left out of paths).
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    frame: FrameId,
+    internal: Option<FrameId>,
+}
+
 /// Names frames of a heap profile, with caches (no string per object).
 struct Namer<'p, 'a> {
     proc: &'p Process<'a>,
     heap: &'p Heap<'a>,
     typing: Option<&'p Typing>,
     reader: Option<TypeReader<'p, 'a>>,
-    types: HashMap<TypeKey, FrameId>,
-    /// Per type: whether it is a map's internal structure, and its frame then.
-    internal: HashMap<TypeKey, Option<FrameId>>,
-    fields: HashMap<(u32, u64), Option<FrameId>>,
+    kinds: FxMap<TypeKey, Kind>,
+    fields: FxMap<(u32, u64), Option<FrameId>>,
     ellipsis: Option<FrameId>,
 }
 
 impl Namer<'_, '_> {
-    fn type_frame(&mut self, b: &mut ProfileBuilder, obj: &Object) -> FrameId {
+    /// The frames of an object's type. A map's internal structure (Swiss `maps.Map`,
+    /// directories, tables and groups; classic `hmap`, buckets) changes shape as the
+    /// map grows, so it is transparent on paths; its own samples get the frame of its
+    /// type with `[]` for an array length (`[]map.group[string]*main.Session`).
+    fn kind(&mut self, b: &mut ProfileBuilder, obj: &Object) -> Kind {
         let key = type_key(self.heap, self.typing, obj);
-        if let Some(&f) = self.types.get(&key) {
-            return f;
-        }
-        let f = b.frame(&type_name(self.heap, self.typing, obj), "", 0);
-        self.types.insert(key, f);
-        f
-    }
-
-    /// Whether an object is part of a map's internal structure (Swiss `maps.Map`,
-    /// directories, tables and groups; classic `hmap`, buckets), whose shape changes
-    /// as the map grows: such objects are left out of paths.
-    fn is_map_internal(&mut self, b: &mut ProfileBuilder, obj: &Object) -> bool {
-        let key = type_key(self.heap, self.typing, obj);
-        if let Some(f) = self.internal.get(&key) {
-            return f.is_some();
+        if let Some(&k) = self.kinds.get(&key) {
+            return k;
         }
         let name = type_name(self.heap, self.typing, obj);
         // `[N]T` arrays of groups or buckets: judged by T.
@@ -526,8 +552,6 @@ impl Namer<'_, '_> {
                 .map_or(name.as_str(), |(_, t)| t),
             None => name.as_str(),
         };
-        // The frame: `[]T` for arrays of any length, so that paths compare as a
-        // map grows.
         let frame_name = if elem.len() < name.len() {
             format!("[]{elem}")
         } else {
@@ -539,21 +563,13 @@ impl Namer<'_, '_> {
             || elem.starts_with("noswissmap.")
             || elem == "runtime.hmap"
             || elem == "runtime.bmap"
-            || elem == "internal/runtime/maps.Map"
             || elem.starts_with("internal/runtime/maps.");
-        let frame = internal.then(|| b.frame(&frame_name, "", 0));
-        self.internal.insert(key, frame);
-        internal
-    }
-
-    /// The leaf frame of a map's internal object: its type with `[]` for an array
-    /// length (`[]map.group[string]*main.Session`).
-    fn internal_frame(&mut self, b: &mut ProfileBuilder, obj: &Object) -> FrameId {
-        let key = type_key(self.heap, self.typing, obj);
-        match self.internal.get(&key) {
-            Some(Some(f)) => *f,
-            _ => self.type_frame(b, obj),
-        }
+        let k = Kind {
+            frame: b.frame(&name, "", 0),
+            internal: internal.then(|| b.frame(&frame_name, "", 0)),
+        };
+        self.kinds.insert(key, k);
+        k
     }
 
     /// `T.field` for the top-level field of a struct-typed object holding byte `off`.
@@ -680,15 +696,16 @@ pub fn heap_profile(
         heap,
         typing,
         reader,
-        types: HashMap::new(),
-        internal: HashMap::new(),
-        fields: HashMap::new(),
+        kinds: FxMap::default(),
+        fields: FxMap::default(),
         ellipsis: None,
     };
     let n = usize::try_from(heap.object_count()).unwrap_or(0);
     const NONE: u32 = u32::MAX;
     // Per object: its stack (NONE until reached).
     let mut stack_of: Vec<u32> = vec![NONE; n];
+    // Per object: the frame of its own sample when it is a map's internal object.
+    let mut leaf_of: Vec<u32> = vec![NONE; n];
     let mut queue: Vec<u32> = Vec::new();
     let mut warnings = Vec::new();
     for r in roots.roots() {
@@ -701,11 +718,11 @@ pub fn heap_profile(
         let Some(obj) = heap.object(id) else { continue };
         let rf = namer.root_frame(&mut b, r);
         let rs = b.stack(None, rf);
-        stack_of[id.index()] = if namer.is_map_internal(&mut b, &obj) {
-            rs.0
-        } else {
-            let tf = namer.type_frame(&mut b, &obj);
-            b.stack(Some(rs), tf).0
+        let k = namer.kind(&mut b, &obj);
+        leaf_of[id.index()] = k.internal.map_or(NONE, |f| f.0);
+        stack_of[id.index()] = match k.internal {
+            Some(_) => rs.0,
+            None => b.stack(Some(rs), k.frame).0,
         };
         queue.push(id.0);
     }
@@ -718,10 +735,9 @@ pub fn heap_profile(
         // `through`: the stack of what this object holds; its own sample's stack is
         // the same, except for a map's internals, which are transparent on paths.
         let through = StackId(stack_of[id.index()]);
-        let internal = namer.is_map_internal(&mut b, &obj);
+        let internal = leaf_of[id.index()] != NONE;
         let own = if internal {
-            let f = namer.internal_frame(&mut b, &obj);
-            b.stack(Some(through), f)
+            b.stack(Some(through), FrameId(leaf_of[id.index()]))
         } else {
             through
         };
@@ -757,13 +773,15 @@ pub fn heap_profile(
             } else {
                 namer.field_frame(&mut b, &obj, p.offset)
             };
-            let cs = if namer.is_map_internal(&mut b, &child) {
+            let k = namer.kind(&mut b, &child);
+            leaf_of[cid.index()] = k.internal.map_or(NONE, |f| f.0);
+            let cs = if k.internal.is_some() {
                 match ff {
                     Some(f) => b.stack(Some(through), f),
                     None => through,
                 }
             } else {
-                let tf = namer.type_frame(&mut b, &child);
+                let tf = k.frame;
                 // A hop that repeats the one before it (list.next.next…) stays put.
                 let repeats = b.leaf(through) == tf
                     && match ff {
