@@ -46,9 +46,16 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
         let dom = if a.no_retained {
             None
         } else {
-            let graph = ObjectGraph::build(heap, &roots).context("building the object graph")?;
-            let dom = Dominators::compute(&graph, heap);
-            Some((graph, dom))
+            match ObjectGraph::build(heap, &roots) {
+                Ok(graph) => {
+                    let dom = Dominators::compute(&graph, heap);
+                    Some((graph, dom))
+                }
+                Err(e) => {
+                    eprintln!("gocore: warning: no retained sizes (object graph: {e})");
+                    None
+                }
+            }
         };
         let retained = dom
             .as_ref()
