@@ -39,6 +39,24 @@ impl Analysis<'_, '_> {
         }
     }
 
+    /// A cheap key with the same grouping as [`Analysis::type_name`]: the typing's
+    /// type and element count, the header type, or the span's size class.
+    pub fn type_key(&self, id: ObjId) -> (u8, u64, u64) {
+        if let Some(t) = self.typing.as_ref().and_then(|t| t.object_type(id)) {
+            return (0, u64::from(t.ty.0), t.elems.max(1));
+        }
+        match self.heap.object(id) {
+            Some(o) => match self.heap.object_type(&o) {
+                Some(t) => (1, t.addr, 0),
+                None => {
+                    let s = self.heap.span(&o);
+                    (2, s.elemsize, u64::from(s.spanclass))
+                }
+            },
+            None => (3, 0, 0),
+        }
+    }
+
     /// A node as JSON: object address, type, size, retained; or the root.
     pub fn node_json(&self, n: NodeId) -> Value {
         let retained = self.dom.retained(n);
@@ -107,11 +125,20 @@ pub fn with_analysis<R>(
     a: &CoreArgs,
     f: impl FnOnce(&Analysis<'_, '_>) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
+    let timing = std::env::var_os("GOCORE_TIMING").is_some();
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| {
+        if timing {
+            eprintln!("gocore: timing: {what} at {:?}", t0.elapsed());
+        }
+    };
     super::objects::with_heap(a, |proc, heap| {
+        lap("heap");
         let roots = RootSet::collect(proc, heap).context("collecting roots")?;
         for w in roots.warnings() {
             eprintln!("gocore: warning: roots: {w}");
         }
+        lap("roots");
         let typing = match Typing::compute(proc, heap) {
             Ok(t) => Some(t),
             Err(e) => {
@@ -119,19 +146,24 @@ pub fn with_analysis<R>(
                 None
             }
         };
+        lap("typing");
         let graph = ObjectGraph::build(heap, &roots).context("building the object graph")?;
         for w in graph.warnings() {
             eprintln!("gocore: warning: graph: {w}");
         }
+        lap("graph");
         let dom = Dominators::compute(&graph, heap);
-        f(&Analysis {
+        lap("dominators");
+        let r = f(&Analysis {
             proc,
             heap,
             roots,
             typing,
             graph,
             dom,
-        })
+        });
+        lap("report");
+        r
     })
 }
 
@@ -164,9 +196,17 @@ pub fn run(a: &TopArgs) -> anyhow::Result<ExitCode> {
         let want = |k: &str| a.by == "all" || a.by == k;
         let objects = want("object").then(|| an.dom.top_objects(&an.graph, a.limit));
         let types = want("type").then(|| {
-            let mut rows = an.dom.group_by(&an.graph, |id| Some(an.type_name(id)));
+            let mut rows = an.dom.group_by(&an.graph, |id| Some(an.type_key(id)));
             rows.truncate(a.limit);
-            rows
+            rows.into_iter()
+                .map(|r| gocore::GroupRetained {
+                    key: an.type_name(r.first),
+                    first: r.first,
+                    count: r.count,
+                    shallow: r.shallow,
+                    retained: r.retained,
+                })
+                .collect::<Vec<_>>()
         });
         let roots = want("root").then(|| {
             let mut r = an.dom.top_roots(&an.graph);

@@ -389,7 +389,7 @@ impl Dominators {
         // Keys interned to dense ids, one per object.
         let nobj = graph.object_count() as usize;
         let mut ids: HashMap<K, u32> = HashMap::new();
-        let mut keys: Vec<K> = Vec::new();
+        let mut keys: Vec<(K, u32)> = Vec::new();
         let mut of = vec![NONE; nobj];
         for &n in &self.order {
             if (n as usize) < nobj {
@@ -397,7 +397,7 @@ impl Dominators {
                     let next = keys.len() as u32;
                     let id = *ids.entry(k.clone()).or_insert(next);
                     if id == next {
-                        keys.push(k);
+                        keys.push((k, n));
                     }
                     of[n as usize] = id;
                 }
@@ -405,8 +405,9 @@ impl Dominators {
         }
         let mut rows: Vec<GroupRetained<K>> = keys
             .into_iter()
-            .map(|key| GroupRetained {
+            .map(|(key, first)| GroupRetained {
                 key,
+                first: crate::ObjId(first),
                 count: 0,
                 shallow: 0,
                 retained: 0,
@@ -500,13 +501,16 @@ impl Dominators {
 /// One row of [`Dominators::group_by`].
 ///
 /// ```
-/// let r = gocore::GroupRetained { key: "main.T", count: 2, shallow: 96, retained: 4096 };
+/// let r = gocore::GroupRetained { key: "main.T", first: gocore::ObjId(3), count: 2, shallow: 96, retained: 4096 };
 /// assert!(r.retained >= r.shallow);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRetained<K> {
     /// The key (a type name, say).
     pub key: K,
+    /// The first object with this key in dominator-tree preorder (to name the key
+    /// by, say).
+    pub first: crate::ObjId,
     /// Reachable objects with this key.
     pub count: u64,
     /// Their own bytes.
