@@ -24,10 +24,12 @@
 //!   [`Data::Unreadable`]; nothing panics on bad input.
 //! * **Variables**: [`Decoder::globals`] lists package variables (DWARF; without
 //!   DWARF the symbol table's data and bss symbols, with the pointer words of the
-//!   module's GC masks); [`Decoder::frame_variables`] the parameters and locals of
-//!   one goroutine frame whose DWARF location at the frame's PC is a stack slot
-//!   (relative to the CFA). Register-only values of the interrupted frame and
-//!   variables of inlined calls are listed without a value.
+//!   module's GC masks); [`Decoder::frame_variables`] the parameters, results and
+//!   locals of one physical goroutine frame, with a value where the DWARF location
+//!   at the frame's PC is a stack slot (relative to the CFA; plain locations hold
+//!   over their lexical block). Variables held in registers or not live at that PC
+//!   are listed with the reason and no value; variables of inlined calls are not
+//!   listed yet.
 //!
 //! ```no_run
 //! let core = corefile::Core::open("core")?;
@@ -1761,6 +1763,8 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
         let mut cursor = unit.entries();
         // Tag of each open ancestor, by depth.
         let mut stack: Vec<gimli::DwTag> = Vec::new();
+        // Open lexical blocks of the current subprogram: (depth, PC ranges).
+        let mut blocks: Vec<(usize, Vec<(u64, u64)>)> = Vec::new();
         let mut cur_struct: Option<usize> = None;
         let mut cur_array: Option<usize> = None;
         let mut cur_sub: Option<usize> = None;
@@ -1771,6 +1775,9 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
             }
             let depth = usize::try_from(e.depth()).unwrap_or(0);
             stack.truncate(depth);
+            while blocks.last().is_some_and(|b| b.0 >= depth) {
+                blocks.pop();
+            }
             let Some(here) = e.offset().to_debug_info_offset(&unit.header) else {
                 stack.push(e.tag());
                 continue;
@@ -1916,6 +1923,17 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                     });
                 }
             }
+            if let (Some(_), gimli::DW_TAG_lexical_block, false) = (cur_sub, tag, inside_inlined) {
+                let mut ranges = Vec::new();
+                if let Ok(mut rs) = dwarf.die_ranges(&unit, e) {
+                    while let Ok(Some(r)) = rs.next() {
+                        if ranges.len() < 1024 {
+                            ranges.push((r.begin, r.end));
+                        }
+                    }
+                }
+                blocks.push((depth, ranges));
+            }
             if let (Some(si), Some(t), false, true) = (cur_sub, ty, inside_inlined, depth >= 2) {
                 if matches!(tag, gimli::DW_TAG_variable | gimli::DW_TAG_formal_parameter) {
                     let kind = if tag == gimli::DW_TAG_variable {
@@ -1932,10 +1950,15 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                     let mut locs = Vec::new();
                     match e.attr_value(gimli::DW_AT_location) {
                         Some(AttributeValue::Exprloc(expr)) => {
-                            // A plain expression holds over the whole function (only
-                            // at its top level; block-scoped ones need a list).
-                            if let (Some((lo, hi)), 2) = (range, depth) {
-                                locs.push((lo, hi, location(expr, unit.encoding())));
+                            // A plain expression holds over the innermost enclosing
+                            // lexical block, else the whole function.
+                            let loc = location(expr, unit.encoding());
+                            match (blocks.last(), range) {
+                                (Some((_, rs)), _) => {
+                                    locs.extend(rs.iter().map(|&(lo, hi)| (lo, hi, loc)));
+                                }
+                                (None, Some((lo, hi))) => locs.push((lo, hi, loc)),
+                                (None, None) => {}
                             }
                         }
                         Some(v) => {
