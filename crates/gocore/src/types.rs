@@ -798,6 +798,12 @@ impl Builder<'_, '_, '_> {
         if let Some(d) = self.data.get_mut(id as usize) {
             d.shape = Rc::new(shape);
         }
+        // A bucket or group type met on its own (a header-typed bucket array of a map
+        // whose map type was never seen) is walked slot by slot, with its overflow
+        // chain, as when it is reached through its map.
+        if desc.name.starts_with("map.bucket[") || desc.name.starts_with("map.group[") {
+            self.mark_map_group(id);
+        }
         Some(id)
     }
 
