@@ -3,6 +3,21 @@
 //! values (decoded by [`gocore::Decoder`]); untyped objects as raw words with the
 //! pointer slots marked and their targets. Also the value printers the `globals`
 //! and `goroutines --vars` commands share.
+//!
+//! JSON: `{"address", "object": {"id", "address", "offset", "size", "slot", "span",
+//! "span_class", "size_class", "elemsize", "noscan", "type", "type_source",
+//! "type_offset", "type_elems", "pointer_slots", "value", "words", "truncated"}}`
+//! (`object` is null, with a `reason`, when the address is in no object; `words`
+//! only for untyped objects). A value is `{"type", "address", "size", "kind", …}`
+//! with, by `kind`: `bool`/`int`/`uint`/`float` → `value`; `complex` → `real`,
+//! `imag`; `string` → `ptr`, `len`, `text`, `truncated`; `pointer` → `target`,
+//! `object` (`{"address", "offset", "type"}` or null); `struct` → `fields`
+//! (`[{"name", "offset", "value"}]`); `array` → `len`, `elems`; `slice` → `ptr`,
+//! `len`, `cap`, `elems`; `interface` → `dynamic_type`, `value` (null when nil);
+//! `map` → `ptr`, `len`, `entries` (`[{"key", "value"}]`), `truncated`; `chan` →
+//! `ptr`, `len`, `cap`, `elems`; `func` → `ptr`, `pc`, `function`; `unreadable` →
+//! `error`; `elided` (depth or size limit) nothing more. The same value form is
+//! used by `globals --json` and `goroutines --vars --json`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
