@@ -9,8 +9,8 @@
 //! * on the leak fixture, the retention paths name the leak: `-traces` shows the
 //!   session payloads under `main.gServer` → `main.Server.sessions`, and the
 //!   leaked requests under the goroutine frame `main.awaitReply`, with its file and
-//!   line; `-sample_index=retained -top` puts `main.Server` first among the program's
-//!   own types.
+//!   line; `-tree` runs on it; `-sample_index=retained -top` puts `main.Server` first
+//!   among the program's own types.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -198,6 +198,13 @@ fn leak_profile_names_the_retention_paths() {
     assert!(
         request_via_goroutine,
         "no main.Request ← main.awaitReply trace in:\n{traces}"
+    );
+
+    // -tree (callers and callees of every frame) reads it too.
+    let tree = pprof(&go, &["-tree", "-sample_index=space"], &file);
+    assert!(
+        tree.contains("main.gServer") && tree.contains("main.Server.sessions"),
+        "{tree}"
     );
 
     // The root frame of a goroutine carries the line of the call.
