@@ -28,6 +28,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::fmt;
 
 use gobinary::{Kind, TypeDesc, TypeReader};
@@ -37,6 +39,8 @@ use crate::heap::{Heap, ObjId};
 use crate::process::Process;
 use crate::roots::{land, Landing, Root, RootKind, RootSet};
 use crate::types::Typing;
+use crate::value::Decoder;
+use crate::Goroutine;
 
 const NONE: u32 = u32::MAX;
 /// Deepest type nesting followed when naming a slot.
@@ -190,6 +194,9 @@ pub struct PathLabeler<'p, 'a> {
     roots: &'p [Root],
     typing: Option<&'p Typing>,
     reader: Option<TypeReader<'p, 'a>>,
+    /// For naming frame slots (DWARF), built on first need.
+    decoder: OnceCell<Decoder<'p, 'a>>,
+    goroutines: OnceCell<HashMap<u64, Goroutine>>,
 }
 
 impl fmt::Debug for PathLabeler<'_, '_> {
@@ -228,6 +235,8 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
             roots: roots.roots().as_slice(),
             typing,
             reader,
+            decoder: OnceCell::new(),
+            goroutines: OnceCell::new(),
         }
     }
 
@@ -308,7 +317,7 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
             }
         }
         let root_label = match &root_slot {
-            Some(r) => root_slot_label(r),
+            Some(r) => self.root_label(r),
             None => root.to_string(),
         };
         LabelledPath {
@@ -360,7 +369,10 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
                     };
                     Referrer {
                         node: r,
-                        via: slot.as_ref().map(root_slot_label).unwrap_or_default(),
+                        via: slot
+                            .as_ref()
+                            .map(|r| self.root_label(r))
+                            .unwrap_or_default(),
                         offset,
                         root_slot: slot,
                     }
@@ -373,6 +385,67 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
                 },
             })
             .collect()
+    }
+
+    /// A root slot as text: `main.gServer`, `main.gServer+8`, and for a goroutine
+    /// frame slot the variable holding it when DWARF locates one (`goroutine 18
+    /// main.awaitReply req`, `… r+8` inside it), else `varp±N`.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, None);
+    /// for r in roots.roots().take(3) { println!("{}", labeler.root_label(r)); }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn root_label(&self, r: &Root) -> String {
+        let (goroutine, function, pc) = match &r.kind {
+            RootKind::Frame {
+                goroutine,
+                function,
+                pc,
+                ..
+            }
+            | RootKind::StackObject {
+                goroutine,
+                function,
+                pc,
+                ..
+            } => (*goroutine, function, *pc),
+            _ => return root_slot_label(r),
+        };
+        match self.frame_variable(goroutine, pc, r.slot) {
+            Some((name, 0)) => format!("goroutine {goroutine} {function} {name}"),
+            Some((name, off)) => format!("goroutine {goroutine} {function} {name}+{off}"),
+            None => root_slot_label(r),
+        }
+    }
+
+    /// The DWARF variable of goroutine `gid`'s physical frame at `pc` whose memory
+    /// holds `slot`, and the slot's offset in it.
+    fn frame_variable(&self, gid: u64, pc: u64, slot: u64) -> Option<(String, u64)> {
+        let gs = self.goroutines.get_or_init(|| {
+            self.proc
+                .goroutines()
+                .map(|it| it.filter_map(|g| g.ok()).map(|g| (g.id, g)).collect())
+                .unwrap_or_default()
+        });
+        let g = gs.get(&gid)?;
+        let dec = self
+            .decoder
+            .get_or_init(|| Decoder::new(self.proc, Some(self.heap), self.typing));
+        let frame = g
+            .frames(self.proc)
+            .take(100_000)
+            .map_while(Result::ok)
+            .find(|f| f.pc == pc && !f.inlined)?;
+        let vars = dec.frame_variables(&frame).ok()?;
+        vars.into_iter().find_map(|v| {
+            let a = v.addr?;
+            (slot >= a && slot < a + v.size.max(1)).then(|| (v.name, slot - a))
+        })
     }
 
     /// The first root of group `gi` whose pointer lands in `id`.

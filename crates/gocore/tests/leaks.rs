@@ -15,7 +15,12 @@
 //!   form one group of exactly the truth's ids, parked in `main.awaitReply`, and
 //!   each retains its `main.Request` (80 B) and its 256-byte body.
 //! * with DWARF, the path to `session_0_payload` is labelled `.sessions`, the map
-//!   key `["sess-000000"]` and `.Payload`.
+//!   key `["sess-000000"]` and `.Payload`; stack-only objects (`stack_held`,
+//!   `sent_item`, `leaked_request_0`) start at their goroutine's frame variable
+//!   (`main.chanReceiver held`, `main.chanSender item`, `main.awaitReply req`).
+//!
+//! With `GOCORE_CORPUS` pointing at a directory of the 21 leak matrix cases (7
+//! releases × default, nodwarf, stripped; crash) the leak test passes on all of them.
 
 use std::collections::HashSet;
 
@@ -141,6 +146,21 @@ fn zoo_retained_sizes_and_paths() {
             assert_eq!(paths[0].len(), 2, "{c}: shortest path to {obj} is one hop");
             if case.mode() != "stripped" {
                 assert_eq!(hit.root_label, global, "{c}: {obj}");
+            }
+        }
+        // Objects only stacks hold: the frame variable, named from DWARF.
+        if !matches!(case.mode().as_str(), "nodwarf" | "stripped") {
+            for (obj, func, var) in [
+                ("stack_held", "main.chanReceiver", "held"),
+                ("sent_item", "main.chanSender", "item"),
+            ] {
+                let p = gocore::paths_to(g, node(heap, g, addr(obj)), 1);
+                let lp = labeler.label(g, &p[0]);
+                assert!(
+                    matches!(lp.root, RootGroup::Goroutine { .. })
+                        && lp.root_label.ends_with(&format!("{func} {var}")),
+                    "{c}: {obj} held by {func}'s {var}: {lp}"
+                );
             }
         }
         // Interior pointer: the path lands 40 bytes into main.Interior.
@@ -288,6 +308,16 @@ fn leak_suspects_retained_sizes_and_paths() {
             grp.retained
         );
 
+        // A leaked request: held by its goroutine's `req`.
+        if case.mode() == "default" {
+            let r = named(&truth, "leaked_request_0").unwrap();
+            let p = gocore::paths_to(g, node(heap, g, r), 1);
+            let lp = labeler.label(g, &p[0]);
+            assert!(
+                lp.root_label.ends_with("main.awaitReply req"),
+                "{c}: leaked request held by awaitReply's req: {lp}"
+            );
+        }
         // Labels along the path to a session's payload.
         if typing.is_some() {
             let p = named(&truth, "session_0_payload").unwrap();
