@@ -26,7 +26,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
-use crate::heap::{Heap, ObjId};
+use crate::heap::{Heap, ObjId, Object};
 use crate::process::Process;
 use crate::roots::{land, Landing, Root};
 
@@ -291,7 +291,7 @@ impl Reachability {
             for chunk in work.chunks(SPLIT) {
                 let stack = chunk.to_vec();
                 let (marks, acc) = (&marks, &acc);
-                s.spawn(move |s| scan(s, heap, marks, acc, stack));
+                s.spawn(move |s| scan(s, heap, marks, acc, stack, None));
             }
         });
         let acc = acc.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -485,44 +485,59 @@ impl AtomicSet {
     }
 }
 
-/// Scans the objects of `stack` and everything they mark, splitting off half of the
-/// stack into a new task whenever it grows past `2 * SPLIT`.
+/// Object words one marking task scans of a huge object (8 MiB): larger objects
+/// are split into tasks of this many words.
+const BIG_WORDS: u64 = 1 << 20;
+
+/// Scans the objects of `stack` (and the `part` of a huge object) and everything
+/// they mark, splitting off half of the stack into a new task whenever it grows
+/// past `2 * SPLIT`, and huge objects into parts of `BIG_WORDS`.
 fn scan<'s>(
     s: &rayon::Scope<'s>,
     heap: &'s Heap<'_>,
     marks: &'s AtomicSet,
     acc: &'s std::sync::Mutex<Acc>,
     mut stack: Vec<ObjId>,
+    mut part: Option<(Object, std::ops::Range<u64>)>,
 ) {
     let mut mine = Acc::default();
-    while let Some(id) = stack.pop() {
-        if stack.len() >= 2 * SPLIT {
-            let half = stack.split_off(stack.len() - SPLIT);
-            s.spawn(move |s| scan(s, heap, marks, acc, half));
-        }
-        let Some(obj) = heap.object(id) else {
-            mine.warnings
-                .push(format!("object id {} has no object", id.0));
-            continue;
-        };
-        for p in heap.pointers(&obj) {
-            let p = match p {
-                Ok(p) => p,
-                Err(e) => {
-                    mine.warnings.push(format!("object {:#x}: {e}", obj.addr));
-                    break;
+    loop {
+        let (obj, range) = match part.take() {
+            Some(p) => p,
+            None => {
+                let Some(id) = stack.pop() else { break };
+                if stack.len() >= 2 * SPLIT {
+                    let half = stack.split_off(stack.len() - SPLIT);
+                    s.spawn(move |s| scan(s, heap, marks, acc, half, None));
                 }
-            };
-            if p.target == 0 {
-                continue;
+                let Some(obj) = heap.object(id) else {
+                    mine.warnings
+                        .push(format!("object id {} has no object", id.0));
+                    continue;
+                };
+                let words = obj.size / 8;
+                if words > BIG_WORDS {
+                    let mut at = BIG_WORDS;
+                    while at < words {
+                        let r = at..(at + BIG_WORDS).min(words);
+                        s.spawn(move |s| scan(s, heap, marks, acc, Vec::new(), Some((obj, r))));
+                        at += BIG_WORDS;
+                    }
+                    (obj, 0..BIG_WORDS)
+                } else {
+                    (obj, 0..words)
+                }
             }
-            let l = land(heap, p.target);
+        };
+        let id = obj.id;
+        let scanned = heap.scan_pointers_in(&obj, range, |offset, target| {
+            let l = land(heap, target);
             mine.edges.add(l);
             if matches!(l, Landing::FreeSlot | Landing::SpanTail) {
                 mine.bad.push(BadPointer {
                     from: Some(id),
-                    slot: obj.addr + p.offset,
-                    target: p.target,
+                    slot: obj.addr + offset,
+                    target,
                 });
                 // Keep the lowest slots, whatever order they are met in.
                 if mine.bad.len() > 2 * MAX_BAD {
@@ -535,6 +550,9 @@ fn scan<'s>(
                     stack.push(t);
                 }
             }
+        });
+        if let Err(e) = scanned {
+            mine.warnings.push(format!("object {:#x}: {e}", obj.addr));
         }
     }
     let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());

@@ -327,3 +327,213 @@ impl Iterator for Pointers<'_> {
         }
     }
 }
+
+impl Heap<'_> {
+    /// Calls `f(offset, target)` for each non-nil pointer slot of `obj`, in address
+    /// order: the slots and values [`Heap::pointers`] yields, without its per-slot
+    /// bookkeeping (the bitmap is walked a byte at a time, the words are read from
+    /// 1 MiB windows borrowed from the core). An unreadable bitmap or word ends the
+    /// scan with the error `Heap::pointers` would yield there.
+    #[cfg(test)]
+    pub(crate) fn scan_pointers(&self, obj: &Object, f: impl FnMut(u64, u64)) -> Result<()> {
+        self.scan_pointers_in(obj, 0..u64::MAX, f)
+    }
+
+    /// [`Heap::scan_pointers`] over the object words `range` only (splitting the
+    /// scan of a huge object).
+    pub(crate) fn scan_pointers_in(
+        &self,
+        obj: &Object,
+        range: std::ops::Range<u64>,
+        mut f: impl FnMut(u64, u64),
+    ) -> Result<()> {
+        let ps = self.ptr_size;
+        let Some(ix) = self.index.get(obj.span as usize) else {
+            return Ok(());
+        };
+        let whole = range.start == 0 && range.end >= obj.size / ps;
+        let mut f = |o: u64, t: u64| {
+            if whole || range.contains(&(o / ps)) {
+                f(o, t)
+            }
+        };
+        let words = obj.size / ps;
+        let mut win = Window {
+            heap: self,
+            addr: obj.addr,
+            words,
+            data: Cow::Borrowed(&[]),
+            start: 0,
+        };
+        match ix.bits_kind {
+            BitsKind::None => Ok(()),
+            BitsKind::Arena => {
+                for p in self.pointers(obj) {
+                    let p = p?;
+                    if p.target != 0 {
+                        f(p.offset, p.target);
+                    }
+                }
+                Ok(())
+            }
+            BitsKind::SpanEnd(at) => {
+                let w0 = (obj.slot - ix.base) / ps;
+                let shift = w0 % 8;
+                let bits = self
+                    .core
+                    .read(at + w0 / 8, (shift + words).div_ceil(8) as usize)
+                    .map_err(|source| Error::Memory {
+                        what: format!("heap bits of span {:#x}", ix.base),
+                        source,
+                    })?;
+                for (k, &b) in bits.iter().enumerate() {
+                    let mut b = u64::from(b);
+                    if k == 0 {
+                        b &= !((1u64 << shift) - 1);
+                    }
+                    while b != 0 {
+                        let i = k as u64 * 8 + u64::from(b.trailing_zeros());
+                        b &= b - 1;
+                        let w = i - shift;
+                        if w >= words {
+                            return Ok(());
+                        }
+                        let t = win.word(w)?;
+                        if t != 0 {
+                            f(w * ps, t);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            BitsKind::Header | BitsKind::Large => {
+                let t = if ix.bits_kind == BitsKind::Header {
+                    self.core
+                        .read_u64(obj.slot)
+                        .map_err(|source| Error::Memory {
+                            what: format!("malloc header of object {:#x}", obj.addr),
+                            source,
+                        })?
+                } else {
+                    self.spans
+                        .get(obj.span as usize)
+                        .map_or(0, |s| s.large_type)
+                };
+                let Some(t) = self.types.get(&t) else {
+                    return Ok(());
+                };
+                if t.size < ps || t.ptr_bytes < ps {
+                    return Ok(());
+                }
+                let (elem, ptr) = (t.size / ps, t.ptr_bytes / ps);
+                let mut base = range.start / elem * elem;
+                let words = words.min(range.end);
+                while base < words {
+                    for (k, &b) in t.mask.iter().enumerate() {
+                        let mut b = u64::from(b);
+                        while b != 0 {
+                            let i = k as u64 * 8 + u64::from(b.trailing_zeros());
+                            b &= b - 1;
+                            if i >= ptr {
+                                break;
+                            }
+                            let w = base + i;
+                            if w >= words {
+                                return Ok(());
+                            }
+                            let v = win.word(w)?;
+                            if v != 0 {
+                                f(w * ps, v);
+                            }
+                        }
+                    }
+                    base += elem;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Object words read a window at a time (see [`Heap::scan_pointers`]).
+struct Window<'h> {
+    heap: &'h Heap<'h>,
+    addr: u64,
+    words: u64,
+    data: Cow<'h, [u8]>,
+    start: u64,
+}
+
+impl Window<'_> {
+    #[inline]
+    fn word(&mut self, w: u64) -> Result<u64> {
+        let ps = self.heap.ptr_size;
+        let i = w.wrapping_sub(self.start).wrapping_mul(ps) as usize;
+        if let Some(b) = self.data.get(i..i + 8) {
+            if let Ok(b) = <[u8; 8]>::try_from(b) {
+                return Ok(u64::from_le_bytes(b));
+            }
+        }
+        let n = (self.words - w).min(WINDOW_WORDS);
+        self.data = self
+            .heap
+            .core
+            .read(self.addr + w * ps, (n * ps) as usize)
+            .map_err(|source| Error::Memory {
+                what: format!("object {:#x}", self.addr),
+                source,
+            })?;
+        self.start = w;
+        let b = self
+            .data
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .ok_or_else(|| Error::OutOfRange {
+                what: format!("word of object {:#x}", self.addr),
+                value: w,
+                limit: self.words,
+            })?;
+        Ok(u64::from_le_bytes(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Heap, Process};
+    use corefile::{Core, OpenOptions};
+
+    /// `scan_pointers` visits exactly the non-nil slots `pointers` yields, on every
+    /// object of every corpus case (every pointer-bitmap layout).
+    #[test]
+    fn scan_pointers_agrees_with_pointers() {
+        let mut objects = 0u64;
+        for case in testkit::cases() {
+            let core = Core::open_with(
+                case.core_path(),
+                &OpenOptions::new().executable(case.exe_path()),
+            )
+            .unwrap();
+            let proc = Process::new(&core).unwrap();
+            let Ok(heap) = Heap::new(&proc) else {
+                continue;
+            };
+            for obj in heap.objects() {
+                let mut want = Vec::new();
+                let mut err = None;
+                for p in heap.pointers(&obj) {
+                    match p {
+                        Ok(p) if p.target != 0 => want.push((p.offset, p.target)),
+                        Ok(_) => {}
+                        Err(e) => err = Some(e.to_string()),
+                    }
+                }
+                let mut got = Vec::new();
+                let r = heap.scan_pointers(&obj, |o, t| got.push((o, t)));
+                assert_eq!(got, want, "{}: object {:#x}", case.name, obj.addr);
+                assert_eq!(r.err().map(|e| e.to_string()), err, "{}", case.name);
+                objects += 1;
+            }
+        }
+        assert!(objects > 0);
+    }
+}
