@@ -19,6 +19,7 @@ i=0
 while [ $i -lt 8 ]; do
   printf "$(printf '\\%03o' $i)" > corpus/gobinary_patch/base$i
   [ $i -lt 3 ] && printf "$(printf '\\%03o' $i)" > corpus/gocore_patch/base$i
+  [ $i -lt 3 ] && printf "$(printf '\\%03o' $((i + 12)))" > corpus/gocore_patch/full$i
   i=$((i + 1))
 done
 ls corpus/*/ | head -40

@@ -359,6 +359,12 @@ pub struct Analysis {
 /// goroutines and their stacks, heap objects and their pointers, roots,
 /// reachability, typing and the memory breakdown.
 pub fn analyze(core: &Core) -> Analysis {
+    analyze_stages(core, true, true)
+}
+
+/// [`analyze`], with typing and the breakdown optional (they cost the most per
+/// input; the fuzz target lets the input choose).
+pub fn analyze_stages(core: &Core, typing: bool, breakdown: bool) -> Analysis {
     let mut a = Analysis {
         warnings: core.warnings().len(),
         ..Analysis::default()
@@ -417,7 +423,9 @@ pub fn analyze(core: &Core) -> Analysis {
         Ok(r) => r,
         Err(e) => {
             a.stage_errors.push(format!("roots: {e}"));
-            let _ = Breakdown::compute(&proc, &heap, None);
+            if breakdown {
+                let _ = Breakdown::compute(&proc, &heap, None);
+            }
             return a;
         }
     };
@@ -434,19 +442,23 @@ pub fn analyze(core: &Core) -> Analysis {
             None
         }
     };
-    match Typing::compute(&proc, &heap) {
-        Ok(t) => {
-            a.warnings += t.warnings().len();
-            let _ = t.histogram(&heap, |_| true);
+    if typing {
+        match Typing::compute(&proc, &heap) {
+            Ok(t) => {
+                a.warnings += t.warnings().len();
+                let _ = t.histogram(&heap, |_| true);
+            }
+            Err(e) => a.stage_errors.push(format!("typing: {e}")),
         }
-        Err(e) => a.stage_errors.push(format!("typing: {e}")),
     }
-    let b = Breakdown::compute(&proc, &heap, reach.as_ref());
-    a.warnings += b.warnings.len();
-    let _ = (
-        b.root.is_consistent(),
-        b.checks.iter().filter(|c| c.ok()).count(),
-    );
+    if breakdown {
+        let b = Breakdown::compute(&proc, &heap, reach.as_ref());
+        a.warnings += b.warnings.len();
+        let _ = (
+            b.root.is_consistent(),
+            b.checks.iter().filter(|c| c.ok()).count(),
+        );
+    }
     a
 }
 
@@ -549,7 +561,8 @@ pub fn gocore_bases() -> Vec<String> {
 
 /// Patches the memory of a corpus core as the input says and runs [`analyze`].
 ///
-/// Input: a byte choosing the core, then records `op …` (`W` is an index into the
+/// Input: a byte choosing the core (`% 3` of its low two bits) and whether typing
+/// (bit 2) and the breakdown (bit 3) run, then records `op …` (`W` is an index into the
 /// words of the core's memory that are not zero, taken modulo their count):
 /// `op & 3 == 0`: `u32 W`, then `(op >> 2 & 7) + 1` bytes written there;
 /// `op & 3 == 1`: `u32 W`, `u32 W2`: the address of word `W2` (plus `op >> 2 & 7`)
@@ -560,9 +573,10 @@ pub fn gocore_patch(data: &[u8]) {
     let bases = core_bases();
     let mut input = Input(data);
     let Some(sel) = input.u8() else { return };
-    let Some(base) = bases.get(usize::from(sel) % bases.len().max(1)) else {
+    let Some(base) = bases.get(usize::from(sel & 3) % bases.len().max(1)) else {
         return;
     };
+    let (typing, breakdown) = (sel & 4 != 0, sel & 8 != 0);
     let mut base = base.lock().unwrap_or_else(|e| e.into_inner());
     let base = &mut *base;
     if base.bytes.is_empty() {
@@ -617,7 +631,7 @@ pub fn gocore_patch(data: &[u8]) {
     let bytes = std::mem::take(&mut base.bytes);
     let restored = match Core::from_bytes(&base.core_path, bytes, &opts) {
         Ok(core) => {
-            let _ = analyze(&core);
+            let _ = analyze_stages(&core, typing, breakdown);
             core.into_bytes()
         }
         Err(_) => None,
