@@ -11,7 +11,9 @@
 //! least one object per leaked goroutine is one the leak allocates; the leaked
 //! goroutines' site grows by the difference of `leaked_goroutines`; the paths to
 //! the sessions grow by the sessions' growth, most of it along
-//! `main.gServer > main.Server > main.Server.sessions > main.Session`.
+//! `main.gServer > main.Server > main.Server.sessions > main.Session`; what the
+//! `main.Server` retains grows by at least the new unshared sessions with their
+//! payloads (truth sizes).
 //!
 //! Cores of different builds of the leak fixture (another release, an experiment) are
 //! compared by type name: the fixture's types change as their truth files say.
@@ -190,6 +192,23 @@ fn diff_of_two_leak_snapshots_is_the_leak() {
             "{name}"
         );
         assert!(top["count_delta"].as_i64().unwrap() >= delta("main.Session") - d_leaked);
+
+        // Retainers: what the server alone keeps alive grows by at least the new
+        // sessions not shared with a leaked request, each with its payload.
+        let server = d["retainers"]
+            .as_array()
+            .expect("retainers")
+            .iter()
+            .find(|c| c["key"] == "main.gServer > main.Server")
+            .unwrap_or_else(|| panic!("{name}: no main.gServer > main.Server retainer"));
+        let session_size = t1["type_counts"]["main.Session"]["size"].as_i64().unwrap();
+        let payload_size = leak_field(&t1, "payload_size");
+        let at_least = (delta("main.Session") - d_leaked) * (session_size + payload_size);
+        assert!(
+            server["bytes_delta"].as_i64().unwrap() >= at_least,
+            "{name}: main.Server retains {} more, expected at least {at_least}",
+            server["bytes_delta"]
+        );
     }
 }
 

@@ -1,6 +1,6 @@
 //! `gocore diff OLD NEW [--json]`: what grew between two cores of one program —
-//! live objects by type name, by retainer path (root and the types along the path)
-//! and goroutines by site ([`gocore::SnapshotDiff`]). Names, not addresses, are
+//! live objects by type name, by retainer path (root and the types along the path),
+//! the largest retained size on each path, and goroutines by site ([`gocore::SnapshotDiff`]). Names, not addresses, are
 //! compared, so the cores may come from different builds.
 
 use std::path::{Path, PathBuf};
@@ -70,6 +70,7 @@ pub fn run(a: &DiffArgs) -> anyhow::Result<ExitCode> {
             "live": change_json(&d.live),
             "types": list(&d.types),
             "paths": list(&d.paths),
+            "retainers": list(&d.retainers),
             "goroutine_sites": list(&d.sites),
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -84,7 +85,13 @@ pub fn run(a: &DiffArgs) -> anyhow::Result<ExitCode> {
         signed_bytes(d.live.bytes_delta()),
     );
     section("types", &d.types, a, true);
-    section("retainer paths", &d.paths, a, true);
+    section("retainer paths (live objects)", &d.paths, a, true);
+    section(
+        "retainers (largest retained size on each path)",
+        &d.retainers,
+        a,
+        true,
+    );
     section("goroutine sites", &d.sites, a, false);
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,9 @@
 //!   (a global by symbol, a goroutine frame by function and line …), then the type of
 //!   each object along the shortest path from the roots, the object's type last
 //!   ([`crate::pprof::heap_profile`] builds the same paths as stacks);
+//! * **retainers**: per retainer path, the largest retained size of an object on it
+//!   (from the [dominator tree](crate::Dominators)): `main.gServer > main.Server`
+//!   retaining 0.9 MiB, then 1.7 MiB;
 //! * **goroutine sites**: goroutines per start function, state and the place they
 //!   are at (their topmost frame outside the runtime, `function (file:line)`).
 //!
@@ -29,8 +32,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::dominators::Dominators;
 use crate::goroutine::{is_runtime_function, Goroutine};
+use crate::graph::ObjectGraph;
 use crate::heap::{Heap, Object};
+use crate::pprof::StackId;
 use crate::process::Process;
 use crate::reach::{ObjSet, Reachability};
 use crate::roots::RootSet;
@@ -75,6 +81,9 @@ pub struct Snapshot {
     pub types: BTreeMap<String, Amount>,
     /// Live objects per retainer path (`root > T1 > T2 > T`).
     pub paths: BTreeMap<String, Amount>,
+    /// Per retainer path: the objects on it (`count`) and the largest retained size
+    /// of one of them (`bytes`).
+    pub retainers: BTreeMap<String, Amount>,
     /// Goroutines per site (`start [state] at function (file:line)`).
     pub sites: BTreeMap<String, Amount>,
     /// Problems met (unreadable goroutines, typing or path warnings).
@@ -280,6 +289,29 @@ impl Snapshot {
             e.count += a.count;
             e.bytes += a.bytes;
         }
+        match ObjectGraph::build(heap, roots) {
+            Ok(graph) => {
+                let dom = Dominators::compute(&graph, heap);
+                // Per stack: objects and the largest retained size.
+                let mut by_stack: HashMap<StackId, Amount> = HashMap::new();
+                for obj in heap.objects() {
+                    if let Some(s) = hp.stack_of(obj.id) {
+                        let r = dom.retained(graph.object_node(obj.id));
+                        let e = by_stack.entry(s).or_default();
+                        e.count += 1;
+                        e.bytes = e.bytes.max(r);
+                    }
+                }
+                for (s, a) in by_stack {
+                    let e = self.retainers.entry(hp.path(s)).or_default();
+                    e.count += a.count;
+                    e.bytes = e.bytes.max(a.bytes);
+                }
+            }
+            Err(e) => self
+                .warnings
+                .push(format!("no retained sizes (object graph: {e})")),
+        }
         self.warnings.extend(hp.warnings);
         match proc.goroutines() {
             Ok(gs) => {
@@ -353,6 +385,8 @@ pub struct SnapshotDiff {
     pub types: Vec<Change>,
     /// Per retainer path, changed ones only.
     pub paths: Vec<Change>,
+    /// Largest retained size per retainer path, changed ones only.
+    pub retainers: Vec<Change>,
     /// Per goroutine site, changed ones only.
     pub sites: Vec<Change>,
 }
@@ -374,6 +408,7 @@ impl SnapshotDiff {
             },
             types: changes(&old.types, &new.types),
             paths: changes(&old.paths, &new.paths),
+            retainers: changes(&old.retainers, &new.retainers),
             sites: changes(&old.sites, &new.sites),
         }
     }

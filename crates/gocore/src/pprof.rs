@@ -445,9 +445,67 @@ pub struct HeapProfile {
     pub bytes: u64,
     /// Problems met (unreadable objects).
     pub warnings: Vec<String>,
+    /// Per object: the stack of its own sample (`u32::MAX` when not reached).
+    own: Vec<u32>,
 }
 
 impl HeapProfile {
+    /// The stack (retention path) an object is counted under, if it is live.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let p = gocore::pprof::heap_profile(&proc, &heap, &roots, None, None);
+    /// if let Some(s) = p.stack_of(gocore::ObjId(0)) {
+    ///     println!("{}", p.path(s));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stack_of(&self, id: ObjId) -> Option<StackId> {
+        match self.own.get(id.index()) {
+            Some(&s) if s != u32::MAX => Some(StackId(s)),
+            _ => None,
+        }
+    }
+
+    /// A stack's frames, outermost first, joined with ` > `.
+    ///
+    /// ```
+    /// let mut b = gocore::pprof::ProfileBuilder::new(&[("objects", "count")]);
+    /// let (r, t) = (b.frame("main.gList", "", 0), b.frame("main.Node", "", 0));
+    /// let s = b.stack(None, r);
+    /// let s = b.stack(Some(s), t);
+    /// let p = gocore::pprof::HeapProfile::from_builder(b);
+    /// assert_eq!(p.path(s), "main.gList > main.Node");
+    /// ```
+    pub fn path(&self, stack: StackId) -> String {
+        let b = &self.profile;
+        b.frames_of(stack)
+            .into_iter()
+            .map(|f| b.frame_name(f))
+            .collect::<Vec<_>>()
+            .join(" > ")
+    }
+
+    /// A profile with no objects around a builder (to name its stacks with
+    /// [`HeapProfile::path`]).
+    ///
+    /// ```
+    /// let b = gocore::pprof::ProfileBuilder::new(&[("objects", "count")]);
+    /// assert_eq!(gocore::pprof::HeapProfile::from_builder(b).objects, 0);
+    /// ```
+    pub fn from_builder(profile: ProfileBuilder) -> HeapProfile {
+        HeapProfile {
+            profile,
+            objects: 0,
+            bytes: 0,
+            warnings: Vec::new(),
+            own: Vec::new(),
+        }
+    }
+
     /// Objects and bytes per retainer path, the frames joined with ` > `
     /// (`main.gServer > main.Server > main.Server.sessions > … > main.Session`).
     ///
@@ -467,12 +525,7 @@ impl HeapProfile {
         let mut v: Vec<(String, crate::Amount)> = b
             .samples()
             .map(|(s, vals)| {
-                let key = b
-                    .frames_of(s)
-                    .into_iter()
-                    .map(|f| b.frame_name(f))
-                    .collect::<Vec<_>>()
-                    .join(" > ");
+                let key = self.path(s);
                 let amount = crate::Amount {
                     count: vals.first().copied().unwrap_or(0).max(0) as u64,
                     bytes: vals.get(1).copied().unwrap_or(0).max(0) as u64,
@@ -731,7 +784,10 @@ pub fn heap_profile(
     while let Some(&idx) = queue.get(head) {
         head += 1;
         let id = ObjId(idx);
-        let Some(obj) = heap.object(id) else { continue };
+        let Some(obj) = heap.object(id) else {
+            leaf_of[id.index()] = NONE;
+            continue;
+        };
         // `through`: the stack of what this object holds; its own sample's stack is
         // the same, except for a map's internals, which are transparent on paths.
         let through = StackId(stack_of[id.index()]);
@@ -746,6 +802,8 @@ pub fn heap_profile(
         bytes += size;
         let r = retained.map_or(0, |f| f(id));
         b.add(own, &[1, size as i64, r as i64]);
+        // From here on `leaf_of` keeps the object's own stack.
+        leaf_of[id.index()] = own.0;
         for p in heap.pointers(&obj) {
             let p = match p {
                 Ok(p) => p,
@@ -813,11 +871,18 @@ pub fn heap_profile(
             queue.push(cid.0);
         }
     }
+    // Objects never reached keep their map-internal marker: clear them.
+    for (l, s) in leaf_of.iter_mut().zip(&stack_of) {
+        if *s == NONE {
+            *l = NONE;
+        }
+    }
     HeapProfile {
         profile: b,
         objects,
         bytes,
         warnings,
+        own: leaf_of,
     }
 }
 
