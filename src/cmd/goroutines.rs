@@ -150,6 +150,9 @@ fn print_traceback(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) {
         );
         if f.inlined {
             println!("\t{}:{}", f.file, f.line);
+            if let Some(d) = dec {
+                print_vars(d, f);
+            }
         } else {
             println!(
                 "\t{}:{} +{} fp={} sp={} pc={}",

@@ -27,9 +27,10 @@
 //!   module's GC masks); [`Decoder::frame_variables`] the parameters, results and
 //!   locals of one physical goroutine frame, with a value where the DWARF location
 //!   at the frame's PC is a stack slot (relative to the CFA; plain locations hold
-//!   over their lexical block). Variables held in registers or not live at that PC
-//!   are listed with the reason and no value; variables of inlined calls are not
-//!   listed yet.
+//!   over their lexical block). An inlined frame gets the variables of the
+//!   innermost inlined call of its function at that PC (names and types from the
+//!   call's abstract origin). Variables held in registers or not live at that PC
+//!   are listed with the reason and no value.
 //!
 //! ```no_run
 //! let core = corefile::Core::open("core")?;
@@ -756,10 +757,11 @@ impl<'p, 'a> Decoder<'p, 'a> {
         out
     }
 
-    /// The parameters, results and locals of a physical goroutine frame, in DWARF
-    /// order, with values for those that live in the frame's stack slots at its
-    /// PC. Inlined frames (their variables are not located separately) and frames
-    /// of functions without DWARF give none. Errors when there is no DWARF.
+    /// The parameters, results and locals of a goroutine frame, in DWARF order,
+    /// with values for those that live in the frame's stack slots at its PC. An
+    /// inlined frame gets the variables of the innermost call of its function
+    /// inlined at that PC; frames of functions without DWARF give none. Errors
+    /// when there is no DWARF.
     ///
     /// ```no_run
     /// # fn f(d: &gocore::Decoder<'_, '_>, proc: &gocore::Process<'_>, g: &gocore::Goroutine) {
@@ -772,9 +774,6 @@ impl<'p, 'a> Decoder<'p, 'a> {
     /// ```
     pub fn frame_variables(&self, frame: &Frame) -> Result<Vec<Variable>, String> {
         let dw = self.dwarf()?;
-        if frame.inlined {
-            return Ok(Vec::new());
-        }
         let pc = if frame.trap {
             frame.pc
         } else {
@@ -788,8 +787,28 @@ impl<'p, 'a> Decoder<'p, 'a> {
         if link >= sub.hi {
             return Ok(Vec::new());
         }
+        let vars = if frame.inlined {
+            // The innermost call of this function inlined at this PC.
+            let within = |r: &[(u64, u64)]| r.iter().any(|&(lo, hi)| link >= lo && link < hi);
+            let span = |r: &[(u64, u64)]| {
+                r.iter()
+                    .map(|&(lo, hi)| hi.saturating_sub(lo))
+                    .fold(0u64, u64::saturating_add)
+            };
+            match sub
+                .inlined
+                .iter()
+                .filter(|x| x.name == frame.function && within(&x.ranges))
+                .min_by_key(|x| span(&x.ranges))
+            {
+                Some(x) => &x.vars,
+                None => return Ok(Vec::new()),
+            }
+        } else {
+            &sub.vars
+        };
         let mut out = Vec::new();
-        for v in &sub.vars {
+        for v in vars {
             let loc = v
                 .locs
                 .iter()
@@ -1613,6 +1632,8 @@ enum Loc {
 
 struct DwVar {
     name: String,
+    /// `DW_AT_abstract_origin` (inlined variables take name and type from it).
+    origin: Option<usize>,
     kind: VarKind,
     ty: usize,
     locs: Vec<(u64, u64, Loc)>,
@@ -1621,6 +1642,16 @@ struct DwVar {
 struct DwSub {
     lo: u64,
     hi: u64,
+    vars: Vec<DwVar>,
+    inlined: Vec<DwInline>,
+}
+
+/// A call inlined into a subprogram: where its code is, the inlined function's
+/// name (from its abstract origin) and its variables.
+struct DwInline {
+    ranges: Vec<(u64, u64)>,
+    origin: Option<usize>,
+    name: String,
     vars: Vec<DwVar>,
 }
 
@@ -1755,6 +1786,10 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
         subs: Vec::new(),
     };
     let mut visited = 0u64;
+    // Names (and types) of every subprogram and variable DIE: the abstract origins
+    // inlined calls refer to.
+    let mut sub_names: HashMap<usize, String> = HashMap::new();
+    let mut abstract_vars: HashMap<usize, (String, Option<usize>)> = HashMap::new();
     let mut units = dwarf.units();
     while let Some(h) = units.next().map_err(|e| format!(".debug_info: {e}"))? {
         let unit = dwarf
@@ -1765,6 +1800,8 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
         let mut stack: Vec<gimli::DwTag> = Vec::new();
         // Open lexical blocks of the current subprogram: (depth, PC ranges).
         let mut blocks: Vec<(usize, Vec<(u64, u64)>)> = Vec::new();
+        // Open inlined calls of the current subprogram: (depth, index in `inlined`).
+        let mut inl: Vec<(usize, usize)> = Vec::new();
         let mut cur_struct: Option<usize> = None;
         let mut cur_array: Option<usize> = None;
         let mut cur_sub: Option<usize> = None;
@@ -1777,6 +1814,9 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
             stack.truncate(depth);
             while blocks.last().is_some_and(|b| b.0 >= depth) {
                 blocks.pop();
+            }
+            while inl.last().is_some_and(|b| b.0 >= depth) {
+                inl.pop();
             }
             let Some(here) = e.offset().to_debug_info_offset(&unit.header) else {
                 stack.push(e.tag());
@@ -1920,10 +1960,23 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                         lo,
                         hi,
                         vars: Vec::new(),
+                        inlined: Vec::new(),
                     });
                 }
             }
-            if let (Some(_), gimli::DW_TAG_lexical_block, false) = (cur_sub, tag, inside_inlined) {
+            let origin = dref(e.attr_value(gimli::DW_AT_abstract_origin));
+            if let (Some(n), gimli::DW_TAG_subprogram) = (&name, tag) {
+                sub_names.insert(here, n.clone());
+            }
+            if let (gimli::DW_TAG_variable | gimli::DW_TAG_formal_parameter, Some(n)) = (tag, &name)
+            {
+                if abstract_vars.len() < 1 << 22 {
+                    abstract_vars.insert(here, (n.clone(), ty));
+                }
+            }
+            if let (Some(si), gimli::DW_TAG_lexical_block | gimli::DW_TAG_inlined_subroutine) =
+                (cur_sub, tag)
+            {
                 let mut ranges = Vec::new();
                 if let Ok(mut rs) = dwarf.die_ranges(&unit, e) {
                     while let Ok(Some(r)) = rs.next() {
@@ -1932,10 +1985,27 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                         }
                     }
                 }
+                if tag == gimli::DW_TAG_inlined_subroutine {
+                    if let Some(s) = info.subs.get_mut(si) {
+                        if s.inlined.len() < 1 << 16 {
+                            inl.push((depth, s.inlined.len()));
+                            s.inlined.push(DwInline {
+                                ranges: ranges.clone(),
+                                origin,
+                                name: String::new(),
+                                vars: Vec::new(),
+                            });
+                        }
+                    }
+                }
                 blocks.push((depth, ranges));
             }
-            if let (Some(si), Some(t), false, true) = (cur_sub, ty, inside_inlined, depth >= 2) {
-                if matches!(tag, gimli::DW_TAG_variable | gimli::DW_TAG_formal_parameter) {
+            // Variables of the subprogram, or of the innermost inlined call they are in.
+            let var_ty = ty.or(origin.map(|_| usize::MAX));
+            if let (Some(si), Some(t), true) = (cur_sub, var_ty, depth >= 2) {
+                if matches!(tag, gimli::DW_TAG_variable | gimli::DW_TAG_formal_parameter)
+                    && (!inside_inlined || !inl.is_empty())
+                {
                     let kind = if tag == gimli::DW_TAG_variable {
                         VarKind::Local
                     } else if matches!(
@@ -1979,8 +2049,17 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                         }
                         None => {}
                     }
-                    if let Some(s) = info.subs.get_mut(si) {
-                        s.vars.push(DwVar {
+                    let target = info.subs.get_mut(si).and_then(|s| {
+                        if inside_inlined {
+                            let i = inl.last()?.1;
+                            s.inlined.get_mut(i).map(|x| &mut x.vars)
+                        } else {
+                            Some(&mut s.vars)
+                        }
+                    });
+                    if let Some(vars) = target {
+                        vars.push(DwVar {
+                            origin,
                             name: name.clone().unwrap_or_default(),
                             kind,
                             ty: t,
@@ -2006,6 +2085,30 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                 }
             }
             stack.push(tag);
+        }
+    }
+    for s in &mut info.subs {
+        let fill = |vars: &mut Vec<DwVar>| {
+            for v in vars.iter_mut() {
+                if let Some((n, t)) = v.origin.and_then(|o| abstract_vars.get(&o)) {
+                    if v.name.is_empty() {
+                        v.name = n.clone();
+                    }
+                    if v.ty == usize::MAX {
+                        v.ty = t.unwrap_or(usize::MAX);
+                    }
+                }
+            }
+            vars.retain(|v| v.ty != usize::MAX);
+        };
+        fill(&mut s.vars);
+        for i in &mut s.inlined {
+            i.name = i
+                .origin
+                .and_then(|o| sub_names.get(&o))
+                .cloned()
+                .unwrap_or_default();
+            fill(&mut i.vars);
         }
     }
     info.subs.sort_by_key(|s| s.lo);

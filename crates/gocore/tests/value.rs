@@ -9,7 +9,8 @@
 //!   the recorded lengths and — all entries walked — as many distinct keys, `bigmap`
 //!   values' `ID` equal their keys, `gChan` buffers 10 of 16, IDs 0..9 oldest first …).
 //! * frame variables: the chan-send goroutine's `item` and the chan-receive
-//!   goroutine's `held` point to `sent_item` and `stack_held`.
+//!   goroutine's `held` point to `sent_item` and `stack_held`; every variable
+//!   decoded from a stack slot (inlined calls' too) lies in its goroutine's stack.
 //! * frame parameters against the crash traceback: where the runtime printed a
 //!   frame's arguments as plain words (no `?`), each parameter the decoder finds in
 //!   a stack slot has that value (about 3000 per zoo core, in ~2100 frames).
@@ -558,8 +559,31 @@ fn frame_locals_match_recorded_objects() {
                 ));
             }
         }
+        // Every variable decoded from a stack slot, inlined calls' included, lies
+        // in its goroutine's stack.
+        let (mut slots, mut inlined) = (0, 0);
+        for g in &gs {
+            for f in g.stack(&proc).frames {
+                for v in dec.frame_variables(&f).unwrap_or_default() {
+                    let Some(a) = v.addr else { continue };
+                    slots += 1;
+                    if f.inlined {
+                        inlined += 1;
+                    }
+                    if a < g.stack_lo || a.saturating_add(v.size) > g.stack_hi {
+                        failures.push(format!(
+                            "{}: goroutine {} {} {} at {a:#x} outside its stack {:#x}-{:#x}",
+                            case.name, g.id, f.function, v.name, g.stack_lo, g.stack_hi
+                        ));
+                    }
+                }
+            }
+        }
         checked += 1;
-        println!("{}: frame locals match", case.name);
+        println!(
+            "{}: frame locals match; {slots} variables in stack slots ({inlined} of inlined calls)",
+            case.name
+        );
     }
     assert!(checked > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
