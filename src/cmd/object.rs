@@ -307,6 +307,7 @@ fn scalar(v: &Value) -> Option<String> {
             dynamic_type: None, ..
         } => "nil".into(),
         Data::Slice { ptr: 0, .. } => "nil".into(),
+        Data::Struct { fields } if fields.is_empty() => "{}".into(),
         Data::Elided => "…".into(),
         Data::Unreadable(e) => format!("<unreadable: {e}>"),
         _ => return None,
