@@ -817,6 +817,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
             let (addr, note) = match loc {
                 Some(Loc::Cfa(off)) => (Some(frame.fp.wrapping_add(off as u64)), None),
                 Some(Loc::Register) => (None, Some("in a register at this PC")),
+                Some(Loc::OptimizedOut) => (None, Some("optimized out at this PC")),
                 Some(Loc::Other) => (None, Some("location not supported")),
                 None => (None, Some("not live at this PC")),
             };
@@ -1627,6 +1628,8 @@ struct DwType {
 enum Loc {
     Cfa(i64),
     Register,
+    /// An empty location: the value does not exist here.
+    OptimizedOut,
     Other,
 }
 
@@ -1739,27 +1742,77 @@ fn load_section<'d>(file: &object::File<'d>, id: SectionId) -> Result<Cow<'d, [u
 
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
 
+/// A variable's location: one CFA-relative slot (`DW_OP_fbreg`,
+/// `DW_OP_call_frame_cfa [DW_OP_plus_uconst n]`), or pieces (`DW_OP_piece`) that are
+/// all consecutive CFA-relative slots; registers, empty expressions (optimized
+/// out) and anything else are reported as such.
 fn location(expr: gimli::Expression<R<'_>>, enc: gimli::Encoding) -> Loc {
     let mut ops = expr.operations(enc);
-    let first = ops.next();
-    let off = match first {
-        Ok(Some(Operation::FrameOffset { offset })) => offset,
-        Ok(Some(Operation::CallFrameCFA)) => match ops.next() {
-            Ok(None) => return Loc::Cfa(0),
-            Ok(Some(Operation::PlusConstant { value })) => match i64::try_from(value) {
-                Ok(v) => v,
-                Err(_) => return Loc::Other,
+    // (CFA offset, or None for a register or optimized-out part) per piece, with
+    // its size.
+    let mut pieces: Vec<(Option<i64>, Option<u64>)> = Vec::new();
+    let mut cur: Option<Option<i64>> = None;
+    let mut any = false;
+    let mut n = 0;
+    loop {
+        n += 1;
+        if n > 64 {
+            return Loc::Other;
+        }
+        let op = match ops.next() {
+            Ok(Some(op)) => op,
+            Ok(None) => break,
+            Err(_) => return Loc::Other,
+        };
+        any = true;
+        match op {
+            Operation::FrameOffset { offset } if cur.is_none() => cur = Some(Some(offset)),
+            Operation::CallFrameCFA if cur.is_none() => cur = Some(Some(0)),
+            Operation::PlusConstant { value } => match cur {
+                Some(Some(o)) => match i64::try_from(value).ok().and_then(|v| o.checked_add(v)) {
+                    Some(x) => cur = Some(Some(x)),
+                    None => return Loc::Other,
+                },
+                _ => return Loc::Other,
             },
+            Operation::Register { .. } if cur.is_none() => cur = Some(None),
+            Operation::Piece {
+                size_in_bits,
+                bit_offset: None,
+            } if size_in_bits % 8 == 0 => {
+                // An empty piece is an optimized-out part.
+                pieces.push((cur.take().flatten(), Some(size_in_bits / 8)));
+            }
             _ => return Loc::Other,
-        },
-        Ok(Some(Operation::Register { .. })) => return Loc::Register,
-        _ => return Loc::Other,
-    };
-    if matches!(ops.next(), Ok(None)) {
-        Loc::Cfa(off)
-    } else {
-        Loc::Other
+        }
     }
+    if !any {
+        return Loc::OptimizedOut;
+    }
+    if pieces.is_empty() {
+        return match cur {
+            Some(Some(o)) => Loc::Cfa(o),
+            Some(None) => Loc::Register,
+            None => Loc::Other,
+        };
+    }
+    if cur.is_some() {
+        return Loc::Other;
+    }
+    // All pieces in consecutive stack slots: the value is in memory.
+    let Some(Some(first)) = pieces.first().map(|p| p.0) else {
+        return Loc::Register;
+    };
+    let mut at = first;
+    for (o, size) in &pieces {
+        match (o, size) {
+            (Some(o), Some(sz)) if *o == at => {
+                at = at.saturating_add(i64::try_from(*sz).unwrap_or(i64::MAX));
+            }
+            _ => return Loc::Register,
+        }
+    }
+    Loc::Cfa(first)
 }
 
 /// Reads the DWARF types, package variables and subprogram variables.
