@@ -4,7 +4,8 @@
 //! leak fixture, against its truth:
 //!
 //! * the neighbourhood of the truth's `server` object (a `main.Server`) has the focus
-//!   labelled `main.Server` and the root `global main.gServer` pointing at it;
+//!   labelled `main.Server` and the root `global main.gServer` pointing at it (in a
+//!   stripped binary the global word at the truth's address of `main.gServer`);
 //! * the dominator subtree of the server reaches `main.Session`s, and along every
 //!   drawn tree edge the child retains no more than its parent, the children drawn
 //!   and cut off together retaining at most the parent's retained minus its size.
@@ -148,9 +149,18 @@ fn leak_server_neighbourhood_and_dominator_subtree() {
         assert!(focus_line.contains("main.Server"), "{name}: {focus_line}");
         assert!(focus_line.contains(&addr), "{name}: {focus_line}");
         let focus_id = focus_line.trim().split(' ').next().unwrap();
+        // By name, or by address in a stripped binary (`global word 0x…`).
+        let gserver_addr = case.truth()["globals"]["main.gServer"]
+            .as_u64()
+            .map(|a| format!("label=\"global word {a:#x}"));
         let gserver_id = dot
             .lines()
-            .find(|l| l.contains("label=\"global main.gServer"))
+            .find(|l| {
+                l.contains("label=\"global main.gServer")
+                    || gserver_addr
+                        .as_ref()
+                        .is_some_and(|a| l.contains(a.as_str()))
+            })
             .map(|l| l.trim().split(' ').next().unwrap().to_string())
             .unwrap_or_else(|| panic!("{name}: no main.gServer root in\n{dot}"));
         assert!(
