@@ -213,3 +213,18 @@ fn leak_server_neighbourhood_and_dominator_subtree() {
         check_dot(name, &dot, with_dot);
     }
 }
+
+#[test]
+fn an_address_in_no_object_finds_nothing() {
+    let case = testkit::find_case(|c| c.program() == "leak").expect("a leak case");
+    let out = Command::new(env!("CARGO_BIN_EXE_gocore"))
+        .arg("graph")
+        .arg(case.core_path())
+        .arg("0x10")
+        .arg("--exe")
+        .arg(case.exe_path())
+        .output()
+        .expect("run gocore graph");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty());
+}

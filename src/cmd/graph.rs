@@ -84,6 +84,23 @@ impl Drawing {
 
 pub fn run(a: &GraphArgs) -> anyhow::Result<ExitCode> {
     with_analysis(&a.core, |an| {
+        // An address in no object found nothing (exit code 1, as `gocore object`).
+        if let Some(s) = a
+            .addr
+            .as_deref()
+            .filter(|s| *s != "all" && !s.starts_with("root:"))
+        {
+            let digits = s
+                .strip_prefix("0x")
+                .or_else(|| s.strip_prefix("0X"))
+                .unwrap_or(s);
+            if let Ok(addr) = u64::from_str_radix(digits, 16) {
+                if an.heap.find_object(addr).is_none() {
+                    eprintln!("gocore: {addr:#x} is not inside an allocated heap object");
+                    return Ok(ExitCode::from(crate::exit::NOT_FOUND));
+                }
+            }
+        }
         let focus = match &a.addr {
             Some(s) => an.resolve(s)?,
             None => match an.dom.top_objects(&an.graph, 1).first() {
