@@ -4,7 +4,9 @@
 //! * `object ADDR` (zoo): the recorded type and field values of named objects —
 //!   `tree_root.Val` 127, `cycle_a.Next` is `cycle_b` (an interior address works
 //!   too), `iface_holder`'s `Integer` is `(int) 6007` and its `Err` a
-//!   `*main.ZooError` pointing at a `main.ZooError` — in JSON and text;
+//!   `*main.ZooError` pointing at a `main.ZooError` — in JSON and text; without
+//!   DWARF, typed objects show the recorded type and `--as main.IfaceHolder`
+//!   decodes `iface_holder`;
 //! * `globals --filter main.`: every global of the truth at its recorded address;
 //!   with DWARF `main.gList` is a `*main.ListNode` holding `list_head` and
 //!   `main.gStrBeta` the recorded string;
@@ -95,6 +97,15 @@ fn object_shows_recorded_types_and_field_values() {
                     assert_eq!(o["type"], want.as_str(), "{name}: {n}");
                 }
             }
+            // `--as` decodes any object with a named type, DWARF or not.
+            let j = json_of(
+                &case,
+                "object",
+                &[&format!("{ih:#x}"), "--as", "main.IfaceHolder"],
+            );
+            let int = field(&j["object"]["value"], "Integer");
+            assert_eq!(int["value"]["value"], 6007, "{name}: --as: {int}");
+            assert_eq!(j["object"]["decoded_as"], "main.IfaceHolder", "{name}");
             continue;
         }
         let j = json_of(&case, "object", &[&format!("{tree:#x}")]);

@@ -1,4 +1,4 @@
-//! `gocore object CORE ADDR [--depth N]`: the heap object containing an address —
+//! `gocore object CORE ADDR [--depth N] [--as TYPE]`: the heap object containing an address —
 //! address, size, span class, its type and how it was typed, and its fields with
 //! values (decoded by [`gocore::Decoder`]); untyped objects as raw words with the
 //! pointer slots marked and their targets. Also the value printers the `globals`
@@ -6,7 +6,8 @@
 //!
 //! JSON: `{"address", "object": {"id", "address", "offset", "size", "slot", "span",
 //! "span_class", "size_class", "elemsize", "noscan", "type", "type_source",
-//! "type_offset", "type_elems", "pointer_slots", "value", "words", "truncated"}}`
+//! "type_offset", "type_elems", "pointer_slots", "value", "decoded_as", "words",
+//! "truncated"}}`
 //! (`object` is null, with a `reason`, when the address is in no object; `words`
 //! only for untyped objects). A value is `{"type", "address", "size", "kind", …}`
 //! with, by `kind`: `bool`/`int`/`uint`/`float` → `value`; `complex` → `real`,
@@ -48,6 +49,10 @@ pub struct ObjectArgs {
     /// Elements shown per array, slice or map.
     #[arg(long, default_value_t = 16)]
     pub elems: u64,
+    /// Decode the memory at ADDR as this type (the runtime's spelling:
+    /// `main.Session`, `[]string`), whatever the object's own type.
+    #[arg(long = "as", value_name = "TYPE")]
+    pub as_type: Option<String>,
 }
 
 fn parse_addr(s: &str) -> Result<u64, String> {
@@ -96,7 +101,15 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
             let p = p.with_context(|| format!("pointers of object {:#x}", obj.addr))?;
             ptrs.insert(p.offset, p.target);
         }
-        let value = dec.object(id);
+        let value = match &a.as_type {
+            Some(t) => {
+                let rt = dec
+                    .type_by_name(t)
+                    .with_context(|| format!("no type descriptor named {t} in the executable"))?;
+                Some(dec.decode(a.addr, rt))
+            }
+            None => dec.object(id),
+        };
         let obj_type = typing.as_ref().and_then(|t| t.object_type(id));
         let type_name = typing
             .as_ref()
@@ -187,6 +200,7 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
                     "type_elems": obj_type.map(|t| t.elems),
                     "pointer_slots": ptrs.len(),
                     "value": value.as_ref().map(value_json),
+                    "decoded_as": a.as_type,
                     "words": words,
                     "truncated": value.is_none() && obj.size / ps > nwords,
                 }
@@ -213,6 +227,9 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
             "type: {} ({how})",
             type_name.as_deref().unwrap_or("unknown")
         );
+        if let Some(t) = &a.as_type {
+            println!("decoded as {t} at {:#x} (--as)", a.addr);
+        }
         if let Some(v) = &value {
             let mut out = String::new();
             let rel = v.addr.wrapping_sub(obj.addr);

@@ -1299,23 +1299,24 @@ impl<'p, 'a> Decoder<'p, 'a> {
         })
     }
 
-    fn map_data(&self, ptr: u64, d: &TypeDesc, depth: u32, expand: bool) -> Data {
-        let count_off = if self.off.classic {
-            self.off.hmap_count
-        } else {
-            self.off.map_used
-        };
-        let len = if ptr == 0 {
+    /// Entries a map header counts (`hmap.count`, an int; `maps.Map.used`, a
+    /// uint64).
+    fn map_len(&self, ptr: u64) -> u64 {
+        if ptr == 0 {
             0
         } else if self.off.classic {
-            // hmap.count is an int.
-            self.word(ptr.wrapping_add(count_off)).unwrap_or(0)
+            self.word(ptr.wrapping_add(self.off.hmap_count))
+                .unwrap_or(0)
         } else {
             self.proc
                 .core()
-                .read_u64(ptr.wrapping_add(count_off))
+                .read_u64(ptr.wrapping_add(self.off.map_used))
                 .unwrap_or(0)
-        };
+        }
+    }
+
+    fn map_data(&self, ptr: u64, d: &TypeDesc, depth: u32, expand: bool) -> Data {
+        let len = self.map_len(ptr);
         let mut out = Data::Map {
             ptr,
             len,
@@ -1522,12 +1523,14 @@ impl<'p, 'a> Decoder<'p, 'a> {
             (_, Kind::Func) => self.func_data(addr),
             (_, Kind::Chan) => self.chan_data(addr, None, depth, false),
             (_, Kind::Map) => {
+                // No runtime descriptor: the count, not the entries.
                 let ptr = self.word(addr).unwrap_or(0);
+                let len = self.map_len(ptr);
                 Data::Map {
                     ptr,
-                    len: 0,
+                    len,
                     entries: Vec::new(),
-                    truncated: ptr != 0,
+                    truncated: len > 0,
                 }
             }
             (_, Kind::Interface) => {
