@@ -701,12 +701,17 @@ impl<'p, 'a> Decoder<'p, 'a> {
             let mut pointer_words = Vec::new();
             if let Some((d, b)) = &masks {
                 for m in [d, b].into_iter().flatten() {
-                    let mut o = 0;
-                    while o < size && pointer_words.len() < 1 << 16 {
+                    // Only words the mask covers (a symbol size is not trusted).
+                    let covered = m.nbits.saturating_mul(self.ptr);
+                    if link < m.start || link >= m.start.saturating_add(covered) {
+                        continue;
+                    }
+                    let mut o = 0u64;
+                    while o < size.min(1 << 24) && pointer_words.len() < 1 << 16 {
                         if m.is_pointer(link.wrapping_add(o)) {
                             pointer_words.push(o);
                         }
-                        o += self.ptr;
+                        o = o.saturating_add(self.ptr.max(1));
                     }
                 }
             }
@@ -1054,7 +1059,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
             let recvx = self.word(ptr.wrapping_add(rx)).unwrap_or(0) % cap;
             if size > 0 && buf != 0 {
                 for i in 0..len.min(self.limits.elems) {
-                    let slot = (recvx + i) % cap;
+                    let slot = recvx.wrapping_add(i) % cap;
                     elems.push(self.value(
                         buf.wrapping_add(slot.wrapping_mul(size)),
                         Ty::Rt(e),
