@@ -39,6 +39,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::heap::{Heap, ObjId};
 use crate::roots::{land, Landing, Root, RootKind, RootSet};
@@ -215,44 +217,57 @@ impl ObjectGraph {
             reverse: OnceLock::new(),
             warnings: Vec::new(),
         };
-        // Objects, in id order.
+        // Objects, in id order: batches of objects scanned in parallel, each
+        // giving its rows in order.
         g.off.push(0);
+        let mut batch: Vec<crate::heap::Object> = Vec::with_capacity(BATCH);
+        let mut batches: Vec<Vec<crate::heap::Object>> = Vec::new();
         let mut next = 0u32;
-        for obj in heap.objects() {
-            // Objects without memory or with odd ids keep the CSR aligned.
-            while next < obj.id.0 && next < n {
-                g.off.push(g.edges.len() as u32);
-                next += 1;
+        let mut objects = heap.objects();
+        loop {
+            let obj = objects.next();
+            let end = obj.is_none();
+            if let Some(obj) = obj {
+                if obj.id.0 < n && obj.id.0 >= next {
+                    next = obj.id.0 + 1;
+                    batch.push(obj);
+                }
+                if batch.len() == BATCH {
+                    batches.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                }
+            } else if !batch.is_empty() {
+                batches.push(std::mem::take(&mut batch));
             }
-            if obj.id.0 >= n || obj.id.0 < next {
-                continue;
-            }
-            let start = g.edges.len();
-            for p in heap.pointers(&obj) {
-                let p = match p {
-                    Ok(p) => p,
-                    Err(e) => {
-                        g.warn(format!("object {:#x}: {e}", obj.addr));
-                        break;
+            if batches.len() == PAR_BATCHES || (end && !batches.is_empty()) {
+                let rows: Vec<(Vec<(u32, u32)>, Vec<u32>, Vec<String>)> =
+                    batches.par_iter().map(|b| scan_batch(heap, b)).collect();
+                for (lens, edges, warnings) in rows {
+                    for w in warnings {
+                        g.warn(w);
                     }
-                };
-                if p.target == 0 {
-                    continue;
+                    let mut at = 0usize;
+                    for (id, len) in lens {
+                        // Objects without a row keep the CSR aligned.
+                        while (g.off.len() as u32) <= id {
+                            g.off.push(g.edges.len() as u32);
+                        }
+                        let row = edges.get(at..at + len as usize).unwrap_or(&[]);
+                        g.edges.extend_from_slice(row);
+                        at += len as usize;
+                        if g.edges.len() >= u32::MAX as usize {
+                            return Err(too_many("edges in the graph", g.edges.len() as u64));
+                        }
+                        g.off.push(g.edges.len() as u32);
+                    }
                 }
-                if let Landing::Object(t, _) = land(heap, p.target) {
-                    g.edges.push(t.0);
-                }
+                batches.clear();
             }
-            dedup_tail(&mut g.edges, start);
-            if g.edges.len() >= u32::MAX as usize {
-                return Err(too_many("edges in the graph", g.edges.len() as u64));
+            if end {
+                break;
             }
-            g.off.push(g.edges.len() as u32);
-            next += 1;
         }
-        while next < n {
+        while (g.off.len() as u32) <= n {
             g.off.push(g.edges.len() as u32);
-            next += 1;
         }
         // Root groups, in order of first appearance.
         let all = roots.roots().as_slice();
@@ -611,6 +626,37 @@ impl ObjectGraph {
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
+}
+
+/// Objects per parallel batch, and batches per parallel round.
+const BATCH: usize = 1 << 14;
+const PAR_BATCHES: usize = 64;
+
+/// Scans a batch of objects: per object (id, number of distinct targets), the
+/// targets, and warnings.
+fn scan_batch(
+    heap: &Heap<'_>,
+    batch: &[crate::heap::Object],
+) -> (Vec<(u32, u32)>, Vec<u32>, Vec<String>) {
+    let mut lens = Vec::with_capacity(batch.len());
+    let mut edges = Vec::new();
+    let mut warnings = Vec::new();
+    for obj in batch {
+        let start = edges.len();
+        let r = heap.scan_pointers_in(obj, 0..u64::MAX, |_, target| {
+            if let Landing::Object(t, _) = land(heap, target) {
+                edges.push(t.0);
+            }
+        });
+        if let Err(e) = r {
+            if warnings.len() < MAX_WARNINGS {
+                warnings.push(format!("object {:#x}: {e}", obj.addr));
+            }
+        }
+        dedup_tail(&mut edges, start);
+        lens.push((obj.id.0, (edges.len() - start) as u32));
+    }
+    (lens, edges, warnings)
 }
 
 /// Sorts and deduplicates `v[start..]` in place.
