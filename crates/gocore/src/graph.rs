@@ -239,7 +239,7 @@ impl ObjectGraph {
                 batches.push(std::mem::take(&mut batch));
             }
             if batches.len() == PAR_BATCHES || (end && !batches.is_empty()) {
-                let rows: Vec<(Vec<(u32, u32)>, Vec<u32>, Vec<String>)> =
+                let rows: Vec<BatchRows> =
                     batches.par_iter().map(|b| scan_batch(heap, b)).collect();
                 for (lens, edges, warnings) in rows {
                     for w in warnings {
@@ -632,12 +632,12 @@ impl ObjectGraph {
 const BATCH: usize = 1 << 14;
 const PAR_BATCHES: usize = 64;
 
-/// Scans a batch of objects: per object (id, number of distinct targets), the
-/// targets, and warnings.
-fn scan_batch(
-    heap: &Heap<'_>,
-    batch: &[crate::heap::Object],
-) -> (Vec<(u32, u32)>, Vec<u32>, Vec<String>) {
+/// Per object of a batch (id, number of distinct targets), the targets, and
+/// warnings.
+type BatchRows = (Vec<(u32, u32)>, Vec<u32>, Vec<String>);
+
+/// Scans a batch of objects.
+fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
     let mut lens = Vec::with_capacity(batch.len());
     let mut edges = Vec::new();
     let mut warnings = Vec::new();
