@@ -158,7 +158,16 @@ impl Dominators {
         drop(semi);
         // 4. Back to node ids; retained sizes bottom-up (reverse preorder: every
         // node comes after its immediate dominator).
-        let mut idom = vec![NONE; nodes];
+        // Sizes become retained bytes in place (unreachable nodes weigh nothing);
+        // the node-to-preorder map's memory becomes the immediate dominators.
+        let mut retained = sizes;
+        for (r, &p) in retained.iter_mut().zip(&pre) {
+            if p == NONE {
+                *r = 0;
+            }
+        }
+        let mut idom = pre;
+        idom.fill(NONE);
         for w in 1..k {
             let d = idom_pre[w];
             if d != NONE {
@@ -166,12 +175,6 @@ impl Dominators {
             }
         }
         drop(idom_pre);
-        drop(pre);
-        let mut retained = vec![0u64; nodes];
-        for &v in &order {
-            retained[v as usize] = sizes[v as usize];
-        }
-        drop(sizes);
         for &v in order.iter().skip(1).rev() {
             let d = idom[v as usize];
             if d != NONE {
