@@ -443,6 +443,17 @@ struct Builder<'h, 'p, 'a> {
     holds_memo: HashMap<(u32, u64, u32), bool>,
 }
 
+/// How a reference field constrains its target in shape inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefKind {
+    /// A pointer, a slice's or a string's data: the target holds the element type
+    /// there.
+    Strict,
+    /// A channel's `hchan` or a map's header: the value must fit; only a typed target
+    /// is checked further.
+    Loose,
+}
+
 /// Descriptors (link address) and value counts that fit one object shape.
 type FitList = Vec<(u64, u64)>;
 
@@ -1401,7 +1412,13 @@ impl Builder<'_, '_, '_> {
                             .is_some_and(|t| &t.name == w),
                         None => var_types.is_empty() || self.fields_match(c.link, &var_types),
                     };
-                    if n == 1 && ok {
+                    let agrees = n == 1
+                        && ok
+                        && match self.link_to_id(Some(c.link)) {
+                            Some(cid) => self.agrees(obj.addr, cid, 1),
+                            None => false,
+                        };
+                    if agrees {
                         found.push((c.link, c.size));
                     }
                 }
@@ -1777,14 +1794,15 @@ impl Builder<'_, '_, '_> {
         self.ref_fields(id, 0, 0, &mut refs);
         let size = self.size_of(id);
         for j in 0..k.min(64) {
-            for &(off, elem) in &refs {
+            for &(off, elem, kind) in &refs {
                 let Some(v) = self.word(addr + j * size + off).filter(|&v| v != 0) else {
                     continue;
                 };
+                let loose = kind == RefKind::Loose;
                 let Some((tid, d)) = self.heap.find_object(v) else {
                     continue;
                 };
-                if !self.target_holds(tid, d, elem) {
+                if !self.target_holds(tid, d, elem, loose) {
                     return false;
                 }
             }
@@ -1793,7 +1811,8 @@ impl Builder<'_, '_, '_> {
     }
 
     /// Whether object `tid` can hold a value of type `elem` at byte `d`.
-    fn target_holds(&mut self, tid: ObjId, d: u64, elem: u32) -> bool {
+    /// `loose`: only a typed target is checked.
+    fn target_holds(&mut self, tid: ObjId, d: u64, elem: u32, loose: bool) -> bool {
         let ti = tid.index();
         let t = self.out.ty.get(ti).copied().unwrap_or(0);
         let toff = self.out.offset.get(ti).copied().unwrap_or(0);
@@ -1808,6 +1827,13 @@ impl Builder<'_, '_, '_> {
         let Some(obj) = self.heap.object(tid) else {
             return true;
         };
+        // The referenced value must fit in the object.
+        if d.saturating_add(self.size_of(elem)) > obj.size {
+            return false;
+        }
+        if loose {
+            return true;
+        }
         let elem_ptrs = self
             .data
             .get(elem as usize)
@@ -1834,15 +1860,35 @@ impl Builder<'_, '_, '_> {
 
     /// `(offset, referenced type)` of the pointer, slice and string fields of a
     /// value of type `id` (a string references `uint8`).
-    fn ref_fields(&mut self, id: u32, base: u64, depth: u32, out: &mut Vec<(u64, u32)>) {
+    fn ref_fields(&mut self, id: u32, base: u64, depth: u32, out: &mut Vec<(u64, u32, RefKind)>) {
         if depth > 8 || out.len() > 256 {
             return;
         }
         match &*self.shape_of(id) {
-            Shape::Ptr(e) | Shape::Slice(e) => out.push((base, *e)),
+            Shape::Ptr(e) => out.push((base, *e, RefKind::Strict)),
+            // Even an empty slice of a heap array points at an element position
+            // (slicing to capacity 0 does not advance the pointer).
+            Shape::Slice(e) => out.push((base, *e, RefKind::Strict)),
             Shape::Str => {
                 if let Some(u8id) = self.type_named("uint8") {
-                    out.push((base, u8id));
+                    out.push((base, u8id, RefKind::Strict));
+                }
+            }
+            // A channel's hchan (noscan when the elements hold no pointers) and a
+            // map's header: checked only against a typed target.
+            Shape::Chan(_) => {
+                if let Some(h) = self.type_named("runtime.hchan") {
+                    out.push((base, h, RefKind::Loose));
+                }
+            }
+            Shape::Map(_) => {
+                let header = if self.off.classic {
+                    "runtime.hmap"
+                } else {
+                    "maps.Map"
+                };
+                if let Some(h) = self.type_named(header) {
+                    out.push((base, h, RefKind::Loose));
                 }
             }
             Shape::Struct(fields) => {
