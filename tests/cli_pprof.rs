@@ -11,6 +11,9 @@
 //!   leaked requests under the goroutine frame `main.awaitReply`, with its file and
 //!   line; `-tree` runs on it; `-sample_index=retained -top` puts `main.Server` first
 //!   among the program's own types.
+//! * with `--dominators` (dominator chains as stacks) the cumulative bytes of
+//!   `main.Server` are the library's retained size of the truth's `server` object,
+//!   and the total is the live heap, on every leak case.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -223,4 +226,81 @@ fn leak_profile_names_the_retention_paths() {
         .find(|f| f.starts_with("main.") && !f.contains(".g"))
         .unwrap_or("");
     assert_eq!(first_main, "main.Server", "{top}");
+}
+
+/// `gocore pprof --dominators`: stacks are dominator chains, so the cumulative
+/// bytes `go tool pprof` shows for a frame are what it retains — for the leak
+/// fixture's `main.Server` exactly the library's `Dominators::retained` of the
+/// truth's `server` object — and the totals are still the live heap.
+#[test]
+fn dominator_profile_cumulative_bytes_are_retained_sizes() {
+    let Some(go) = go_tool() else {
+        println!("SKIPPED: no Go toolchain installed (~/.cache/gocore/toolchains or PATH)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let leak: Vec<Case> = testkit::cases()
+        .into_iter()
+        .filter(|c| c.program() == "leak")
+        .collect();
+    assert!(!leak.is_empty(), "no leak case");
+    for case in leak {
+        let name = &case.name;
+        let file = dir.path().join(format!("{name}.dom.pb.gz"));
+        let o = Command::new(env!("CARGO_BIN_EXE_gocore"))
+            .arg("pprof")
+            .arg("--dominators")
+            .arg("-o")
+            .arg(&file)
+            .arg(case.core_path())
+            .arg("--exe")
+            .arg(case.exe_path())
+            .output()
+            .expect("run gocore pprof --dominators");
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+
+        // The library's view: live heap and the server's retained size.
+        let core = corefile::Core::open_with(
+            case.core_path(),
+            &corefile::OpenOptions::new().executable(case.exe_path()),
+        )
+        .unwrap();
+        let proc = gocore::Process::new(&core).unwrap();
+        let heap = gocore::Heap::new(&proc).unwrap();
+        let roots = gocore::RootSet::collect(&proc, &heap).unwrap();
+        let graph = gocore::ObjectGraph::build(&heap, &roots).unwrap();
+        let dom = gocore::Dominators::compute(&graph, &heap);
+        let addr = case.truth()["named_objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "server")
+            .and_then(|o| o["addr"].as_u64())
+            .expect("truth names the server");
+        let (id, _) = heap.find_object(addr).expect("server object");
+        let server_retained = dom.retained(graph.object_node(id));
+
+        let top = pprof(
+            &go,
+            &["-top", "-cum", "-unit=B", "-sample_index=space"],
+            &file,
+        );
+        assert_eq!(
+            total(&top),
+            dom.retained(graph.super_root()),
+            "{name}: total = live bytes"
+        );
+        let cum = top
+            .lines()
+            .find(|l| l.split_whitespace().last() == Some("main.Server"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|c| c.trim_end_matches('B').parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name}: no main.Server row in\n{top}"));
+        assert_eq!(cum, server_retained, "{name}: cum of main.Server\n{top}");
+        println!("{name}: main.Server cum {cum} = retained {server_retained}");
+    }
 }

@@ -2,7 +2,9 @@
 //! stacks are retention paths — the root outermost, then the types (and fields)
 //! along the shortest path from the roots, the object's type as the leaf — with
 //! sample types `objects`, `space` and `retained` ([`gocore::pprof::heap_profile`]).
-//! `go tool pprof -top|-tree|-http` reads it.
+//! `go tool pprof -top|-tree|-http` reads it. With `--dominators` the stacks are
+//! dominator chains instead ([`gocore::pprof::dominator_profile`]): cumulative values
+//! are retained sizes.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -28,6 +30,10 @@ pub struct PprofArgs {
     /// Leave out the `retained` sample type (no dominator tree: faster).
     #[arg(long)]
     pub no_retained: bool,
+    /// Stacks are dominator chains instead of shortest paths: a frame's cumulative
+    /// value is then what it retains, and the flame graph is the dominator tree.
+    #[arg(long, conflicts_with = "no_retained")]
+    pub dominators: bool,
 }
 
 pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
@@ -60,15 +66,21 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
         let retained = dom
             .as_ref()
             .map(|(g, d)| move |id: gocore::ObjId| d.retained(g.object_node(id)));
-        let p = gocore::pprof::heap_profile(
-            proc,
-            heap,
-            &roots,
-            typing.as_ref(),
-            retained
-                .as_ref()
-                .map(|f| f as &dyn Fn(gocore::ObjId) -> u64),
-        );
+        let p = match (&dom, a.dominators) {
+            (Some((g, d)), true) => {
+                gocore::pprof::dominator_profile(proc, heap, g, d, typing.as_ref())
+            }
+            (None, true) => anyhow::bail!("--dominators needs the object graph"),
+            _ => gocore::pprof::heap_profile(
+                proc,
+                heap,
+                &roots,
+                typing.as_ref(),
+                retained
+                    .as_ref()
+                    .map(|f| f as &dyn Fn(gocore::ObjId) -> u64),
+            ),
+        };
         for w in &p.warnings {
             eprintln!("gocore: warning: {w}");
         }
@@ -84,7 +96,8 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
                 "objects": p.objects,
                 "bytes": p.bytes,
                 "samples": samples,
-                "sample_types": if dom.is_some() {
+                "stacks": if a.dominators { "dominator chains" } else { "shortest paths" },
+                "sample_types": if dom.is_some() && !a.dominators {
                     vec!["objects/count", "space/bytes", "retained/bytes"]
                 } else {
                     vec!["objects/count", "space/bytes"]
@@ -93,10 +106,15 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
             }))?;
         } else {
             println!(
-                "wrote {}: {} live objects, {} in {samples} retention paths",
+                "wrote {}: {} live objects, {} in {samples} {}",
                 a.output.display(),
                 p.objects,
-                human_bytes(p.bytes)
+                human_bytes(p.bytes),
+                if a.dominators {
+                    "dominator chains"
+                } else {
+                    "retention paths"
+                }
             );
             println!(
                 "  go tool pprof -top -sample_index=space {}",

@@ -10,6 +10,8 @@
 //! [`heap_profile`] builds the retention profile of a heap: one sample per group of
 //! live objects reached along the same path of types from the same root — the root as
 //! the outermost frame, the types along the path, the object's type as the leaf.
+//! [`dominator_profile`] uses dominator chains as stacks instead, so that cumulative
+//! values are retained sizes.
 //!
 //! ```
 //! let mut b = gocore::pprof::ProfileBuilder::new(&[("objects", "count"), ("space", "bytes")]);
@@ -32,6 +34,8 @@ use flate2::Compression;
 use gobinary::TypeReader;
 
 use crate::diff::{slot_bytes, type_key, type_name, TypeKey};
+use crate::dominators::Dominators;
+use crate::graph::{NodeId, NodeKind, ObjectGraph, RootGroup};
 use crate::heap::{Heap, ObjId, Object};
 use crate::process::Process;
 use crate::roots::{land, Landing, Root, RootKind, RootSet};
@@ -883,6 +887,157 @@ pub fn heap_profile(
         bytes,
         warnings,
         own: leaf_of,
+    }
+}
+
+/// The dominator tree of the live heap as a profile: each object's stack is its
+/// chain of dominators — the root that alone keeps it alive outermost (a global by
+/// name, a goroutine by its topmost frame outside the runtime with file and line,
+/// `several roots` for objects no single root dominates), then the type of each
+/// dominating object, the object's own type as the leaf. Sample types are
+/// `objects/count` and `space/bytes` (own slot sizes), so a frame's *cumulative*
+/// value is what the objects of that type on that chain retain: `go tool pprof
+/// -top` shows retained sizes in its `cum` column and the flame graph is the
+/// dominator tree. Map internals are transparent and repeated types collapse, as in
+/// [`heap_profile`].
+///
+/// ```no_run
+/// let core = corefile::Core::open("core")?;
+/// let proc = gocore::Process::new(&core)?;
+/// let heap = gocore::Heap::new(&proc)?;
+/// let roots = gocore::RootSet::collect(&proc, &heap)?;
+/// let graph = gocore::ObjectGraph::build(&heap, &roots)?;
+/// let dom = gocore::Dominators::compute(&graph, &heap);
+/// let p = gocore::pprof::dominator_profile(&proc, &heap, &graph, &dom, None);
+/// assert_eq!(p.bytes, dom.retained(graph.super_root()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn dominator_profile(
+    proc: &Process<'_>,
+    heap: &Heap<'_>,
+    graph: &ObjectGraph,
+    dom: &Dominators,
+    typing: Option<&Typing>,
+) -> HeapProfile {
+    let mut b = ProfileBuilder::new(&[("objects", "count"), ("space", "bytes")]);
+    b.set_default_sample_type("space");
+    if let Some(exe) = proc.core().executable() {
+        b.set_main_binary(&exe.path().display().to_string());
+    }
+    b.add_comment("gocore dominator profile: stacks are dominator chains; cum = retained");
+    let mut namer = Namer {
+        proc,
+        heap,
+        typing,
+        reader: None,
+        kinds: FxMap::default(),
+        fields: FxMap::default(),
+        ellipsis: None,
+    };
+    // Goroutines by id: their topmost frame outside the runtime.
+    let mut gframe: HashMap<u64, FrameId> = HashMap::new();
+    let mut warnings = Vec::new();
+    match proc.goroutines() {
+        Ok(gs) => {
+            for g in gs.flatten() {
+                let stack = g.stack(proc);
+                let top = stack
+                    .frames
+                    .iter()
+                    .find(|f| !crate::goroutine::is_runtime_function(&f.function))
+                    .or(stack.frames.first());
+                let f = match top {
+                    Some(f) => b.frame(&f.function, &f.file, f.line),
+                    None => b.frame("goroutine", "", 0),
+                };
+                gframe.insert(g.id, f);
+            }
+        }
+        Err(e) => warnings.push(format!("no goroutines: {e}")),
+    }
+    const NONE: u32 = u32::MAX;
+    let n = graph.node_count();
+    let objects_n = graph.object_count() as usize;
+    // Per node: the stack its dominated nodes hang from.
+    let mut through: Vec<u32> = vec![NONE; n];
+    let mut own: Vec<u32> = vec![NONE; objects_n];
+    let several = b.frame("several roots", "", 0);
+    let sup = graph.super_root();
+    let (mut objects, mut bytes) = (0u64, 0u64);
+    for &raw in dom.preorder() {
+        let node = NodeId(raw);
+        if node == sup {
+            continue;
+        }
+        let parent = dom.idom(node).unwrap_or(sup);
+        let base: Option<StackId> = if parent == sup {
+            None
+        } else {
+            match through.get(parent.index()) {
+                Some(&s) if s != NONE => Some(StackId(s)),
+                _ => None,
+            }
+        };
+        match graph.kind(node) {
+            NodeKind::Root(_) => {
+                let f = match graph.root_group(node) {
+                    Some(RootGroup::Global {
+                        symbol: Some(s), ..
+                    }) => b.frame(s, "", 0),
+                    Some(RootGroup::Global { symbol: None, .. }) => b.frame("data/bss word", "", 0),
+                    Some(RootGroup::Goroutine { id }) => match gframe.get(id) {
+                        Some(&f) => f,
+                        None => b.frame("goroutine", "", 0),
+                    },
+                    Some(RootGroup::Special { kind, .. }) | Some(RootGroup::Queue { kind }) => {
+                        b.frame(&format!("{kind} root"), "", 0)
+                    }
+                    None => b.frame("root", "", 0),
+                };
+                through[node.index()] = b.stack(None, f).0;
+            }
+            NodeKind::Object(id) => {
+                let Some(obj) = heap.object(id) else { continue };
+                let base = match base {
+                    Some(s) => s,
+                    None => b.stack(None, several),
+                };
+                let k = namer.kind(&mut b, &obj);
+                let (thru, mine) = match k.internal {
+                    Some(f) => (base, b.stack(Some(base), f)),
+                    None if b.leaf(base) == k.frame => (base, base),
+                    None => {
+                        let mut at = base;
+                        if b.depth(base) >= MAX_PATH_FRAMES {
+                            let e = namer.ellipsis(&mut b);
+                            at = match b.parent(base) {
+                                _ if b.leaf(base) == e => base,
+                                Some(q) if b.leaf(q) == e => q,
+                                _ => b.stack(Some(base), e),
+                            };
+                        }
+                        let s = b.stack(Some(at), k.frame);
+                        (s, s)
+                    }
+                };
+                through[node.index()] = thru.0;
+                if let Some(o) = own.get_mut(id.index()) {
+                    *o = mine.0;
+                }
+                let size = slot_bytes(&obj);
+                objects += 1;
+                bytes += size;
+                b.add(mine, &[1, size as i64]);
+            }
+            NodeKind::SuperRoot => {}
+        }
+    }
+    HeapProfile {
+        profile: b,
+        objects,
+        bytes,
+        warnings,
+        own,
     }
 }
 
