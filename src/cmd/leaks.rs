@@ -128,7 +128,7 @@ pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if !s.contents.is_empty() {
-                println!("  it directly dominates:");
+                println!("  it holds (looking through map storage):");
                 for c in &s.contents {
                     println!(
                         "    {:>8} × {:<40} {}",

@@ -16,8 +16,11 @@
 //!   same state at the same place (top user frame, function and line, and start
 //!   function), with what they retain together.
 //!
-//! Suspects with the same accumulation point are merged; they are sorted by what the
-//! accumulation point retains. A suspect carries the nodes needed to print it — the
+//! An accumulation point inside a map's storage (buckets, Swiss groups, tables,
+//! directory) is reported as the map header above it, and its contents are read
+//! through that storage (the values the map holds). Suspects with the same
+//! accumulation point are merged; they are sorted by what the accumulation point
+//! retains. A suspect carries the nodes needed to print it — the
 //! path from a root to the accumulation point ([`paths_to`](crate::paths_to)) and
 //! what accumulates there by type — and a reader labels them with
 //! [`PathLabeler`](crate::PathLabeler).
@@ -164,9 +167,9 @@ pub struct LeakReport {
     pub warnings: Vec<String>,
 }
 
-/// Type key of an object: the descriptor address, and whether it holds several
-/// values (a slice backing array).
-type TypeKey = (u64, bool);
+/// Type key of an object: the descriptor address, and how many values it holds
+/// (slice backing arrays hold several).
+type TypeKey = (u64, u64);
 
 struct Types<'t, 'h, 'a> {
     heap: &'h Heap<'a>,
@@ -177,10 +180,10 @@ impl Types<'_, '_, '_> {
     fn key(&self, id: ObjId) -> Option<TypeKey> {
         if let Some(t) = self.typing.and_then(|t| t.object_type(id)) {
             let e = self.typing?.type_entry(t.ty)?;
-            return Some((e.addr, t.elems > 1));
+            return Some((e.addr, t.elems.max(1)));
         }
         let obj = self.heap.object(id)?;
-        self.heap.object_type(&obj).map(|t| (t.addr, false))
+        self.heap.object_type(&obj).map(|t| (t.addr, 0))
     }
 
     fn name(&self, id: ObjId) -> String {
@@ -236,7 +239,7 @@ impl LeakReport {
             if dom.idom(top).is_some_and(|d| d.0 < nobj) {
                 continue;
             }
-            let acc = descend(dom, top);
+            let acc = map_header(dom, &types, descend(dom, top), nobj);
             merge(
                 &mut suspects,
                 Suspect {
@@ -259,6 +262,11 @@ impl LeakReport {
                 continue;
             }
             let (acc, acc_bytes) = group_accumulation(dom, graph, &types, row.key);
+            let acc = if acc.0 < nobj {
+                map_header(dom, &types, acc, nobj)
+            } else {
+                acc
+            };
             let Some(first) = first_instance(dom, graph, &types, row.key) else {
                 continue;
             };
@@ -294,15 +302,15 @@ impl LeakReport {
         });
         suspects.truncate(opts.max_suspects);
         for s in &mut suspects {
+            if s.accumulation.0 < nobj {
+                s.contents = contents(dom, &types, s.accumulation);
+                s.path = paths_to(graph, s.accumulation, 1).into_iter().next();
+            }
             s.share = if live == 0 {
                 0.0
             } else {
                 s.retained as f64 / live as f64
             };
-            if s.accumulation.0 < nobj {
-                s.contents = contents(dom, &types, s.accumulation);
-                s.path = paths_to(graph, s.accumulation, 1).into_iter().next();
-            }
         }
 
         let (goroutines, warnings) = goroutine_groups(proc, graph, dom, opts);
@@ -436,14 +444,71 @@ fn group_accumulation(
     }
 }
 
-/// What `n` dominates directly, grouped by type.
+/// Whether a type name is a map's internal storage (classic buckets, Swiss groups,
+/// tables and directories), an array of it or a pointer to it.
+fn is_map_internal(name: &str) -> bool {
+    let mut n = name;
+    loop {
+        if let Some(rest) = n.strip_prefix('*') {
+            n = rest;
+        } else if let (true, Some(i)) = (n.starts_with('['), n.find(']')) {
+            n = &n[i + 1..];
+        } else {
+            break;
+        }
+    }
+    n.starts_with("map.bucket[")
+        || n.starts_with("map.group[")
+        || n.starts_with("runtime.bmap")
+        || n == "maps.table"
+        || n == "internal/runtime/maps.table"
+        || n == "runtime.mapextra"
+}
+
+/// Whether a type name is a map header.
+fn is_map_header(name: &str) -> bool {
+    matches!(
+        name,
+        "runtime.hmap" | "maps.Map" | "internal/runtime/maps.Map"
+    )
+}
+
+/// When `n` is a map's internal storage, the map header dominating it (the map a
+/// reader knows by name); else `n`.
+fn map_header(dom: &Dominators, types: &Types<'_, '_, '_>, n: NodeId, nobj: u32) -> NodeId {
+    let mut x = n;
+    for _ in 0..8 {
+        let name = types.name(ObjId(x.0));
+        if is_map_header(&name) {
+            return x;
+        }
+        if !is_map_internal(&name) {
+            return n;
+        }
+        match dom.idom(x) {
+            Some(d) if d.0 < nobj => x = d,
+            _ => return n,
+        }
+    }
+    n
+}
+
+/// What `n` dominates, grouped by type — looking through a map's internal
+/// storage to the values stored in it.
 fn contents(dom: &Dominators, types: &Types<'_, '_, '_>, n: NodeId) -> Vec<TypeGroup> {
     let mut m: HashMap<String, (u64, u64)> = HashMap::new();
-    for &c in dom.children(n) {
-        let name = types.name(ObjId(c));
-        let e = m.entry(name).or_default();
-        e.0 += 1;
-        e.1 += dom.retained(NodeId(c));
+    let mut stack: Vec<(NodeId, u32)> = vec![(n, 0)];
+    while let Some((x, depth)) = stack.pop() {
+        for &c in dom.children(x) {
+            let name = types.name(ObjId(c));
+            if depth < 8 && (is_map_internal(&name) || (x == n && is_map_header(&name))) {
+                stack.push((NodeId(c), depth + 1));
+                continue;
+            }
+            let e = m.entry(name).or_default();
+            e.0 += 1;
+            e.1 += dom.retained(NodeId(c));
+        }
     }
     let mut v: Vec<TypeGroup> = m
         .into_iter()

@@ -11,7 +11,8 @@
 //!   `main.Session` except those the leaked goroutines' requests also hold, each
 //!   with its 1024-byte payload; `gocore leaks`' top suspect accumulates in or at
 //!   that map, its path starts at the global `main.gServer` and goes through the
-//!   map, and with types the suspect names `main.Session`; the leaked goroutines
+//!   map, and with types the suspect is the map header itself, names the 1500
+//!   `main.Session`s and holds exactly those the leaked requests do not share; the leaked goroutines
 //!   form one group of exactly the truth's ids, parked in `main.awaitReply`, and
 //!   each retains its `main.Request` (80 B) and its 256-byte body.
 //! * with DWARF, the path to `session_0_payload` is labelled `.sessions`, the map
@@ -283,6 +284,22 @@ fn leak_suspects_retained_sizes_and_paths() {
             assert!(
                 lp.steps.iter().any(|s| s.via == ".sessions"),
                 "{c}: path labelled .sessions: {lp}"
+            );
+            assert_eq!(
+                top.accumulation,
+                map_node,
+                "{c}: the accumulation point is the sessions map header, not {}",
+                g.describe(top.accumulation, heap)
+            );
+            let held = top
+                .contents
+                .iter()
+                .find(|x| x.type_name == "main.Session")
+                .unwrap_or_else(|| panic!("{c}: contents {:?}", top.contents));
+            assert_eq!(
+                held.count,
+                sessions - shared.len() as u64,
+                "{c}: the map alone holds every session but those of leaked requests"
             );
         }
         assert!(top.share > 0.5, "{c}: share {}", top.share);
