@@ -24,6 +24,9 @@ pub struct Args {
     /// Exit with code 4 when the result is partial (warnings were printed).
     #[arg(long, global = true)]
     pub strict: bool,
+    /// No progress spinner on the terminal during long phases.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// Options shared by every command that opens a core.

@@ -21,6 +21,7 @@ macro_rules! eprintln {
 mod cli;
 mod cmd;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
         }
     };
+    progress::set_quiet(args.quiet);
     match cmd::run(&args) {
         Ok(code) if code == ExitCode::SUCCESS && args.strict && output::warnings_printed() > 0 => {
             eprintln!(

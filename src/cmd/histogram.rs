@@ -12,7 +12,10 @@ use crate::output::{human_bytes, print_json};
 
 pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
     super::objects::with_heap(a, |proc, heap| {
-        let typing = match gocore::Typing::compute(proc, heap) {
+        let phase = crate::progress::phase("typing objects");
+        let typing = gocore::Typing::compute(proc, heap);
+        drop(phase);
+        let typing = match typing {
             Ok(t) => Some(t),
             Err(e) => {
                 eprintln!("gocore: warning: types only from allocation headers: {e}");

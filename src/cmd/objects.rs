@@ -22,7 +22,10 @@ pub fn with_heap<R>(
     for w in proc.warnings() {
         eprintln!("gocore: warning: {w}");
     }
-    let heap = Heap::new(&proc).context("indexing the heap")?;
+    let phase = crate::progress::phase("indexing the heap");
+    let heap = Heap::new(&proc).context("indexing the heap");
+    drop(phase);
+    let heap = heap?;
     for w in heap.warnings() {
         eprintln!("gocore: warning: heap: {w}");
     }
