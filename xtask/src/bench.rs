@@ -40,6 +40,9 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ("pprof", &["pprof", "{core}", "-o", "{out}"]),
 ];
 
+/// Commands run on the scale series of b6 (`b6-x<X>`).
+const CURVE: &[&str] = &["histogram", "top"];
+
 const BEGIN: &str = "<!-- bench:begin (written by `cargo xtask bench`; do not edit by hand) -->";
 const END: &str = "<!-- bench:end -->";
 
@@ -63,6 +66,7 @@ struct Opts {
     threads: Vec<usize>,
     write: bool,
     check: bool,
+    timeout: Duration,
 }
 
 fn parse(args: &[String]) -> Result<Opts> {
@@ -74,6 +78,7 @@ fn parse(args: &[String]) -> Result<Opts> {
         threads: vec![2, 1],
         write: true,
         check: true,
+        timeout: Duration::from_secs(120),
     };
     let mut it = args.iter();
     let list = |s: String| -> Vec<String> {
@@ -101,6 +106,9 @@ fn parse(args: &[String]) -> Result<Opts> {
             }
             "--no-write" => o.write = false,
             "--no-check" => o.check = false,
+            "--timeout" => {
+                o.timeout = Duration::from_secs(val()?.parse().context("--timeout needs seconds")?)
+            }
             other => bail!("unknown option {other:?} (see cargo xtask help)"),
         }
     }
@@ -148,7 +156,13 @@ fn status_kb(text: &str, key: &str) -> Option<u64> {
 }
 
 /// Runs `gocore` with `args`, measuring it. Stdout goes to `stdout` (or nowhere).
-fn measure(gocore: &Path, args: &[String], threads: usize, stdout: Option<&Path>) -> Result<Run> {
+fn measure(
+    gocore: &Path,
+    args: &[String],
+    threads: usize,
+    stdout: Option<&Path>,
+    timeout: Duration,
+) -> Result<Run> {
     let mut c = Command::new(gocore);
     c.args(args)
         .env("RAYON_NUM_THREADS", threads.to_string())
@@ -177,7 +191,14 @@ fn measure(gocore: &Path, args: &[String], threads: usize, stdout: Option<&Path>
         std::thread::spawn(move || {
             let path = format!("/proc/{pid}/status");
             let mut peak = 0u64;
+            let t0 = Instant::now();
             while !stop.load(Ordering::Relaxed) {
+                if t0.elapsed() > timeout {
+                    // SAFETY: a signal to our own child, not yet reaped (the main
+                    // thread sets `stop` right after wait4 returns).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    break;
+                }
                 if let Ok(s) = fs::read_to_string(&path) {
                     if let Some(a) = status_kb(&s, "RssAnon:") {
                         peak = peak.max(a);
@@ -204,6 +225,8 @@ fn measure(gocore: &Path, args: &[String], threads: usize, stdout: Option<&Path>
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     let status_text = if libc::WIFEXITED(status) {
         format!("exit {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) && wall >= timeout.as_secs_f64() {
+        format!("timed out after {}s", timeout.as_secs())
     } else if libc::WIFSIGNALED(status) {
         format!("signal {}", libc::WTERMSIG(status))
     } else {
@@ -269,17 +292,26 @@ fn machine() -> String {
             .unwrap_or_default()
     };
     format!(
-        "{nproc} CPUs ({cpu}), {:.1} GiB RAM, Linux {}, {}, gocore {}",
+        "{nproc} CPUs ({cpu}), {:.1} GiB RAM, Linux {}, {}, gocore {}; load average when it started: {}",
         mem as f64 / (1u64 << 30) as f64,
         out("uname", &["-r"]),
         out("rustc", &["--version"]),
         out("git", &["rev-parse", "--short", "HEAD"]),
+        fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default(),
     )
 }
 
 /// Checks `gocore histogram --json` against the truth; returns a one-line verdict
 /// and whether it holds.
-fn check(gocore: &Path, dir: &Path, truth: &Value, scratch: &Path) -> Result<(String, bool)> {
+fn check(
+    gocore: &Path,
+    dir: &Path,
+    truth: &Value,
+    scratch: &Path,
+    timeout: Duration,
+) -> Result<(String, bool)> {
     let out = scratch.join("histogram.json");
     let core = dir.join("core").display().to_string();
     let r = measure(
@@ -287,6 +319,7 @@ fn check(gocore: &Path, dir: &Path, truth: &Value, scratch: &Path) -> Result<(St
         &["histogram".into(), core, "--json".into()],
         2,
         Some(&out),
+        timeout,
     )?;
     if !r.ok {
         return Ok((format!("gocore histogram failed ({})", r.status), false));
@@ -372,6 +405,7 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
             skipped.push(w.clone());
         }
     }
+    let machine = machine();
     let scratch = root.join("target").join("bench-scratch");
     fs::create_dir_all(&scratch)?;
     let mut rows = Vec::new();
@@ -395,26 +429,42 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
         );
         warm(&core)?;
         if o.check {
-            let (msg, ok) = check(&gocore, &dir, &truth, &scratch)?;
+            let (msg, ok) = check(&gocore, &dir, &truth, &scratch, o.timeout)?;
             println!("  check: {} — {msg}", if ok { "ok" } else { "FAILED" });
             all_ok &= ok;
             checks.push((w.clone(), msg, ok));
         }
+        let target = truth["path_target"].as_u64().filter(|&t| t != 0);
+        // The scale series (b6-x<X>) is for the growth curve: histogram and top only.
+        let curve = w.contains("-x");
         for (name, tmpl) in &commands {
-            for &threads in &o.threads {
+            if curve && !CURVE.contains(name) {
+                continue;
+            }
+            if target.is_none() && tmpl.contains(&"{target}") {
+                println!("  {name}: skipped (truth.json names no path_target)");
+                continue;
+            }
+            // 1 vs 2 threads on b6; the other workloads on the first count given.
+            let counts = if w == "b6" {
+                &o.threads[..]
+            } else {
+                &o.threads[..1]
+            };
+            for &threads in counts {
                 let args: Vec<String> = tmpl
                     .iter()
                     .map(|a| {
                         a.replace("{core}", &core.display().to_string())
                             .replace("{out}", &scratch.join("out.pprof").display().to_string())
-                            .replace("{target}", "0")
+                            .replace("{target}", &format!("{:#x}", target.unwrap_or(0)))
                     })
                     .collect();
                 let mut best: Option<Run> = None;
                 let mut peak_anon = 0;
                 let mut max_rss = 0;
                 for _ in 0..o.repeat {
-                    let r = measure(&gocore, &args, threads, None)?;
+                    let r = measure(&gocore, &args, threads, None, o.timeout)?;
                     peak_anon = peak_anon.max(r.peak_anon);
                     max_rss = max_rss.max(r.max_rss);
                     if best.as_ref().is_none_or(|b| r.wall < b.wall) {
@@ -441,7 +491,7 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
         }
     }
     let mut t = String::new();
-    let _ = writeln!(t, "Machine: {}.  ", machine());
+    let _ = writeln!(t, "Machine: {machine}.  ");
     let _ = writeln!(
         t,
         "Generated {} by `cargo xtask bench{}` (best wall time of {} runs, page cache warm; peak RSS and anonymous memory are the largest seen).",

@@ -29,6 +29,9 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     ("deep", "a 10 M-long linked list"),
 ];
 
+/// b6's scales for the growth curve (`--workload curve`): 1.2 M to 20 M objects.
+const CURVE: &[&str] = &["0.2", "0.5", "2", "3.3"];
+
 /// Where the big cores live by default.
 pub fn default_dir() -> PathBuf {
     util::workspace_root().join("target").join("bigcore")
@@ -44,6 +47,7 @@ pub fn dir_name(workload: &str, scale: Option<&str>) -> String {
 
 pub fn cmd_bigcore(args: &[String]) -> Result<()> {
     let mut workloads: Vec<String> = vec!["b6".into()];
+    let mut curve = false;
     let mut out = default_dir();
     let mut scale: Option<String> = None;
     let mut timeout = 900u64;
@@ -57,11 +61,12 @@ pub fn cmd_bigcore(args: &[String]) -> Result<()> {
         match a.as_str() {
             "--workload" => {
                 let v = val()?;
-                workloads = if v == "all" {
-                    WORKLOADS.iter().map(|w| w.0.to_string()).collect()
-                } else {
-                    v.split(',').map(str::to_string).collect()
-                };
+                workloads = v.split(',').map(str::to_string).collect();
+                curve = workloads.iter().any(|w| w == "curve" || w == "all");
+                if workloads.iter().any(|w| w == "all") {
+                    workloads = WORKLOADS.iter().map(|w| w.0.to_string()).collect();
+                }
+                workloads.retain(|w| w != "curve");
             }
             "--out" => out = PathBuf::from(val()?),
             "--scale" => scale = Some(val()?),
@@ -71,7 +76,7 @@ pub fn cmd_bigcore(args: &[String]) -> Result<()> {
     }
     for w in &workloads {
         if !WORKLOADS.iter().any(|k| k.0 == w) {
-            bail!("unknown workload {w:?} (b6, b20, wide, deep, all)");
+            bail!("unknown workload {w:?} (b6, b20, wide, deep, curve, all)");
         }
     }
     if let Some(s) = &scale {
@@ -90,7 +95,16 @@ pub fn cmd_bigcore(args: &[String]) -> Result<()> {
     };
     fs::create_dir_all(&out)?;
     let exe = build(&out)?;
-    for w in &workloads {
+    let mut runs: Vec<(String, Option<String>)> = workloads
+        .iter()
+        .map(|w| (w.clone(), scale.clone()))
+        .collect();
+    if curve {
+        for s in CURVE {
+            runs.push(("b6".into(), Some(s.to_string())));
+        }
+    }
+    for (w, scale) in &runs {
         let dir = out.join(dir_name(w, scale.as_deref()));
         let t = Instant::now();
         let meta = run(

@@ -50,12 +50,13 @@ commands:
       regenerate crates/gocore/src/layout/generated/ from reference builds of every
       release, experiment and arch (xtask/layouts-ref)
 
-  bigcore [--workload b6|b20|wide|deep|all] [--out DIR] [--scale X] [--timeout SECS]
+  bigcore [--workload b6|b20|wide|deep|curve|all] [--out DIR] [--scale X] [--timeout SECS]
       build testdata/programs/bigcore with the newest Go release and make one large core
       per workload in DIR/<workload>/ (default target/bigcore; not committed); --scale
-      multiplies b6's counts (directory b6-x<X>)
+      multiplies b6's counts (directory b6-x<X>); `curve` makes b6 at 0.2, 0.5, 2 and 3.3
+      (1.2 M to 20 M objects), `all` every workload and the curve
   bench [--dir DIR] [--workloads b6,b20,...] [--commands overview,histogram,...]
-        [--repeat N] [--threads 1,2] [--no-write] [--no-check]
+        [--repeat N] [--threads 2,1] [--timeout SECS] [--no-write] [--no-check]
       run the release `gocore` on each big core and command: wall time, objects/s, peak
       RSS, peak anonymous memory per object; check object counts against the truth;
       write the table into docs/performance.md

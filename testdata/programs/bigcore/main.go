@@ -78,14 +78,18 @@ var (
 	gWide []*Leaf
 	gDeep *Link
 
+	// gTarget is the object `gocore path` is timed on: the far end of the
+	// workload's longest chain.
+	gTarget uintptr
+
 	gDone  = make(chan struct{})
 	gReady sync.WaitGroup
 )
 
 type count struct {
-	name       string
-	n          int
-	size       uintptr
+	name string
+	n    int
+	size uintptr
 	note string
 }
 
@@ -115,6 +119,9 @@ func buildB6() {
 	for i := 0; i < nNodes; i++ {
 		n := &Node{Next: head, ID: int64(i)}
 		head = n
+		if i == 0 {
+			gTarget = uintptr(unsafe.Pointer(n))
+		}
 		if i%(nNodes/nMap+1) == 0 && len(nodes) < nMap {
 			nodes = append(nodes, n)
 		}
@@ -142,6 +149,9 @@ func holder(id int) {
 	var list *GNode
 	for i := 0; i < perGoroutine; i++ {
 		list = &GNode{Next: list, Val: int64(id*perGoroutine + i)}
+		if id == 0 && i == 0 {
+			gTarget = uintptr(unsafe.Pointer(list))
+		}
 	}
 	gReady.Done()
 	<-gDone
@@ -200,6 +210,7 @@ func buildWide() {
 		ls[i] = &Leaf{V: int64(i)}
 		ls[i].Self = ls[i]
 	}
+	gTarget = uintptr(unsafe.Pointer(ls[leaves-1]))
 	gWide = make([]*Leaf, slots)
 	for i := range gWide {
 		gWide[i] = ls[(i*7919)%leaves]
@@ -212,6 +223,9 @@ func buildDeep() {
 	var head *Link
 	for i := 0; i < n; i++ {
 		head = &Link{Next: head, V: int64(i)}
+		if i == 0 {
+			gTarget = uintptr(unsafe.Pointer(head))
+		}
 	}
 	gDeep = head
 	add("main.Link", n, unsafe.Sizeof(Link{}), "one list from main.gDeep, 10 M long")
@@ -254,6 +268,8 @@ func main() {
 	buf = strconv.AppendQuote(buf, os.Getenv("GOCORE_SCALE"))
 	buf = append(buf, `,"pid":`...)
 	buf = strconv.AppendInt(buf, int64(os.Getpid()), 10)
+	buf = append(buf, `,"path_target":`...)
+	buf = strconv.AppendUint(buf, uint64(gTarget), 10)
 	buf = append(buf, `,"type_counts":{`...)
 	for i, c := range counts {
 		if i > 0 {
