@@ -539,6 +539,16 @@ impl<'a> Heap<'a> {
                 limit: MAX_SPANS,
             });
         }
+        if n == 0 {
+            // A running Go program always has spans: the metadata is gone.
+            warn(
+                &mut warnings,
+                format!(
+                    "mheap_.allspans at {:#x} is empty: the heap metadata is missing or damaged",
+                    allspans.addr()
+                ),
+            );
+        }
         let data = allspans.ptr()?;
         let ptrs = core
             .read(data, (n * ptr_size) as usize)
