@@ -68,13 +68,16 @@ impl Dominators {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compute(graph: &ObjectGraph, heap: &Heap<'_>) -> Dominators {
-        let mut sizes = vec![0u64; graph.node_count()];
-        for obj in heap.objects() {
-            if let Some(s) = sizes.get_mut(obj.id.index()) {
-                *s = obj.size + (obj.addr - obj.slot);
+        // Sizes are read only once the dominator tree is known (lower peak memory).
+        Dominators::build(graph, |nodes| {
+            let mut sizes = vec![0u64; nodes];
+            for obj in heap.objects() {
+                if let Some(s) = sizes.get_mut(obj.id.index()) {
+                    *s = obj.size + (obj.addr - obj.slot);
+                }
             }
-        }
-        Dominators::with_sizes(graph, sizes)
+            sizes
+        })
     }
 
     /// [`Dominators::compute`] with explicit node sizes (`sizes[node]`; missing
@@ -89,8 +92,15 @@ impl Dominators {
     /// assert_eq!(dom.retained(gocore::NodeId(1)), 20);
     /// ```
     pub fn with_sizes(graph: &ObjectGraph, mut sizes: Vec<u64>) -> Dominators {
+        Dominators::build(graph, move |nodes| {
+            sizes.resize(nodes, 0);
+            sizes
+        })
+    }
+
+    /// Semi-NCA, then retained sizes from `sizes(node_count)`.
+    fn build(graph: &ObjectGraph, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
         let nodes = graph.node_count();
-        sizes.resize(nodes, 0);
         let root = graph.super_root().0;
         // 1. Iterative DFS preorder from the super-root.
         let mut pre = vec![NONE; nodes]; // node -> preorder number
@@ -160,7 +170,8 @@ impl Dominators {
         // node comes after its immediate dominator).
         // Sizes become retained bytes in place (unreachable nodes weigh nothing);
         // the node-to-preorder map's memory becomes the immediate dominators.
-        let mut retained = sizes;
+        let mut retained = sizes(nodes);
+        retained.resize(nodes, 0);
         for (r, &p) in retained.iter_mut().zip(&pre) {
             if p == NONE {
                 *r = 0;
@@ -332,20 +343,31 @@ impl Dominators {
     /// assert_eq!(dom.top_objects(&g, 1), vec![(gocore::NodeId(0), 48)]);
     /// ```
     pub fn top_objects(&self, graph: &ObjectGraph, limit: usize) -> Vec<(NodeId, u64)> {
-        let mut v: Vec<(NodeId, u64)> = self
-            .order
-            .iter()
-            .filter(|&&n| n < graph.object_count())
-            .map(|&n| (NodeId(n), self.retained[n as usize]))
-            .collect();
-        let by = |a: &(NodeId, u64), b: &(NodeId, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
-        if v.len() > limit && limit > 0 {
-            v.select_nth_unstable_by(limit - 1, by);
-            v.truncate(limit);
-        } else if limit == 0 {
-            v.clear();
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        if limit == 0 {
+            return Vec::new();
         }
-        v.sort_unstable_by(by);
+        // A min-heap of the best `limit` (retained, Reverse(node)) seen so far.
+        let mut best: BinaryHeap<Reverse<(u64, Reverse<u32>)>> =
+            BinaryHeap::with_capacity(limit + 1);
+        for &n in &self.order {
+            if n >= graph.object_count() {
+                continue;
+            }
+            let item = Reverse((self.retained[n as usize], Reverse(n)));
+            if best.len() < limit {
+                best.push(item);
+            } else if best.peek().is_some_and(|top| item < *top) {
+                best.pop();
+                best.push(item);
+            }
+        }
+        let mut v: Vec<(NodeId, u64)> = best
+            .into_iter()
+            .map(|Reverse((r, Reverse(n)))| (NodeId(n), r))
+            .collect();
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     }
 

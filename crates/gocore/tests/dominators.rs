@@ -151,6 +151,18 @@ fn random_graphs_match_dataflow_and_removal() {
         let g = random_graph(&mut rng, objects, edges, roots);
         let sizes: Vec<u64> = (0..objects).map(|_| 1 + rng.below(100)).collect();
         let dom = Dominators::with_sizes(&g, sizes.clone());
+        // top_objects is the head of the full sort.
+        let mut all_objs: Vec<(NodeId, u64)> = (0..objects)
+            .filter(|&i| dom.is_reachable(NodeId(i)))
+            .map(|i| (NodeId(i), dom.retained(NodeId(i))))
+            .collect();
+        all_objs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        all_objs.truncate(5);
+        assert_eq!(
+            dom.top_objects(&g, 5),
+            all_objs,
+            "round {round}: top_objects"
+        );
         let want = dataflow_idoms(&g);
         let all = reach(&g, None);
         for i in 0..g.node_count() as u32 {
