@@ -72,6 +72,7 @@ pub fn run(a: &DiffArgs) -> anyhow::Result<ExitCode> {
             "paths": list(&d.paths),
             "retainers": list(&d.retainers),
             "goroutine_sites": list(&d.sites),
+            "warnings": {"old": old.warnings, "new": new.warnings},
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
