@@ -364,8 +364,8 @@ fn damage_case(case: &Case, plan: Plan, other_exe: Option<&Case>) -> Tally {
             "{name}: goroutines lost when the heap metadata is damaged: {a:?}"
         );
         assert!(
-            a.error.is_some() || a.warnings > 0 || a.objects != base.objects,
-            "{name}: zeroed mheap_ went unnoticed: {a:?}"
+            a.error.is_some() || a.warnings > 0,
+            "{name}: zeroed mheap_ gave no warning: {a:?}"
         );
     }
 
