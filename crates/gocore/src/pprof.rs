@@ -808,32 +808,21 @@ pub fn heap_profile(
         b.add(own, &[1, size as i64, r as i64]);
         // From here on `leaf_of` keeps the object's own stack.
         leaf_of[id.index()] = own.0;
-        for p in heap.pointers(&obj) {
-            let p = match p {
-                Ok(p) => p,
-                Err(e) => {
-                    if warnings.len() < 100 {
-                        warnings.push(format!("object {:#x}: {e}", obj.addr));
-                    }
-                    break;
-                }
-            };
-            if p.target == 0 {
-                continue;
-            }
-            let Landing::Object(cid, _) = land(heap, p.target) else {
-                continue;
+        // Non-nil pointer slots, straight from the bitmap (as marking scans them).
+        let scanned = heap.scan_pointers_in(&obj, 0..u64::MAX, |offset, target| {
+            let Landing::Object(cid, _) = land(heap, target) else {
+                return;
             };
             if stack_of.get(cid.index()) != Some(&NONE) {
-                continue;
+                return;
             }
             let Some(child) = heap.object(cid) else {
-                continue;
+                return;
             };
             let ff = if internal {
                 None
             } else {
-                namer.field_frame(&mut b, &obj, p.offset)
+                namer.field_frame(&mut b, &obj, offset)
             };
             let k = namer.kind(&mut b, &child);
             leaf_of[cid.index()] = k.internal.map_or(NONE, |f| f.0);
@@ -873,6 +862,11 @@ pub fn heap_profile(
             };
             stack_of[cid.index()] = cs.0;
             queue.push(cid.0);
+        });
+        if let Err(e) = scanned {
+            if warnings.len() < 100 {
+                warnings.push(format!("object {:#x}: {e}", obj.addr));
+            }
         }
     }
     // Objects never reached keep their map-internal marker: clear them.
