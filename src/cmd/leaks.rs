@@ -128,7 +128,7 @@ pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if !s.contents.is_empty() {
-                println!("  it holds (looking through map storage):");
+                println!("  it holds:");
                 for c in &s.contents {
                     println!(
                         "    {:>8} × {:<40} {}",
@@ -150,7 +150,7 @@ pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
             );
             for g in &report.goroutines {
                 println!(
-                    "  {:>6} × [{}] in {} at {} (started by {}), retaining {}",
+                    "  {:>6} × [{}] in {} at {} (go {}), retaining {}",
                     g.count,
                     g.state,
                     g.function,

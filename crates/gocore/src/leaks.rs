@@ -8,7 +8,8 @@
 //!   `gServer` → the `Server` → its map — and stops where the memory spreads out
 //!   among many children: the **accumulation point**, typically the collection
 //!   (map, slice backing array, list head) where objects pile up;
-//! * **groups of one type** whose instances together retain at least `min_share`
+//! * **groups of one type** (other than maps' own storage) whose instances together
+//!   retain at least `min_share`
 //!   (each instance counted once even when nested in another of its type): their
 //!   accumulation point is the deepest dominator holding 80% of what they retain
 //!   (the map's buckets, say), or the super-root when they are spread over roots;
@@ -261,17 +262,19 @@ impl LeakReport {
             if row.count < opts.min_instances {
                 continue;
             }
+            let type_name = types.name(row.first);
+            // A map's own storage is where values pile up, not what piles up.
+            if is_map_internal(&type_name) || is_map_header(&type_name) {
+                continue;
+            }
             let (acc, acc_bytes) = group_accumulation(dom, graph, &types, row.key);
             let acc = if acc.0 < nobj {
                 map_header(dom, &types, acc, nobj)
             } else {
                 acc
             };
-            let Some(first) = first_instance(dom, graph, &types, row.key) else {
-                continue;
-            };
             let group = TypeGroup {
-                type_name: types.name(first),
+                type_name,
                 count: row.count,
                 retained: row.retained,
             };
@@ -388,19 +391,6 @@ fn instances(
         }
     }
     out
-}
-
-fn first_instance(
-    dom: &Dominators,
-    graph: &ObjectGraph,
-    types: &Types<'_, '_, '_>,
-    key: TypeKey,
-) -> Option<ObjId> {
-    let nobj = graph.object_count();
-    dom.preorder()
-        .iter()
-        .find(|&&n| n < nobj && types.key(ObjId(n)) == Some(key))
-        .map(|&n| ObjId(n))
 }
 
 /// The deepest dominator holding [`DOMINANT`] of what a group's instances retain
