@@ -49,6 +49,8 @@ pub fn path_json(p: &LabelledPath) -> Value {
         "goroutine": goroutine,
         "function": function,
         "text": p.to_string(),
+        "elided": p.elided,
+        "elided_after": p.elided_after,
         "steps": p.steps.iter().map(|s| json!({
             "addr": hex(s.addr),
             "offset": s.offset,
@@ -62,7 +64,10 @@ pub fn path_json(p: &LabelledPath) -> Value {
 /// A labelled path as indented text lines.
 pub fn print_path(p: &LabelledPath, indent: &str) {
     println!("{indent}{}", p.root_label);
-    for s in &p.steps {
+    for (i, s) in p.steps.iter().enumerate() {
+        if p.elided > 0 && i as u64 == p.elided_after {
+            println!("{indent}  … {} hops left out …", p.elided);
+        }
         let off = if s.offset != 0 {
             format!("+{}", s.offset)
         } else {
@@ -106,7 +111,12 @@ pub fn run(a: &PathArgs) -> anyhow::Result<ExitCode> {
             }
         );
         for (i, p) in paths.iter().enumerate() {
-            println!("\npath {} ({} hops) from {}:", i + 1, p.steps.len(), p.root);
+            println!(
+                "\npath {} ({} hops) from {}:",
+                i + 1,
+                p.steps.len() as u64 + p.elided,
+                p.root
+            );
             print_path(p, "  ");
         }
         if paths.len() == a.limit {

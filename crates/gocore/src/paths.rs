@@ -45,6 +45,8 @@ use crate::Goroutine;
 const NONE: u32 = u32::MAX;
 /// Deepest type nesting followed when naming a slot.
 const MAX_DEPTH: usize = 32;
+/// Hops labelled in a long path (the first and last half of them).
+const MAX_STEPS: usize = 64;
 /// Longest map key string shown.
 const MAX_KEY: usize = 64;
 
@@ -129,6 +131,8 @@ pub struct PathStep {
 ///     root_slot: Some(gocore::Root { kind: gocore::RootKind::Global { symbol: Some("main.gList".into()), offset: 0 }, slot: 0x5000, target: 0xc000010000 }),
 ///     root_label: "main.gList".into(),
 ///     steps: vec![gocore::PathStep { addr: 0xc000010000, offset: 0, via: String::new(), type_name: Some("main.ListNode".into()), size: 48 }],
+///     elided: 0,
+///     elided_after: 0,
 /// };
 /// assert_eq!(p.to_string(), "main.gList → 0xc000010000 (main.ListNode)");
 /// let mut q = p.clone();
@@ -144,14 +148,22 @@ pub struct LabelledPath {
     /// The root slot as text: `main.gServer`, `main.gServer+8`, `goroutine 18
     /// main.awaitReply varp-24`, `finalizer of 0x…` …
     pub root_label: String,
-    /// The objects from the root's target to the path's target.
+    /// The objects from the root's target to the path's target; in a path of
+    /// more than 64 hops, only the first and last 32.
     pub steps: Vec<PathStep>,
+    /// Hops left out of a long path (0 for most), after `elided_after` steps.
+    pub elided: u64,
+    /// How many of `steps` come before the left-out hops.
+    pub elided_after: u64,
 }
 
 impl fmt::Display for LabelledPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.root_label)?;
-        for s in &self.steps {
+        for (i, s) in self.steps.iter().enumerate() {
+            if self.elided > 0 && i as u64 == self.elided_after {
+                write!(f, " → … {} hops …", self.elided)?;
+            }
             if s.via.is_empty() {
                 write!(f, " → {:#x}", s.addr)?;
             } else {
@@ -278,9 +290,18 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
     pub fn label(&self, graph: &ObjectGraph, path: &[NodeId]) -> LabelledPath {
         let mut root = RootGroup::Queue { kind: "(none)" };
         let mut root_slot = None;
-        let mut steps: Vec<PathStep> = Vec::with_capacity(path.len());
-        let mut prev: Option<NodeId> = None;
+        // Long paths keep their first and last hops.
+        let (head, elided) = if path.len() > MAX_STEPS + 1 {
+            (MAX_STEPS / 2 + 1, path.len() - 1 - MAX_STEPS)
+        } else {
+            (path.len(), 0)
+        };
+        let mut steps: Vec<PathStep> = Vec::with_capacity(path.len().min(MAX_STEPS + 1));
         for (i, &n) in path.iter().enumerate() {
+            if i >= head && i < head + elided {
+                continue;
+            }
+            let prev = i.checked_sub(1).and_then(|j| path.get(j)).copied();
             match graph.kind(n) {
                 NodeKind::Root(gi) if i == 0 => {
                     root = graph
@@ -288,7 +309,6 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
                         .get(gi as usize)
                         .cloned()
                         .unwrap_or(RootGroup::Queue { kind: "(none)" });
-                    prev = Some(n);
                 }
                 NodeKind::Object(id) => {
                     let Some(obj) = self.heap.object(id) else {
@@ -311,7 +331,6 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
                         type_name: self.type_name(id),
                         size: obj.size + (obj.addr - obj.slot),
                     });
-                    prev = Some(n);
                 }
                 _ => {}
             }
@@ -325,6 +344,8 @@ impl<'p, 'a> PathLabeler<'p, 'a> {
             root_slot,
             root_label,
             steps,
+            elided: elided as u64,
+            elided_after: if elided > 0 { head as u64 - 1 } else { 0 },
         }
     }
 

@@ -6,7 +6,9 @@
 //!   the pointer arrays their own slot plus one 16-byte pointee per element
 //!   (16, 300, 10000); `mid_struct_slice` its slot plus 40 `main.MidSliceTarget`s;
 //!   `interior_obj` only itself. The shortest path to each of these objects is one
-//!   hop from the global that holds it (same address as the truth's `globals`).
+//!   hop from the global that holds it (same address as the truth's `globals`);
+//!   the path to the list's last node has 1000 hops, of which the middle 936 are
+//!   left out of the labelled path.
 //! * **leak**: the sessions map (the truth's `maps[sessions].addr`) dominates every
 //!   `main.Session` except those the leaked goroutines' requests also hold, each
 //!   with its 1024-byte payload; `gocore leaks`' top suspect accumulates in or at
@@ -164,6 +166,18 @@ fn zoo_retained_sizes_and_paths() {
                 );
             }
         }
+        // The list's last node: 1000 hops from main.gList, the middle left out.
+        let mut last = addr("list_head");
+        for _ in 0..999 {
+            last = _proc.read_ptr(last).unwrap(); // ListNode.Next at offset 0
+        }
+        let p = gocore::paths_to(g, node(heap, g, last), 1);
+        assert_eq!(p[0].len(), 1001, "{c}: root + 1000 list nodes");
+        let lp = labeler.label(g, &p[0]);
+        assert_eq!(lp.steps.len() as u64 + lp.elided, 1000, "{c}");
+        assert_eq!((lp.steps.len(), lp.elided_after), (64, 32), "{c}");
+        assert_eq!(lp.steps.last().unwrap().addr, last, "{c}");
+        assert_eq!(lp.steps[0].addr, addr("list_head"), "{c}");
         // Interior pointer: the path lands 40 bytes into main.Interior.
         let p = gocore::paths_to(g, node(heap, g, addr("interior_obj")), 1);
         let lp = labeler.label(g, &p[0]);
