@@ -2423,7 +2423,44 @@ struct DwarfTypes {
 
 #[cfg(test)]
 mod tests {
-    use super::method_value_receiver;
+    use super::{fits, method_value_receiver, Cand};
+    use crate::heap::{ObjId, Object};
+
+    fn obj(size: u64) -> Object {
+        Object {
+            id: ObjId(0),
+            addr: 0x1000,
+            size,
+            slot: 0x1000,
+            span: 0,
+        }
+    }
+
+    fn cand(size: u64, words: &[u64]) -> Cand {
+        Cand {
+            link: 0,
+            size,
+            words: words.to_vec(),
+            closure: false,
+            method_value: false,
+        }
+    }
+
+    #[test]
+    fn shapes_fit_by_size_class_and_tiled_mask() {
+        // main.Interior: 88 bytes, pointer word 0, in the 96-byte class.
+        let interior = cand(88, &[0]);
+        assert_eq!(fits(&interior, &obj(96), &[0], 8), Some(1));
+        // Not in the 112-byte class (88 rounds up to 96), nor with another bitmap.
+        assert_eq!(fits(&interior, &obj(112), &[0], 8), None);
+        assert_eq!(fits(&interior, &obj(96), &[0, 1], 8), None);
+        // Three 16-byte {P *T; ID int64} values tile a 48-byte slot: words 0, 2, 4.
+        let pair = cand(16, &[0]);
+        assert_eq!(fits(&pair, &obj(48), &[0, 2, 4], 8), Some(3));
+        assert_eq!(fits(&pair, &obj(48), &[0, 2, 5], 8), None);
+        // Two values (32 bytes) would be the 32-byte class, not 48.
+        assert_eq!(fits(&pair, &obj(48), &[0, 2], 8), None);
+    }
 
     #[test]
     fn method_value_receivers() {
