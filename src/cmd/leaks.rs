@@ -74,6 +74,7 @@ pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
                             "type": g.type_name, "count": g.count, "retained": g.retained,
                         })).collect::<Vec<_>>(),
                         "path": p.as_ref().map(path_json),
+                        "example": s.example.map(|e| an.node_json(e)),
                     })
                 })
                 .collect();
@@ -137,6 +138,12 @@ pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
                         human_bytes(c.retained)
                     );
                 }
+            }
+            if let Some(e) = s.example {
+                println!(
+                    "  spread over several roots; one of them: {}",
+                    an.node_text(e)
+                );
             }
             if let Some(p) = p {
                 println!("  path from a root:");

@@ -131,8 +131,13 @@ pub struct Suspect {
     /// What the accumulation point dominates, by type: (type, objects, retained),
     /// largest first.
     pub contents: Vec<TypeGroup>,
-    /// A shortest path from a root to the accumulation point (root node first).
+    /// A shortest path from a root to the accumulation point (root node first) —
+    /// or, when a group is spread over roots, to one of its instances
+    /// ([`Suspect::example`]).
     pub path: Option<Vec<NodeId>>,
+    /// For a group spread over roots (no object accumulation point), its first
+    /// instance in dominator-tree preorder.
+    pub example: Option<NodeId>,
 }
 
 /// Goroutines parked at the same place. See the [module documentation](self).
@@ -252,6 +257,7 @@ impl LeakReport {
                     share: 0.0,
                     contents: Vec::new(),
                     path: None,
+                    example: None,
                 },
             );
         }
@@ -294,6 +300,7 @@ impl LeakReport {
                     share: 0.0,
                     contents: Vec::new(),
                     path: None,
+                    example: (acc.0 >= nobj).then_some(NodeId(row.first.0)),
                 },
             );
         }
@@ -308,6 +315,8 @@ impl LeakReport {
             if s.accumulation.0 < nobj {
                 s.contents = contents(dom, &types, s.accumulation);
                 s.path = paths_to(graph, s.accumulation, 1).into_iter().next();
+            } else if let Some(e) = s.example {
+                s.path = paths_to(graph, e, 1).into_iter().next();
             }
             s.share = if live == 0 {
                 0.0
