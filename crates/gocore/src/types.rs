@@ -1389,8 +1389,16 @@ impl Builder<'_, '_, '_> {
                 .map(|s| (s.captured.clone(), s.var_types.clone()))
         });
         let (captured, var_types) = sub.unwrap_or_default();
-        let mut desc = None;
-        if captured.is_empty() {
+        // A function's closure struct, once matched, is the same for all its contexts.
+        let known = self
+            .closures
+            .get(&pc)
+            .and_then(|&id| self.data.get(id as usize))
+            .map(|d| d.entry.addr)
+            .filter(|&a| a != 0)
+            .map(|a| a.wrapping_sub(self.bias));
+        let mut desc = known;
+        if captured.is_empty() && known.is_none() {
             let method = name.ends_with("-fm");
             let recv = method_value_receiver(&name);
             let want_name = recv
@@ -1428,7 +1436,20 @@ impl Builder<'_, '_, '_> {
             }
         }
         let id = match self.closures.get(&pc) {
-            Some(&id) => id,
+            Some(&id) => {
+                // A later context matched the struct the first one could not.
+                if known.is_none() {
+                    if let Some(did) = desc.and_then(|d| self.link_to_id(Some(d))) {
+                        let (size, shape) = (self.size_of(did), self.shape_of(did));
+                        if let Some(e) = self.data.get_mut(id as usize) {
+                            e.entry.addr = desc.unwrap_or(0).wrapping_add(self.bias);
+                            e.entry.size = size;
+                            e.shape = shape;
+                        }
+                    }
+                }
+                id
+            }
             None => {
                 let id = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
                 let (addr, size, shape) = match desc.and_then(|d| self.link_to_id(Some(d))) {
