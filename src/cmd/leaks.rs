@@ -11,7 +11,7 @@ use gocore::{LeakOptions, LeakReport, PathLabeler};
 use serde_json::json;
 
 use super::path::{path_json, print_path};
-use super::top::{with_analysis, Analysis};
+use super::top::{with_analysis_opts, Analysis};
 use crate::cli::CoreArgs;
 use crate::output::{human_bytes, print_json};
 
@@ -29,10 +29,14 @@ pub struct LeaksArgs {
     /// Most suspects.
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
+    /// Skip type propagation (faster on big heaps): groups only of objects whose
+    /// allocation header records a type.
+    #[arg(long)]
+    pub no_types: bool,
 }
 
 pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
-    with_analysis(&a.core, |an: &Analysis<'_, '_>| {
+    with_analysis_opts(&a.core, !a.no_types, |an: &Analysis<'_, '_>| {
         let opts = LeakOptions {
             min_share: a.min_share,
             min_goroutines: a.min_goroutines,

@@ -125,6 +125,17 @@ pub fn with_analysis<R>(
     a: &CoreArgs,
     f: impl FnOnce(&Analysis<'_, '_>) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
+    with_analysis_opts(a, true, f)
+}
+
+/// [`with_analysis`], with type propagation ([`Typing`]) only when `types` (else
+/// types come from allocation headers, and objects without one are named by size
+/// class).
+pub fn with_analysis_opts<R>(
+    a: &CoreArgs,
+    types: bool,
+    f: impl FnOnce(&Analysis<'_, '_>) -> anyhow::Result<R>,
+) -> anyhow::Result<R> {
     let timing = std::env::var_os("GOCORE_TIMING").is_some();
     let t0 = std::time::Instant::now();
     let lap = |what: &str| {
@@ -139,11 +150,15 @@ pub fn with_analysis<R>(
             eprintln!("gocore: warning: roots: {w}");
         }
         lap("roots");
-        let typing = match Typing::compute(proc, heap) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("gocore: warning: types only from allocation headers: {e}");
-                None
+        let typing = if !types {
+            None
+        } else {
+            match Typing::compute(proc, heap) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    eprintln!("gocore: warning: types only from allocation headers: {e}");
+                    None
+                }
             }
         };
         lap("typing");
@@ -182,10 +197,14 @@ pub struct TopArgs {
     /// `root:N` (a root group, as numbered in `--by root --json`), or `all`.
     #[arg(long, value_name = "ADDR")]
     pub drill: Option<String>,
+    /// Skip type propagation (faster on big heaps): types only from allocation
+    /// headers, other objects named by size class.
+    #[arg(long)]
+    pub no_types: bool,
 }
 
 pub fn run(a: &TopArgs) -> anyhow::Result<ExitCode> {
-    with_analysis(&a.core, |an| {
+    with_analysis_opts(&a.core, !a.no_types, |an| {
         if let Some(d) = &a.drill {
             return drill(an, a, d);
         }
