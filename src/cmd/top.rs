@@ -145,7 +145,11 @@ pub fn with_analysis_opts<R>(
     };
     super::objects::with_heap(a, |proc, heap| {
         lap("heap");
-        let roots = RootSet::collect(proc, heap).context("collecting roots")?;
+        let roots = {
+            let _p = crate::progress::phase("collecting roots");
+            RootSet::collect(proc, heap)
+        }
+        .context("collecting roots")?;
         for w in roots.warnings() {
             eprintln!("gocore: warning: roots: {w}");
         }
@@ -153,7 +157,11 @@ pub fn with_analysis_opts<R>(
         let typing = if !types {
             None
         } else {
-            match Typing::compute(proc, heap) {
+            let typing = {
+                let _p = crate::progress::phase("typing objects");
+                Typing::compute(proc, heap)
+            };
+            match typing {
                 Ok(t) => Some(t),
                 Err(e) => {
                     eprintln!("gocore: warning: types only from allocation headers: {e}");
@@ -162,12 +170,19 @@ pub fn with_analysis_opts<R>(
             }
         };
         lap("typing");
-        let graph = ObjectGraph::build(heap, &roots).context("building the object graph")?;
+        let graph = {
+            let _p = crate::progress::phase("building the object graph");
+            ObjectGraph::build(heap, &roots)
+        }
+        .context("building the object graph")?;
         for w in graph.warnings() {
             eprintln!("gocore: warning: graph: {w}");
         }
         lap("graph");
-        let dom = Dominators::compute(&graph, heap);
+        let dom = {
+            let _p = crate::progress::phase("computing retained sizes");
+            Dominators::compute(&graph, heap)
+        };
         lap("dominators");
         let r = f(&Analysis {
             proc,
