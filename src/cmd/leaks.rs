@@ -3,6 +3,12 @@
 //! their accumulation point (the collection where they pile up) and the path from a
 //! root to it; goroutines parked by the dozen at the same place with what they
 //! retain.
+//!
+//! JSON: `{"live_bytes", "suspects": [{"accumulation": NODE, "retained", "share",
+//! "holder": NODE|null, "groups": [{"type", "count", "retained"}], "contents":
+//! [{"type", "count", "retained"}], "path": PATH|null, "example": NODE|null}],
+//! "goroutines": [{"count", "state", "function", "location", "start_function",
+//! "retained", "ids"}]}` (NODE as in `top`, PATH as in `path`).
 
 use std::process::ExitCode;
 

@@ -2,6 +2,11 @@
 //! shortest path to it from each distinct root (a global variable, a goroutine, a
 //! finalizer …), nearest roots first, each hop named by field, index or map key
 //! where types are known ([`gocore::paths_to`], [`gocore::PathLabeler`]).
+//!
+//! JSON: `{"target": NODE (see `top`), "reachable", "paths": [PATH]}`, PATH being
+//! `{"root", "root_kind", "root_label", "root_slot", "goroutine", "function",
+//! "text", "elided", "elided_after", "steps": [{"addr", "offset", "via", "type",
+//! "size"}]}`.
 
 use std::process::ExitCode;
 

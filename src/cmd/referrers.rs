@@ -2,6 +2,9 @@
 //! every heap object (live or garbage) with the slot holding the pointer, and every
 //! root (global, goroutine slot, special) — from the object graph's reverse edges
 //! ([`gocore::PathLabeler::referrers`]).
+//!
+//! JSON: `{"target": NODE, "total", "referrers": [NODE + {"via", "offset",
+//! "live"}]}` (NODE as in `top`).
 
 use std::process::ExitCode;
 

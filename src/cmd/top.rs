@@ -4,6 +4,14 @@
 //! tree of the live heap ([`gocore::Dominators`]). `--drill ADDR` lists what one
 //! object (or `root:N`, `all`) immediately dominates.
 //!
+//! JSON (`--json`): `{"live_bytes", "live_objects", "objects": [NODE], "types":
+//! [{"type", "count", "shallow", "retained", "share"}], "roots": [NODE]}` (only the
+//! tables `--by` selects), where NODE is `{"node": "object", "addr", "type", "size",
+//! "retained", "share"}`, `{"node": "root", "root", "index", "retained", "share"}`
+//! or `{"node": "all", …}`; `--drill`: `{"node": NODE, "shallow", "dominators":
+//! [NODE, nearest first], "children_total", "children": [NODE]}`. Addresses are
+//! `0x…` strings, sizes bytes (whole slots).
+//!
 //! Also home of [`with_analysis`], the loader the analysis commands share.
 
 use std::process::ExitCode;
