@@ -427,20 +427,30 @@ fn group_accumulation(
         }
     }
     let need = DOMINANT * total as f64;
-    let mut best: Option<(usize, NodeId, u64)> = None;
-    for (&node, &bytes) in &acc {
-        if (bytes as f64) < need || node == graph.super_root().0 {
-            continue;
+    let mut cands: Vec<(u32, u64)> = acc
+        .iter()
+        .filter(|&(&node, &bytes)| (bytes as f64) >= need && node != graph.super_root().0)
+        .map(|(&n, &b)| (n, b))
+        .collect();
+    cands.sort_unstable();
+    // Each candidate holds over half the group, so they lie on one dominator chain,
+    // at most MAX_CLIMB apart (an instance below the deeper one reached the other
+    // within MAX_CLIMB steps). The deepest reaches every other one walking up.
+    for &(c, bytes) in &cands {
+        let mut above = Vec::new();
+        let mut x = dom.idom(NodeId(c));
+        while let Some(d) = x {
+            if above.len() > MAX_CLIMB + 1 {
+                break;
+            }
+            above.push(d.0);
+            x = dom.idom(d);
         }
-        let depth = dom.dominator_chain(NodeId(node)).len();
-        if best.is_none_or(|(d, b, _)| depth > d || (depth == d && node < b.0)) {
-            best = Some((depth, NodeId(node), bytes));
+        if cands.iter().all(|&(o, _)| o == c || above.contains(&o)) {
+            return (NodeId(c), bytes);
         }
     }
-    match best {
-        Some((_, n, bytes)) => (n, bytes),
-        None => (graph.super_root(), total),
-    }
+    (graph.super_root(), total)
 }
 
 /// Whether a type name is a map's internal storage (classic buckets, Swiss groups,
