@@ -500,3 +500,36 @@ fn damaged_cores_never_panic_or_hang() {
     );
     assert!(total.errors > 0 && total.partial > 0, "{total:?}");
 }
+
+/// The inputs that hung or misled the model before their fixes, replayed alone:
+/// a PIE core forced onto another release's non-PIE executable (`allgs` read at a
+/// wrong address: up to 2^40 nil slots walked; now an error saying its length does
+/// not fit its mapping).
+#[test]
+fn damage_regressions() {
+    let cases = testkit::committed_cases();
+    let find = |n: &str| cases.iter().find(|c| c.name == n);
+    let (Some(pie), Some(other)) = (
+        find("zoo-go1.27.3-pie-crash-amd64"),
+        find("zoo-go1.26.6-default-crash-amd64"),
+    ) else {
+        panic!("committed cases missing");
+    };
+    let mut t = Tally::default();
+    let a = run(
+        "PIE core, go1.26.6 executable forced",
+        std::fs::read(pie.core_path()).unwrap(),
+        pie.core_path(),
+        OpenOptions::new()
+            .executable(other.exe_path())
+            .allow_mismatch(true),
+        &mut t,
+    )
+    .unwrap();
+    assert!(
+        a.stage_errors
+            .iter()
+            .any(|e| e.contains("runtime.allgs") && e.contains("out of range")),
+        "{a:?}"
+    );
+}
