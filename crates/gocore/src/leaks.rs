@@ -6,7 +6,8 @@
 //!   retain at least [`LeakOptions::min_share`] of the live heap. From each, the
 //!   report descends while one child holds most (80%) of what its parent retains —
 //!   `gServer` → the `Server` → its map — and stops where the memory spreads out
-//!   among many children: the **accumulation point**, typically the collection
+//!   among many children, or at the head of a chain of one type (a linked list):
+//!   the **accumulation point**, typically the collection
 //!   (map, slice backing array, list head) where objects pile up;
 //! * **groups of one type** (other than maps' own storage) whose instances together
 //!   retain at least `min_share`
@@ -192,6 +193,18 @@ impl Types<'_, '_, '_> {
         self.heap.object_type(&obj).map(|t| (t.addr, 0))
     }
 
+    /// Whether two objects have the same type (untyped ones: the same slot size).
+    fn same(&self, a: ObjId, b: ObjId) -> bool {
+        match (self.key(a), self.key(b)) {
+            (Some(x), Some(y)) => x == y,
+            (None, None) => {
+                let size = |id| self.heap.object(id).map(|o| o.size + (o.addr - o.slot));
+                size(a).is_some() && size(a) == size(b)
+            }
+            _ => false,
+        }
+    }
+
     fn name(&self, id: ObjId) -> String {
         if let Some(n) = self.typing.and_then(|t| t.object_type_name(id)) {
             return n;
@@ -245,7 +258,12 @@ impl LeakReport {
             if dom.idom(top).is_some_and(|d| d.0 < nobj) {
                 continue;
             }
-            let acc = map_header(dom, &types, descend(dom, top), nobj);
+            let acc = map_header(
+                dom,
+                &types,
+                descend(dom, &types, top, threshold.max(1)),
+                nobj,
+            );
             merge(
                 &mut suspects,
                 Suspect {
@@ -353,16 +371,22 @@ fn merge(suspects: &mut Vec<Suspect>, s: Suspect) {
 }
 
 /// From `n`, down the child holding most of the parent's retained bytes while it
-/// holds at least [`DOMINANT`] of them.
-fn descend(dom: &Dominators, mut n: NodeId) -> NodeId {
+/// holds at least [`DOMINANT`] of them and `threshold` bytes — stopping at the head
+/// of a chain of one type (a linked list is its head, not its last nodes).
+fn descend(dom: &Dominators, types: &Types<'_, '_, '_>, mut n: NodeId, threshold: u64) -> NodeId {
     loop {
         let r = dom.retained(n);
-        match dom.children(n).first() {
-            Some(&c) if (dom.retained(NodeId(c)) as f64) >= DOMINANT * r as f64 && r > 0 => {
-                n = NodeId(c);
-            }
-            _ => return n,
+        let Some(&c) = dom.children(n).first() else {
+            return n;
+        };
+        let rc = dom.retained(NodeId(c));
+        if r == 0 || (rc as f64) < DOMINANT * r as f64 || rc < threshold {
+            return n;
         }
+        if types.same(ObjId(n.0), ObjId(c)) {
+            return n;
+        }
+        n = NodeId(c);
     }
 }
 

@@ -8,7 +8,8 @@
 //!   `interior_obj` only itself. The shortest path to each of these objects is one
 //!   hop from the global that holds it (same address as the truth's `globals`);
 //!   the path to the list's last node has 1000 hops, of which the middle 936 are
-//!   left out of the labelled path.
+//!   left out of the labelled path; with a 3% threshold the list is a leak suspect
+//!   accumulating at its head.
 //! * **leak**: the sessions map (the truth's `maps[sessions].addr`) dominates every
 //!   `main.Session` except those the leaked goroutines' requests also hold, each
 //!   with its 1024-byte payload; `gocore leaks`' top suspect accumulates in or at
@@ -186,6 +187,21 @@ fn zoo_retained_sizes_and_paths() {
         assert_eq!((lp.steps.len(), lp.elided_after), (64, 32), "{c}");
         assert_eq!(lp.steps.last().unwrap().addr, last, "{c}");
         assert_eq!(lp.steps[0].addr, addr("list_head"), "{c}");
+        // A linked list as a suspect accumulates at its head, not down the chain.
+        let opts = LeakOptions {
+            min_share: 0.03,
+            ..Default::default()
+        };
+        let r = LeakReport::compute(_proc, heap, g, dom, None, &opts);
+        let head = node(heap, g, addr("list_head"));
+        assert!(
+            r.suspects.iter().any(|s| s.accumulation == head),
+            "{c}: the list (48000 B) is a suspect at its head: {:?}",
+            r.suspects
+                .iter()
+                .map(|s| g.describe(s.accumulation, heap))
+                .collect::<Vec<_>>()
+        );
         // Interior pointer: the path lands 40 bytes into main.Interior.
         let p = gocore::paths_to(g, node(heap, g, addr("interior_obj")), 1);
         let lp = labeler.label(g, &p[0]);
