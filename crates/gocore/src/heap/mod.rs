@@ -309,6 +309,16 @@ struct Arenas {
     no_more_ptrs_off: Option<u64>,
 }
 
+/// 64 slots of a span's allocated-slot bitmap, and the id of the first allocated
+/// slot at or after the word's start (its span's `first_id` plus the bits of the
+/// span's earlier words), so that a slot's id is one popcount away — in one cache
+/// line with the bits.
+#[derive(Debug, Clone, Copy, Default)]
+struct AllocWord {
+    bits: u64,
+    rank: u32,
+}
+
 /// Heap page → index of the span holding it (plus one; 0 for none), over the
 /// address range of the spans. A lookup is checked against the span's bounds, and
 /// falls back to a binary search when the table is absent (a heap spread too thin
@@ -376,11 +386,8 @@ pub struct Heap<'a> {
     layout: PointerLayout,
     spans: Vec<SpanInfo>,
     index: Vec<SpanIndex>,
-    alloc: Vec<u64>,
-    /// Parallel to `alloc`: the id of the first allocated slot at or after the start
-    /// of that word (its span's `first_id` plus the bits of the span's earlier
-    /// words), so that a slot's id is one popcount away.
-    rank: Vec<u32>,
+    /// The allocated-slot bitmaps of all spans, 64 slots a word, each with its rank.
+    alloc: Vec<AllocWord>,
     /// The span (index into `spans`) holding object id `64 * k`, for each `k`.
     id_spans: Vec<u32>,
     /// Page → span, for the address lookups of `find_object`.
@@ -742,7 +749,11 @@ impl<'a> Heap<'a> {
         }
 
         // Hot copies, ranks of the bitmap words, id → span samples, page table.
-        let mut rank = vec![0u32; alloc.len()];
+        let mut words: Vec<AllocWord> = alloc
+            .iter()
+            .map(|&bits| AllocWord { bits, rank: 0 })
+            .collect();
+        drop(alloc);
         let mut id_spans = Vec::with_capacity(count.div_ceil(64) as usize);
         for (si, (s, ix)) in sorted_spans.iter().zip(sorted_index.iter_mut()).enumerate() {
             ix.base = s.base;
@@ -755,15 +766,13 @@ impl<'a> Heap<'a> {
             }
             let nwords = s.nelems.div_ceil(64) as usize;
             let mut next = ix.first_id;
-            let words = alloc.get(ix.bits..ix.bits + nwords).unwrap_or_default();
-            for (r, w) in rank
-                .get_mut(ix.bits..)
+            for w in words
+                .get_mut(ix.bits..ix.bits + nwords)
                 .unwrap_or_default()
                 .iter_mut()
-                .zip(words)
             {
-                *r = next;
-                next += w.count_ones();
+                w.rank = next;
+                next += w.bits.count_ones();
             }
             // Samples 64·k falling in [first_id, first_id + allocated).
             let end = u64::from(ix.first_id) + s.allocated;
@@ -780,8 +789,7 @@ impl<'a> Heap<'a> {
             layout,
             spans: sorted_spans,
             index: sorted_index,
-            alloc,
-            rank,
+            alloc: words,
             id_spans,
             pages,
             count,
@@ -1050,12 +1058,12 @@ impl<'a> Heap<'a> {
         }
         let ix = self.index.get(span)?;
         let nwords = ix.nelems.div_ceil(64) as usize;
-        let ranks = self.rank.get(ix.bits..ix.bits + nwords)?;
+        let words = self.alloc.get(ix.bits..ix.bits + nwords)?;
         // The last word whose rank is ≤ id holds it (a word without bits shares its
         // rank with the next).
-        let wi = ranks.partition_point(|&r| r <= id.0).checked_sub(1)?;
-        let mut w = *self.alloc.get(ix.bits + wi)?;
-        for _ in 0..id.0 - ranks.get(wi)? {
+        let wi = words.partition_point(|w| w.rank <= id.0).checked_sub(1)?;
+        let AllocWord { bits: mut w, rank } = *words.get(wi)?;
+        for _ in 0..id.0 - rank {
             w &= w.wrapping_sub(1);
         }
         if w == 0 {
@@ -1115,13 +1123,13 @@ impl<'a> Heap<'a> {
             return None;
         }
         let wi = ix.bits + (slot / 64) as usize;
-        let w = *self.alloc.get(wi)?;
+        let AllocWord { bits: w, rank } = *self.alloc.get(wi)?;
         let bit = 1u64 << (slot % 64);
         if w & bit == 0 {
             return None;
         }
         let in_obj = (off - slot * ix.elemsize).checked_sub(ix.header)?;
-        let id = self.rank.get(wi)? + (w & (bit - 1)).count_ones();
+        let id = rank + (w & (bit - 1)).count_ones();
         Some((si, slot, id, in_obj))
     }
 
@@ -1236,7 +1244,7 @@ impl Iterator for Objects<'_, '_> {
                 continue;
             }
             let ix = self.heap.index.get(self.span)?;
-            self.bits = *self.heap.alloc.get(ix.bits + self.word as usize)?;
+            self.bits = self.heap.alloc.get(ix.bits + self.word as usize)?.bits;
             self.word += 1;
         }
     }
