@@ -267,3 +267,45 @@ fn overview_prints_the_typed_share() {
         assert!(text.contains("\ntyped "), "{name}: no typed line");
     }
 }
+
+/// `object ADDR` lists referrers: on the leak fixture, main.Server is pointed to by
+/// the global main.gServer and main.Config by the server's `cfg` field.
+#[test]
+fn object_lists_referrers() {
+    let cases: Vec<Case> = testkit::cases()
+        .into_iter()
+        .filter(|c| c.program() == "leak")
+        .collect();
+    let cases = if cases.is_empty() {
+        testkit::committed_cases()
+            .into_iter()
+            .filter(|c| c.program() == "leak")
+            .collect()
+    } else {
+        cases
+    };
+    assert!(!cases.is_empty(), "no leak case");
+    for case in &cases {
+        let truth = case.truth();
+        let (server, _) = named(&truth, "server").expect("server in truth");
+        let (config, _) = named(&truth, "config").expect("config in truth");
+        let v = json_of(case, "object", &[&format!("{server:#x}"), "--depth", "0"]);
+        let list = v["referrers"]["list"].as_array().expect("referrers list");
+        assert!(
+            list.iter()
+                .any(|r| r["kind"] == "root" && r["via"].as_str() == Some("main.gServer"))
+                || case.mode() == "stripped",
+            "{}: main.gServer not among the server's referrers: {list:?}",
+            case.name
+        );
+        let v = json_of(case, "object", &[&format!("{config:#x}"), "--depth", "0"]);
+        let list = v["referrers"]["list"].as_array().expect("referrers list");
+        assert!(
+            list.iter().any(|r| r["kind"] == "object"
+                && r["address"].as_u64() == Some(server)
+                && (r["via"].as_str() == Some(".cfg") || !has_dwarf(case))),
+            "{}: the server's cfg field not among the config's referrers: {list:?}",
+            case.name
+        );
+    }
+}

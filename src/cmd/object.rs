@@ -4,7 +4,11 @@
 //! pointer slots marked and their targets. Also the value printers the `globals`
 //! and `goroutines --vars` commands share.
 //!
-//! JSON: `{"address", "object": {"id", "address", "offset", "size", "slot", "span",
+//! Then the object's referrers (`--referrers N`, default 20; 0 skips them): every
+//! object or root pointing into it, with the slot holding the pointer.
+//!
+//! JSON: `{"address", "referrers": {"total", "list": [{"kind": "object"|"root",
+//! "from", "address", "via", "offset"}]} (null when skipped), "object": {"id", "address", "offset", "size", "slot", "span",
 //! "span_class", "size_class", "elemsize", "noscan", "type", "type_source",
 //! "type_offset", "type_elems", "pointer_slots", "value", "decoded_as", "words",
 //! "truncated"}}`
@@ -53,6 +57,118 @@ pub struct ObjectArgs {
     /// `main.Session`, `[]string`), whatever the object's own type.
     #[arg(long = "as", value_name = "TYPE")]
     pub as_type: Option<String>,
+    /// Referrers listed (objects and roots pointing into the object, from the
+    /// object graph's reverse edges); 0 skips building the graph.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub referrers: usize,
+}
+
+/// One referrer of the object, for text and JSON.
+struct RefLine {
+    /// `object 0xADDR (TYPE)` or the root group's name.
+    from: String,
+    /// `object` or `root`.
+    kind: &'static str,
+    /// The referring object's address (objects only).
+    address: Option<u64>,
+    /// The slot holding the pointer.
+    via: String,
+    /// Where in the object the pointer lands.
+    offset: u64,
+}
+
+/// Referrers of object `id`: `(total, first `limit`)`; `None` (with a warning) when
+/// the roots or the graph can't be built.
+fn referrers(
+    proc: &gocore::Process<'_>,
+    heap: &gocore::Heap<'_>,
+    typing: Option<&Typing>,
+    id: gocore::ObjId,
+    limit: usize,
+) -> Option<(usize, Vec<RefLine>)> {
+    let roots = match gocore::RootSet::collect(proc, heap) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gocore: warning: no referrers: collecting roots: {e}");
+            return None;
+        }
+    };
+    let graph = match gocore::ObjectGraph::build(heap, &roots) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("gocore: warning: no referrers: building the object graph: {e}");
+            return None;
+        }
+    };
+    let labeler = gocore::PathLabeler::new(proc, heap, &roots, typing);
+    let refs = labeler.referrers(&graph, graph.object_node(id));
+    let lines = refs
+        .iter()
+        .take(limit)
+        .map(|r| match graph.kind(r.node) {
+            gocore::NodeKind::Object(from) => {
+                let obj = heap.object(from);
+                let label = typing
+                    .and_then(|t| t.object_type_name(from))
+                    .or_else(|| obj.as_ref().map(|o| super::objects::type_label(heap, o)))
+                    .unwrap_or_default();
+                RefLine {
+                    from: format!("object {} ({label})", graph.describe(r.node, heap)),
+                    kind: "object",
+                    address: obj.map(|o| o.addr),
+                    via: r.via.clone(),
+                    offset: r.offset,
+                }
+            }
+            _ => RefLine {
+                from: graph.describe(r.node, heap),
+                kind: "root",
+                address: None,
+                via: r.via.clone(),
+                offset: r.offset,
+            },
+        })
+        .collect();
+    Some((refs.len(), lines))
+}
+
+fn referrers_json(r: &Option<(usize, Vec<RefLine>)>) -> serde_json::Value {
+    match r {
+        None => serde_json::Value::Null,
+        Some((total, lines)) => json!({
+            "total": total,
+            "list": lines.iter().map(|l| json!({
+                "kind": l.kind,
+                "from": l.from,
+                "address": l.address,
+                "via": l.via,
+                "offset": l.offset,
+            })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+fn print_referrers(r: &Option<(usize, Vec<RefLine>)>) {
+    let Some((total, lines)) = r else {
+        return;
+    };
+    println!("referrers: {total}");
+    for l in lines {
+        let via = if l.via.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", l.via)
+        };
+        let into = if l.offset != 0 {
+            format!(" (→ +{})", l.offset)
+        } else {
+            String::new()
+        };
+        println!("  {}{via}{into}", l.from);
+    }
+    if *total > lines.len() {
+        println!("  … {} more (--referrers N)", total - lines.len());
+    }
 }
 
 fn parse_addr(s: &str) -> Result<u64, String> {
@@ -94,6 +210,11 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
             elems: a.elems,
             ..Limits::default()
         });
+        let refs = if a.referrers > 0 {
+            referrers(proc, heap, typing.as_ref(), id, a.referrers)
+        } else {
+            None
+        };
         let obj = heap.object(id).context("object id out of range")?;
         let span = heap.span(&obj);
         let mut ptrs = BTreeMap::new();
@@ -203,7 +324,8 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
                     "decoded_as": a.as_type,
                     "words": words,
                     "truncated": value.is_none() && obj.size / ps > nwords,
-                }
+                },
+                "referrers": referrers_json(&refs),
             }))?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -240,6 +362,7 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
             };
             write_value(&mut out, &format!("{at}{}", v.type_name), v, 0, true);
             print!("{out}");
+            print_referrers(&refs);
             return Ok(ExitCode::SUCCESS);
         }
         for (i, w) in mem.chunks_exact(ps as usize).enumerate() {
@@ -258,6 +381,7 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
         if obj.size / ps > nwords {
             println!("  … {} more words not shown", obj.size / ps - nwords);
         }
+        print_referrers(&refs);
         Ok(ExitCode::SUCCESS)
     })
 }
