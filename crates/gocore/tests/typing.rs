@@ -145,6 +145,36 @@ fn live_type_counts_match_the_truth() {
             println!("{}: typing warning: {w}", case.name);
         }
         let hist = typing.histogram(&heap, |id| reach.is_live(id));
+        // A type never claims more bytes than its object has (a stale or misread
+        // pointer into a smaller object must not type it).
+        let mut overflow = 0u64;
+        for obj in heap.objects() {
+            let Some(t) = typing.object_type(obj.id) else {
+                continue;
+            };
+            let Some(e) = typing.type_entry(t.ty) else {
+                continue;
+            };
+            if e.kind != gocore::EntryKind::Descriptor {
+                continue;
+            }
+            let end = t.offset + e.size.saturating_mul(t.elems);
+            if end > obj.size {
+                if overflow < 5 {
+                    println!(
+                        "  object {:#x} ({} B) typed {} x{} at +{} ({:?}): {} B",
+                        obj.addr, obj.size, e.name, t.elems, t.offset, t.source, end
+                    );
+                }
+                overflow += 1;
+            }
+        }
+        if overflow > 0 {
+            failures.push(format!(
+                "{}: {overflow} objects typed with more bytes than they have",
+                case.name
+            ));
+        }
         let dwarf = typing.typed_globals() > 0;
         // Without DWARF, what is asserted needs allocation headers (Go 1.22+).
         let headers = minor(&case) >= 22 && !case.name.contains("noallocheaders");
@@ -223,4 +253,53 @@ fn live_type_counts_match_the_truth() {
     }
     assert!(cases > 0, "no corpus cases");
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// On the big "deep" core (`target/bigcore/deep`, made by `testdata/programs/bigcore`:
+/// one 10 M-long list of `main.Link`), every list node is typed `main.Link` (the
+/// truth count) and no object is typed with more bytes than it has: stale pointers
+/// into reused 16-byte slots once typed list nodes `runtime.g`, `runtime.m` and
+/// `runtime.cgoCallers` and broke the list's propagation. Skipped when the core is
+/// not there; slow in a debug build, so ignored by default:
+/// `cargo test --release -p gocore --test typing -- --ignored`.
+#[test]
+#[ignore]
+fn bigcore_deep_list_is_typed_exactly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bigcore/deep");
+    if !dir.join("core").exists() {
+        println!("skipped: {} has no core", dir.display());
+        return;
+    }
+    let core = Core::open_with(
+        dir.join("core"),
+        &OpenOptions::new().executable(dir.join("bigcore")),
+    )
+    .unwrap();
+    let proc = Process::new(&core).unwrap();
+    let heap = Heap::new(&proc).unwrap();
+    let typing = Typing::compute(&proc, &heap).unwrap();
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
+    let want = truth["type_counts"]["main.Link"]["count"].as_u64().unwrap();
+    let hist = typing.histogram(&heap, |_| true);
+    let got = hist
+        .iter()
+        .find(|r| r.name == "main.Link")
+        .map_or(0, |r| r.count);
+    let mut overflow = 0u64;
+    for obj in heap.objects() {
+        let Some(t) = typing.object_type(obj.id) else {
+            continue;
+        };
+        let Some(e) = typing.type_entry(t.ty) else {
+            continue;
+        };
+        if e.kind == gocore::EntryKind::Descriptor
+            && t.offset + e.size.saturating_mul(t.elems) > obj.size
+        {
+            overflow += 1;
+        }
+    }
+    assert_eq!(got, want, "main.Link objects");
+    assert_eq!(overflow, 0, "objects typed with more bytes than they have");
 }
