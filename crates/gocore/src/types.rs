@@ -541,14 +541,40 @@ impl Typing {
             fit_memo: HashMap::new(),
             holds_memo: HashMap::new(),
         };
+        let timing = std::env::var_os("GOCORE_TIMING").is_some();
+        let t0 = std::time::Instant::now();
         b.headers();
         b.globals();
+        if timing {
+            eprintln!("typing: sources {:.3?} work {}", t0.elapsed(), b.work.len());
+        }
         b.run();
+        if timing {
+            eprintln!(
+                "typing: propagation {:.3?} items {}",
+                t0.elapsed(),
+                b.work_done
+            );
+        }
         for _ in 0..MAX_INFER_ROUNDS {
             if !b.infer() {
                 break;
             }
+            if timing {
+                eprintln!(
+                    "typing: inference {:.3?} work {}",
+                    t0.elapsed(),
+                    b.work.len()
+                );
+            }
             b.run();
+            if timing {
+                eprintln!(
+                    "typing: propagation {:.3?} items {}",
+                    t0.elapsed(),
+                    b.work_done
+                );
+            }
         }
         let mut out = b.out;
         out.types = b.data.into_iter().map(|d| d.entry).collect();
@@ -1978,13 +2004,10 @@ impl Builder<'_, '_, '_> {
         if size == 0 {
             return;
         }
-        let Some((oid, off)) = self.heap.find_object(target) else {
+        let Some((obj, off)) = self.heap.object_at(target) else {
             return;
         };
-        let Some(obj) = self.heap.object(oid) else {
-            return;
-        };
-        let i = oid.index();
+        let i = obj.id.index();
         if self.out.source.get(i).copied() != Some(TypeSource::Propagated.code()) {
             return;
         }
@@ -2006,15 +2029,12 @@ impl Builder<'_, '_, '_> {
                 return;
             }
         }
-        self.set(oid, id, off, n, true);
+        self.write(i, id, off, n, TypeSource::Propagated);
+        self.work.push_back((obj.addr + off, id, n));
     }
 
-    fn set(&mut self, oid: ObjId, id: u32, off: u64, n: u64, push: bool) {
-        self.set_from(oid, id, off, n, push, TypeSource::Propagated);
-    }
-
-    fn set_from(&mut self, oid: ObjId, id: u32, off: u64, n: u64, push: bool, src: TypeSource) {
-        let i = oid.index();
+    /// Records object `i`'s type.
+    fn write(&mut self, i: usize, id: u32, off: u64, n: u64, src: TypeSource) {
         if let (Some(t), Some(o), Some(e), Some(s)) = (
             self.out.ty.get_mut(i),
             self.out.offset.get_mut(i),
@@ -2026,6 +2046,14 @@ impl Builder<'_, '_, '_> {
             *e = u32::try_from(n).unwrap_or(u32::MAX);
             *s = src.code();
         }
+    }
+
+    fn set(&mut self, oid: ObjId, id: u32, off: u64, n: u64, push: bool) {
+        self.set_from(oid, id, off, n, push, TypeSource::Propagated);
+    }
+
+    fn set_from(&mut self, oid: ObjId, id: u32, off: u64, n: u64, push: bool, src: TypeSource) {
+        self.write(oid.index(), id, off, n, src);
         if push {
             if let Some(obj) = self.heap.object(oid) {
                 self.work.push_back((obj.addr + off, id, n));
