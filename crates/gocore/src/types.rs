@@ -2012,7 +2012,12 @@ impl Builder<'_, '_, '_> {
             return;
         };
         let i = obj.id.index();
-        if self.out.source.get(i).copied() != Some(TypeSource::Propagated.code()) {
+        let Some(&cur) = self.out.ty.get(i) else {
+            return;
+        };
+        // An untyped object has source 0 (propagated): its source need not be read
+        // (a cache miss per object on big heaps).
+        if cur != 0 && self.out.source.get(i).copied() != Some(TypeSource::Propagated.code()) {
             return;
         }
         // A value that does not fit in the object is not there: the pointer is stale
@@ -2022,7 +2027,6 @@ impl Builder<'_, '_, '_> {
             return;
         }
         let n = n.min(obj.size.saturating_sub(off) / size).max(1);
-        let cur = self.out.ty.get(i).copied().unwrap_or(0);
         if cur != 0 {
             let cur_off = u64::from(self.out.offset.get(i).copied().unwrap_or(0));
             let cur_n = u64::from(self.out.elems.get(i).copied().unwrap_or(1));
