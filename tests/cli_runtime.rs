@@ -109,19 +109,38 @@ fn goroutines_objects_histogram_roots_match_the_truth() {
         assert_eq!(bytes, u64_of(&hist["bytes"]), "{name}: histogram bytes");
         assert_eq!(count, objects.len() as u64, "{name}: histogram vs objects");
 
-        for o in truth["named_objects"].as_array().into_iter().flatten() {
+        // Every named object lies in a listed object; `object ADDR` (which types the
+        // heap and builds the object graph, ~1 s unoptimized) is run on a few of them
+        // (tests/cli_typed.rs checks its typed output).
+        for (i, o) in truth["named_objects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let addr = u64_of(&o["addr"]);
             let what = o["name"].as_str().unwrap_or("?");
             assert!(
                 containing(addr).is_some(),
                 "{name}: named object {what} at {addr:#x} is in no listed object"
             );
-            let text = stdout_of(&case, "object", &[&format!("{addr:#x}")]);
+            if i >= 3 {
+                continue;
+            }
+            let text = stdout_of(
+                &case,
+                "object",
+                &[&format!("{addr:#x}"), "--referrers", "0"],
+            );
             assert!(
                 text.contains("bytes into object"),
                 "{name}: object {addr:#x} ({what}): {text}"
             );
-            let j = json_of(&case, "object", &[&format!("{addr:#x}")]);
+            let j = json_of(
+                &case,
+                "object",
+                &[&format!("{addr:#x}"), "--referrers", "0"],
+            );
             let base = u64_of(&j["object"]["address"]);
             let off = u64_of(&j["object"]["offset"]);
             assert_eq!(base + off, addr, "{name}: object {what}");

@@ -773,7 +773,7 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
             d
         };
         println!(
-            "running [{}/{}] ({} cases): GOCORE_CORPUS={} {cargo} test --workspace --no-fail-fast",
+            "running [{}/{}] ({} cases): GOCORE_CORPUS={} {cargo} test --workspace --profile matrix --no-fail-fast",
             i + 1,
             chunks.len(),
             chunk.len(),
@@ -781,7 +781,13 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
         );
         let t = Instant::now();
         let st = Command::new(&cargo)
-            .args(["test", "--workspace", "--no-fail-fast"])
+            .args([
+                "test",
+                "--workspace",
+                "--profile",
+                "matrix",
+                "--no-fail-fast",
+            ])
             .current_dir(root)
             .env("GOCORE_CORPUS", &corpus)
             .status()
