@@ -736,19 +736,23 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
             .unwrap_or(Value::Null);
         meta["core"]["size"].as_u64().unwrap_or(0) + meta["exe"]["size"].as_u64().unwrap_or(0)
     };
-    let mut chunks: Vec<Vec<String>> = vec![vec![]];
-    let mut acc = 0u64;
-    let mut total = 0u64;
-    for e in entries {
-        let n = e["dir"].as_str().unwrap_or("").to_string();
-        let sz = unpacked(e);
-        total += sz;
-        if acc + sz > budget && !chunks.last().unwrap().is_empty() {
-            chunks.push(vec![]);
-            acc = 0;
-        }
-        acc += sz;
-        chunks.last_mut().unwrap().push(n);
+    // Chunks take the cases round-robin (by name), so that each holds every program,
+    // release, mode and producer rather than one alphabetical slice; one spare
+    // chunk absorbs the uneven sizes of cores.
+    let sizes: Vec<(String, u64)> = entries
+        .iter()
+        .map(|e| (e["dir"].as_str().unwrap_or("").to_string(), unpacked(e)))
+        .collect();
+    let total: u64 = sizes.iter().map(|(_, s)| s).sum();
+    let k = if total <= budget {
+        1
+    } else {
+        (total.div_ceil(budget.max(1)) + 1) as usize
+    };
+    let mut chunks: Vec<Vec<String>> = vec![vec![]; k.min(sizes.len()).max(1)];
+    let nchunks = chunks.len();
+    for (i, (n, _)) in sizes.into_iter().enumerate() {
+        chunks[i % nchunks].push(n);
     }
     println!(
         "tests: the matrix unpacks to {} (free disk {}); {} test run(s)",
