@@ -546,11 +546,20 @@ fn cmd_corpus(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Programs under `testdata/programs/` that are not matrix fixtures: `bigcore` builds
+/// the benchmarks' large cores (`cargo xtask bigcore`) and writes no matrix truth.
+const NOT_MATRIX_PROGRAMS: &[&str] = &["bigcore"];
+
+/// The matrix's fixture programs: the Go modules under `dir`, minus
+/// [`NOT_MATRIX_PROGRAMS`].
 fn discover_programs(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
                 .filter(|e| e.path().join("go.mod").is_file())
+                .filter(|e| {
+                    !NOT_MATRIX_PROGRAMS.contains(&e.file_name().to_string_lossy().as_ref())
+                })
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect()
         })
@@ -709,6 +718,37 @@ fn cmd_matrix(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Splits matrix case names into `k` chunks so that every chunk holds every kind of
+/// case (program, mode, producer, arch) the matrix has, as far as there are enough
+/// of a kind: cases are grouped by their name without the Go release, and each
+/// group is dealt out over the chunks starting where the previous group stopped.
+/// (Plain round-robin over sorted names can give one chunk only `sigquit` cores
+/// when the number of chunks divides the cycle of names.)
+fn stratified_chunks(names: &[String], k: usize) -> Vec<Vec<String>> {
+    let k = k.clamp(1, names.len().max(1));
+    let mut groups: std::collections::BTreeMap<String, Vec<&String>> = Default::default();
+    for n in names {
+        // `<program>-go<VER>-<rest>`: the kind is program + rest.
+        let kind = match n.split_once("-go") {
+            Some((prog, rest)) => format!("{prog}-{}", rest.split_once('-').map_or("", |r| r.1)),
+            None => n.clone(),
+        };
+        groups.entry(kind).or_default().push(n);
+    }
+    let mut chunks: Vec<Vec<String>> = vec![vec![]; k];
+    let mut next = 0;
+    for members in groups.values() {
+        for n in members {
+            chunks[next % k].push((*n).clone());
+            next += 1;
+        }
+    }
+    for c in &mut chunks {
+        c.sort();
+    }
+    chunks
+}
+
 /// Free bytes on the filesystem holding `p` (via `df -Pk`).
 fn free_bytes(p: &Path) -> Option<u64> {
     let o = Command::new("df").arg("-Pk").arg(p).output().ok()?;
@@ -736,24 +776,25 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
             .unwrap_or(Value::Null);
         meta["core"]["size"].as_u64().unwrap_or(0) + meta["exe"]["size"].as_u64().unwrap_or(0)
     };
-    // Chunks take the cases round-robin (by name), so that each holds every program,
-    // release, mode and producer rather than one alphabetical slice; one spare
-    // chunk absorbs the uneven sizes of cores.
     let sizes: Vec<(String, u64)> = entries
         .iter()
         .map(|e| (e["dir"].as_str().unwrap_or("").to_string(), unpacked(e)))
         .collect();
     let total: u64 = sizes.iter().map(|(_, s)| s).sum();
-    let k = if total <= budget {
+    // `GOCORE_MATRIX_CHUNKS=N` forces N test runs (to reproduce a small-disk machine).
+    let forced = std::env::var("GOCORE_MATRIX_CHUNKS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    let k = if let Some(n) = forced {
+        n
+    } else if total <= budget {
         1
     } else {
         (total.div_ceil(budget.max(1)) + 1) as usize
     };
-    let mut chunks: Vec<Vec<String>> = vec![vec![]; k.min(sizes.len()).max(1)];
-    let nchunks = chunks.len();
-    for (i, (n, _)) in sizes.into_iter().enumerate() {
-        chunks[i % nchunks].push(n);
-    }
+    let names: Vec<String> = sizes.into_iter().map(|(n, _)| n).collect();
+    let chunks = stratified_chunks(&names, k);
     println!(
         "tests: the matrix unpacks to {} (free disk {}); {} test run(s)",
         util::human(total),
@@ -826,4 +867,46 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
     }
     let _ = fs::remove_dir_all(&chunk_root);
     Ok(all_ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stratified_chunks;
+
+    #[test]
+    fn every_chunk_gets_every_kind_of_case() {
+        let mut names = Vec::new();
+        for prog in ["leak", "zoo"] {
+            for v in [
+                "1.21.13", "1.22.10", "1.23.9", "1.24.11", "1.25.5", "1.26.6", "1.27.3",
+            ] {
+                for mode in ["default", "nodwarf", "pie"] {
+                    for pr in ["crash", "gcore", "sigquit"] {
+                        names.push(format!("{prog}-go{v}-{mode}-{pr}-amd64"));
+                    }
+                }
+            }
+        }
+        names.sort();
+        for k in [2, 3, 4, 7] {
+            let chunks = stratified_chunks(&names, k);
+            assert_eq!(chunks.len(), k);
+            assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), names.len());
+            for c in &chunks {
+                for prog in ["leak-", "zoo-"] {
+                    for pr in ["-crash-", "-gcore-", "-sigquit-"] {
+                        for mode in ["-default-", "-nodwarf-", "-pie-"] {
+                            assert!(
+                                c.iter().any(|n| n.starts_with(prog)
+                                    && n.contains(pr)
+                                    && n.contains(mode)),
+                                "k={k}: a chunk lacks {prog}{mode}{pr}: {c:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(stratified_chunks(&names[..1], 4).len(), 1);
+    }
 }

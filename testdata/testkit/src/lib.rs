@@ -102,6 +102,19 @@ pub fn find_case(pred: impl Fn(&Case) -> bool) -> Option<Case> {
         .or_else(|| committed_cases().into_iter().find(|c| pred(c)))
 }
 
+/// The cases of the corpus in use that satisfy `pred`; if it holds none, those of
+/// the committed corpus (`testdata/corpus`).
+///
+/// For tests that need one kind of case (a crash core with DWARF, say): a chunk of
+/// the matrix that `cargo xtask matrix` tests alone may hold none of that kind.
+pub fn cases_where(pred: impl Fn(&Case) -> bool) -> Vec<Case> {
+    let v: Vec<Case> = cases().into_iter().filter(|c| pred(c)).collect();
+    if !v.is_empty() {
+        return v;
+    }
+    committed_cases().into_iter().filter(|c| pred(c)).collect()
+}
+
 /// Every case of the committed corpus (`testdata/corpus`), whatever `GOCORE_CORPUS` says.
 pub fn committed_cases() -> Vec<Case> {
     cases_in(&workspace_root().join("testdata").join("corpus"))
