@@ -18,8 +18,12 @@ use std::time::{Duration, Instant};
 /// releases that accept it). Checked against each toolchain (`go build` rejects an
 /// experiment a release does not know): 1.22 accepts noallocheaders (1.21 has no such
 /// experiment, 1.23 and 1.24 reject it), 1.24–1.25 accept noswissmap (1.23, 1.26, 1.27
-/// reject it), 1.25 has greenteagc as an experiment, 1.26–1.27 accept nogreenteagc.
-/// The same sets as the layout tables (`layouts::EXPERIMENTS`, checked by a test).
+/// reject it), 1.25 has greenteagc as an experiment, 1.26–1.27 accept nogreenteagc;
+/// every release 1.21–1.27 accepts arenas (user arenas, package `arena`: zoo's
+/// `arena.go` is built only then).
+/// The same sets as the layout tables (`layouts::EXPERIMENTS`, checked by a test),
+/// apart from arenas, which changes no runtime layout (it adds package `arena` and
+/// the code behind it; `mheap`/`mspan` carry the user-arena fields in every build).
 /// These are made with the crash producer on amd64 only, with DWARF.
 pub const EXPERIMENT_MODES: &[(&str, &str, &[u32])] = &[
     ("exp-noallocheaders", "noallocheaders", &[22]),
@@ -27,6 +31,7 @@ pub const EXPERIMENT_MODES: &[(&str, &str, &[u32])] = &[
     ("exp-greenteagc", "greenteagc", &[25]),
     ("exp-noswissmap+greenteagc", "noswissmap,greenteagc", &[25]),
     ("exp-nogreenteagc", "nogreenteagc", &[26, 27]),
+    ("exp-arenas", "arenas", &[21, 22, 23, 24, 25, 26, 27]),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1021,6 +1026,8 @@ mod tests {
     /// the layout tables are generated for.
     #[test]
     fn experiment_modes_match_layout_experiments() {
+        // Experiments that change no runtime layout (no table of their own).
+        const NON_LAYOUT_EXPERIMENTS: &[&str] = &["arenas"];
         let canon = |e: &str| {
             let mut v: Vec<&str> = e.split(',').collect();
             v.sort();
@@ -1028,6 +1035,7 @@ mod tests {
         };
         let ours: BTreeSet<(u32, String)> = EXPERIMENT_MODES
             .iter()
+            .filter(|(_, e, _)| !NON_LAYOUT_EXPERIMENTS.contains(e))
             .flat_map(|(_, e, minors)| minors.iter().map(move |m| (*m, canon(e))))
             .collect();
         let layouts: BTreeSet<(u32, String)> = crate::layouts::EXPERIMENTS

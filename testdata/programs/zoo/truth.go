@@ -125,7 +125,7 @@ type goroutineInfo struct {
 	role     string
 	start    string
 	blocksOn string
-	summary  bool    // one entry for many goroutines: ids instead of id
+	summary  bool // one entry for many goroutines: ids instead of id
 	ids      []int64
 	extra    func(w *jw)
 }
@@ -138,7 +138,8 @@ type truth struct {
 	globals    []globalAddr
 	mu         sync.Mutex
 	goroutines []goroutineInfo
-	extra      func(w *jw) // program-specific top-level fields
+	extra      func(w *jw)   // program-specific top-level fields
+	sections   []func(w *jw) // more top-level fields, from build-tagged files
 }
 
 func (t *truth) object(name, typ string, addr, size uintptr, note string) {
@@ -434,6 +435,9 @@ func (t *truth) finish(beforeDump func()) {
 
 	if t.extra != nil {
 		t.extra(w)
+	}
+	for _, f := range t.sections {
+		f(w)
 	}
 
 	// Everything that allocates is done; prepare the memstats field list too.
