@@ -166,9 +166,18 @@ pub struct SpanInfo {
     pub allocated: u64,
     /// `largeType` (0 if none or not in this release).
     pub large_type: u64,
-    /// A user arena chunk (`isUserArenaChunk`): one object covers the whole chunk
-    /// (the arena's own allocations inside it are not tracked by the runtime).
+    /// A user arena chunk (`isUserArenaChunk`, `GOEXPERIMENT=arenas`): one large
+    /// object covers the chunk, as the garbage collector sees it (the arena's own
+    /// allocations inside are not tracked by the runtime; its pointer bitmap covers
+    /// them, so [`Heap::pointers`] yields their pointer fields). A chunk freed and
+    /// quarantined (made noscan and set to fault until no pointer into it is left)
+    /// holds no object: its memory is returned to the OS and the runtime no longer
+    /// counts it in the heap.
     pub user_arena: bool,
+    /// A user arena chunk's not yet allocated middle (`userArenaChunkFree`: pointer-ful
+    /// values are taken from its front, pointer-free ones from its back), `None` for
+    /// other spans.
+    pub user_arena_free: Option<(u64, u64)>,
     /// The tiny allocator's size class (noscan, `tinySizeClass`): each 16-byte
     /// object may be a tiny block holding several small pointer-free allocations,
     /// so a pointer into it at a non-zero offset can be another allocation's start.
@@ -424,6 +433,7 @@ struct MspanFields {
     elemsize: (u64, u64),
     large_type: Option<(u64, u64)>,
     user_arena: Option<(u64, u64)>,
+    user_arena_free: Option<(u64, u64)>,
 }
 
 impl MspanFields {
@@ -446,6 +456,7 @@ impl MspanFields {
             elemsize: f("elemsize")?,
             large_type: f("largeType").ok(),
             user_arena: f("isUserArenaChunk").ok(),
+            user_arena_free: f("userArenaChunkFree").ok(),
         })
     }
 }
@@ -605,9 +616,22 @@ impl<'a> Heap<'a> {
                 allocated: 0,
                 large_type: mf.large_type.map_or(0, |f| le_uint(&b, f)),
                 user_arena: mf.user_arena.is_some_and(|f| le_uint(&b, f) != 0),
+                user_arena_free: None,
                 tiny: false,
                 page_size,
             };
+            if s.user_arena {
+                // addrRange{base, limit offAddr}: two addresses.
+                s.user_arena_free = mf.user_arena_free.map(|(off, _)| {
+                    (
+                        le_uint(&b, (off, 8)),
+                        le_uint(&b, (off.saturating_add(8), 8)),
+                    )
+                });
+            }
+            // A quarantined user arena chunk (freeUserArenaChunk: spanclass made
+            // noscan, memory set to fault) keeps allocCount 1 but is no object.
+            let quarantined = s.user_arena && s.noscan() && s.size_class() == 0;
             s.tiny = s.noscan() && tiny_class.is_some_and(|c| u64::from(s.size_class()) == c);
             let bytes = s.npages.checked_mul(page_size);
             if s.npages == 0 || bytes.is_none_or(|b| s.base.checked_add(b).is_none()) {
@@ -621,7 +645,7 @@ impl<'a> Heap<'a> {
                 bits: alloc.len(),
                 ..SpanIndex::default()
             };
-            if state == SpanState::InUse {
+            if state == SpanState::InUse && !quarantined {
                 let span_bytes = s.bytes();
                 if s.elemsize == 0
                     || s.nelems == 0
@@ -1135,7 +1159,8 @@ impl<'a> Heap<'a> {
 
     /// The allocation type of an object, when the heap records it: the malloc
     /// header of header size classes, `largeType` of large objects (Go 1.22+).
-    /// Small objects (≤ 512 bytes) and every object before 1.22 have none.
+    /// Small objects (≤ 512 bytes), user arena chunks and every object before 1.22
+    /// have none.
     ///
     /// ```no_run
     /// # let core = corefile::Core::open("core")?;
@@ -1148,6 +1173,9 @@ impl<'a> Heap<'a> {
         let ix = self.index.get(obj.span as usize)?;
         let t = match ix.bits_kind {
             BitsKind::Header => self.core.read_u64(obj.slot).ok()?,
+            // A user arena chunk's largeType is the runtime's dummy type holding the
+            // chunk's pointer bitmap, no Go type.
+            BitsKind::Large if self.spans.get(obj.span as usize)?.user_arena => return None,
             BitsKind::Large => self.spans.get(obj.span as usize)?.large_type,
             _ => return None,
         };
