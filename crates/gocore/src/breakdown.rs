@@ -14,7 +14,9 @@
 //!    below the saved stack pointer or not — stacks kept by dead goroutines, and the
 //!    rest: free stacks and GC work buffers), the unused part of the arena the heap is
 //!    growing into (`mheap_.curArena`), and the remaining free pages of every arena in
-//!    `mheap_.allArenas`;
+//!    `mheap_.allArenas`; when the heap has user arena chunks (`GOEXPERIMENT=arenas`),
+//!    live and garbage objects split into the chunks (live ones into what the arena
+//!    allocated and its not yet allocated middle, `userArenaChunkFree`) and the rest;
 //! 2. **executable image**: data and bss (from `moduledata`), then the executable's
 //!    file mappings (text, read-only data);
 //! 3. **runtime metadata** located by address: the `heapArena` of every arena, the
@@ -316,6 +318,15 @@ pub mod names {
     pub const FREE_SLOTS: &str = "free slots";
     /// Bytes of in-use spans past the last slot.
     pub const TAIL: &str = "span tail";
+    /// Part of the live or garbage objects: user arena chunks (`GOEXPERIMENT=arenas`;
+    /// the node is split so only when the heap has some).
+    pub const USER_ARENA: &str = "user arena chunks";
+    /// Part of live user arena chunks: the arena's allocations.
+    pub const USER_ARENA_USED: &str = "allocated in the arena";
+    /// Part of live user arena chunks: not yet allocated (`userArenaChunkFree`).
+    pub const USER_ARENA_FREE: &str = "not yet allocated";
+    /// The objects that are not user arena chunks, beside [`USER_ARENA`].
+    pub const OTHER_OBJECTS: &str = "other objects";
     /// Manual spans.
     pub const MANUAL: &str = "manual spans";
     /// Stacks of live goroutines.
@@ -705,6 +716,8 @@ impl Builder<'_, '_> {
 
         let (mut live, mut garbage, mut free_slots, mut tail, mut partial) =
             (0u64, 0u64, 0u64, 0u64, 0u64);
+        // User arena chunks: (live, of which not yet allocated, garbage).
+        let (mut ua_live, mut ua_free, mut ua_garbage) = (0u64, 0u64, 0u64);
         let mut manual_spans = Vec::new();
         for (i, s) in spans.iter().enumerate() {
             let got = free.claim(s.base, s.end());
@@ -727,6 +740,17 @@ impl Builder<'_, '_> {
                     garbage += gb;
                     free_slots += fr;
                     tail += got - used;
+                    if s.user_arena {
+                        ua_live += lv;
+                        ua_garbage += gb;
+                        if lv > 0 {
+                            // The free middle, within the chunk's object.
+                            let (lo, hi) = s.user_arena_free.unwrap_or((0, 0));
+                            let end = s.base.saturating_add(s.elemsize);
+                            let (lo, hi) = (lo.max(s.base), hi.min(end));
+                            ua_free += hi.saturating_sub(lo);
+                        }
+                    }
                 }
                 _ => {
                     facts.manual = facts.manual.saturating_add(s.bytes());
@@ -739,13 +763,39 @@ impl Builder<'_, '_> {
                 "{partial} bytes of in-use spans are only partly mapped or inconsistent"
             ));
         }
+        // With user arena chunks, objects split into the chunks and the rest.
+        let split = |name: &str, total: u64, chunks: u64, free: Option<u64>| {
+            if ua_live + ua_garbage == 0 {
+                return BreakdownNode::leaf(name, total);
+            }
+            let other = total.saturating_sub(chunks);
+            let chunks = match free {
+                Some(f) if f > 0 => BreakdownNode::parent(
+                    n::USER_ARENA,
+                    vec![
+                        BreakdownNode::leaf(n::USER_ARENA_USED, chunks.saturating_sub(f)),
+                        BreakdownNode::leaf(n::USER_ARENA_FREE, f.min(chunks)),
+                    ],
+                ),
+                _ => BreakdownNode::leaf(n::USER_ARENA, chunks),
+            };
+            BreakdownNode::parent(
+                name,
+                vec![chunks, BreakdownNode::leaf(n::OTHER_OBJECTS, other)],
+            )
+        };
         let mut in_use = if reach.is_some() {
             vec![
-                BreakdownNode::leaf(n::LIVE, live),
-                BreakdownNode::leaf(n::GARBAGE, garbage),
+                split(n::LIVE, live, ua_live, Some(ua_free)),
+                split(n::GARBAGE, garbage, ua_garbage, None),
             ]
         } else {
-            vec![BreakdownNode::leaf(n::OBJECTS, live + garbage)]
+            vec![split(
+                n::OBJECTS,
+                live + garbage,
+                ua_live + ua_garbage,
+                Some(ua_free),
+            )]
         };
         in_use.push(BreakdownNode::leaf(n::FREE_SLOTS, free_slots));
         in_use.push(BreakdownNode::leaf(n::TAIL, tail));

@@ -8,6 +8,10 @@
 //! * the chunk's pointer slots are exactly the items' `Next`/`Val` fields and the
 //!   slice's elements, holding what Go stored there (nothing in `ID`, in the byte
 //!   slice, or in the chunk's not-yet-allocated middle `userArenaChunkFree`);
+//! * the chunk's not yet allocated middle (`SpanInfo::user_arena_free`) ends where
+//!   the last pointer-ful value ends and starts at the last pointer-free one, and the
+//!   breakdown splits live objects into user arena chunks (with that middle) and
+//!   the rest;
 //! * the ordinary heap objects held only from arena memory are live (`live_vals`
 //!   of them), and the globals hold the arena addresses;
 //! * of the freed arena, its first chunk (quarantined when freed, retired by the
@@ -25,7 +29,8 @@
 use std::collections::BTreeMap;
 
 use corefile::{Core, OpenOptions};
-use gocore::{Heap, Object, Process, Reachability, RootSet};
+use gocore::breakdown::names as n;
+use gocore::{Breakdown, Heap, Object, Process, Reachability, RootSet};
 use serde_json::Value;
 
 fn addrs(v: &Value) -> Vec<u64> {
@@ -132,14 +137,48 @@ fn user_arena_chunks_match_the_truth() {
                 "{name}: {what} past the chunk object"
             );
         }
+        // Pointer-ful values are taken from the front of the chunk, pointer-free ones
+        // from the back: the slice was the last of the first, the bytes the last
+        // of the second, so the free middle lies exactly between them.
         let span = heap.span(&chunk);
-        if let Some((lo, hi)) = span.user_arena_free {
-            // Pointer-ful values from the front, pointer-free ones from the back.
-            assert!(
-                items.iter().all(|&i| i + item_size <= lo) && slice < lo && bytes >= hi,
-                "{name}: allocations inside userArenaChunkFree {lo:#x}..{hi:#x}"
-            );
-        }
+        let free = span.user_arena_free;
+        assert_eq!(
+            free,
+            Some((slice + 8 * slice_vals.len() as u64, bytes)),
+            "{name}: userArenaChunkFree of the live chunk"
+        );
+
+        // The breakdown attributes the chunks' bytes.
+        let b = Breakdown::compute(&proc, &heap, Some(&r));
+        let node = |p: &str| {
+            b.root
+                .find(&format!(
+                    "{}/{}/{}/{}/{p}",
+                    n::TOTAL,
+                    n::HEAP,
+                    n::IN_USE,
+                    n::LIVE
+                ))
+                .map(|x| x.bytes)
+                .unwrap_or_else(|| panic!("{name}: no breakdown node {p}"))
+        };
+        let live_chunks: Vec<Object> = heap
+            .objects()
+            .filter(|o| heap.span(o).user_arena && r.is_live(o.id))
+            .collect();
+        let chunk_bytes_live: u64 = live_chunks.iter().map(|o| o.size).sum();
+        let free_bytes: u64 = live_chunks
+            .iter()
+            .filter_map(|o| heap.span(o).user_arena_free)
+            .map(|(lo, hi)| hi - lo)
+            .sum();
+        assert_eq!(node(n::USER_ARENA), chunk_bytes_live, "{name}: breakdown");
+        assert_eq!(
+            node(&format!("{}/{}", n::USER_ARENA, n::USER_ARENA_FREE)),
+            free_bytes,
+            "{name}: breakdown"
+        );
+        assert!(b.root.is_consistent(), "{name}: breakdown not consistent");
 
         // Pointer slots: exactly the items' Next and Val, and the slice's elements.
         let got = slots(&heap, &chunk);
