@@ -14,12 +14,17 @@
 //!    [`Process`]) for a structure that validates field by field — for
 //!    `runtime.mheap_` the `central` array whose element `i` has span class `i`, for
 //!    `runtime.allgs` a slice of goroutines whose saved context points back at them.
+//!    Where memory alone cannot tell a global from its neighbours (`runtime.allfin` is
+//!    often nil, like the words around it), the signature also reads the code of the
+//!    runtime functions that use it — the function table survives stripping — and
+//!    keeps only the addresses their PC-relative loads and stores name (`code.rs`).
 //!    A signature answers only when exactly one place matches; otherwise it is an
 //!    error that says how many did. [`signature_globals`] lists the globals that have
 //!    one and what each checks; other globals are an error on stripped binaries.
 //!
 //! Answers (and failures) are cached per [`Process`].
 
+mod code;
 mod dwarf;
 mod image;
 mod signature;

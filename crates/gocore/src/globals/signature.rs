@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::code;
 use super::image::{Image, Range};
 use crate::process::Process;
 
@@ -54,8 +55,20 @@ pub(crate) static SIGNATURES: &[(&str, &str)] = &[
         "a runtime.mstats with enablegc set, 1 <= numgc, numforcedgc <= numgc, last_gc_unix == pause_end[(numgc-1) % 256] != 0, every recorded pause_end non-zero and (numgc <= 256) pause_total_ns == the sum of the recorded pause_ns",
     ),
     (
+        "runtime.sched",
+        "a runtime.schedt whose mnext, nmfreed and maxmcount runtime.checkmcount's code reads (when the function is there), whose goidgen is at least the largest goid of allgs, 0 < mnext - nmfreed <= maxmcount, midle a chain of nmidle ms (through m.schedlink; from Go 1.26 an initialized list threaded through m.idleNode) and pidle a chain of npidle ps in status _Pidle",
+    ),
+    (
         "runtime.allm",
-        "the one word in data/bss pointing at the head of the longest m.alllink chain of ms (g0.m == m, procid a thread of the core) ending at m0 in bss and holding every m a goroutine runs on",
+        "the one GC pointer word in data/bss outside runtime.sched pointing at the head of the longest m.alllink chain of ms (g0.m == m, procid a thread of the core) ending at m0 in bss, holding every m a goroutine runs on, and (when runtime.sched is located) exactly mnext - nmfreed ms long",
+    ),
+    (
+        "runtime.allfin",
+        "the one GC pointer word that both runtime.markroot and runtime.queuefinalizer refer to in their code, nil or the head of an alllink chain of finalizer blocks whose cnt fits the block",
+    ),
+    (
+        "runtime.gcCleanups",
+        "(Go 1.25+) the one runtime.cleanupQueue whose address runtime.runCleanups refers to and whose field all runtime.markroot reads, all a GC pointer word that is nil or the head of an alllink chain of cleanup blocks whose n fits the block, asleep <= ng, executed <= queued",
     ),
 ];
 
@@ -72,6 +85,9 @@ pub(crate) fn locate(proc: &Process<'_>, img: &Image, name: &str) -> SigResult {
         }
         "runtime.firstmoduledata" => firstmoduledata(proc, img),
         "runtime.allm" => allm(proc, img),
+        "runtime.sched" => sched(proc, img),
+        "runtime.allfin" => allfin(proc, img),
+        "runtime.gcCleanups" => gc_cleanups(proc, img),
         "runtime.gcController" => gc_controller(proc, img),
         "runtime.memstats" => memstats(proc, img),
         _ => Err(format!(
@@ -626,22 +642,270 @@ fn memstats(proc: &Process<'_>, img: &Image) -> SigResult {
     unique(hits, "runtime.mstats (GC pause ring)")
 }
 
-/// Most `m`s followed along `alllink`.
+/// Most `m`s followed along `alllink` or an idle list.
 const MAX_MS: usize = 1 << 16;
+
+/// Most `p`s followed along the idle list.
+const MAX_PS: u64 = 1 << 16;
+
+/// How far `sched.goidgen` may run ahead of the largest goid in `allgs` (each P
+/// caches a batch of 16 ids).
+const GOID_SLACK: u64 = 1 << 20;
+
+/// Most blocks followed on a finalizer or cleanup block chain while validating.
+const MAX_BLOCKS: usize = 1 << 16;
+
+/// The GC pointer masks of data and bss: which words the collector scans as pointers.
+struct PtrMasks {
+    masks: Vec<gobinary::PointerMask>,
+    bias: u64,
+}
+
+impl PtrMasks {
+    fn read(proc: &Process<'_>) -> Result<PtrMasks, String> {
+        let bin = proc.binary();
+        let md = bin.moduledata().map_err(|e| format!("moduledata: {e}"))?;
+        let data = bin
+            .data_pointer_mask(&md)
+            .map_err(|e| format!("data pointer mask: {e}"))?;
+        let bss = bin
+            .bss_pointer_mask(&md)
+            .map_err(|e| format!("bss pointer mask: {e}"))?;
+        Ok(PtrMasks {
+            masks: vec![data, bss],
+            bias: proc.load_bias(),
+        })
+    }
+
+    /// Whether the word at run-time address `addr` is a GC pointer slot.
+    fn is_pointer(&self, addr: u64) -> bool {
+        let a = addr.wrapping_sub(self.bias);
+        self.masks.iter().any(|m| m.is_pointer(a))
+    }
+}
+
+/// Recognises `m`s: an m's g0 points back at it, and its thread is one of the core's
+/// (or it has none yet, like cgo's extra Ms): an m freed after its thread exited is not.
+struct MCheck<'p, 'a> {
+    proc: &'p Process<'a>,
+    g_m: u64,
+    m_g0: u64,
+    m_procid: u64,
+    tids: HashSet<u64>,
+}
+
+impl<'p, 'a> MCheck<'p, 'a> {
+    fn new(proc: &'p Process<'a>) -> Result<Self, String> {
+        let l = proc.layouts();
+        Ok(MCheck {
+            proc,
+            g_m: l.offset("runtime.g", "m").map_err(layout_err)?,
+            m_g0: l.offset("runtime.m", "g0").map_err(layout_err)?,
+            m_procid: l.offset("runtime.m", "procid").map_err(layout_err)?,
+            tids: proc
+                .core()
+                .threads()
+                .iter()
+                .map(|t| u64::from(t.tid))
+                .collect(),
+        })
+    }
+
+    fn is_m(&self, m: u64) -> bool {
+        let core = self.proc.core();
+        m != 0
+            && m % 8 == 0
+            && core
+                .read_ptr(m.wrapping_add(self.m_g0))
+                .and_then(|g0| core.read_ptr(g0.wrapping_add(self.g_m)))
+                .is_ok_and(|back| back == m)
+            && core
+                .read_u64(m.wrapping_add(self.m_procid))
+                .is_ok_and(|id| id == 0 || self.tids.contains(&id))
+    }
+}
+
+/// The `int32` at run-time address `addr` of the image.
+fn i32_at(img: &Image, addr: u64) -> Option<i64> {
+    u32_at(img, addr).map(|v| i64::from(v as u32 as i32))
+}
+
+/// Length of the list from `head`, following the word at `next_off` of each element,
+/// if every element passes `ok` and the list ends in nil within `max`.
+fn list_len(
+    proc: &Process<'_>,
+    head: u64,
+    next_off: u64,
+    max: u64,
+    ok: impl Fn(u64) -> bool,
+) -> Option<u64> {
+    let mut n = 0;
+    let mut x = head;
+    while x != 0 {
+        if n >= max || !ok(x) {
+            return None;
+        }
+        n += 1;
+        x = proc.core().read_ptr(x.wrapping_add(next_off)).ok()?;
+    }
+    Some(n)
+}
+
+/// Largest goid of any goroutine in `allgs` (dead ones keep theirs).
+fn max_goid(proc: &Process<'_>) -> Result<u64, String> {
+    let goid = proc
+        .layouts()
+        .offset("runtime.g", "goid")
+        .map_err(layout_err)?;
+    let allgs = proc
+        .global("runtime.allgs", "[]*runtime.g")
+        .map_err(|e| format!("needs runtime.allgs: {e}"))?;
+    let n = allgs.slice_len().map_err(|e| e.to_string())?.min(MAX_ALLGS);
+    let mut max = 0;
+    for i in 0..n {
+        if let Ok(g) = allgs.index(i).and_then(|g| g.ptr()) {
+            if let Ok(id) = proc.core().read_u64(g.wrapping_add(goid)) {
+                max = max.max(id);
+            }
+        }
+    }
+    Ok(max)
+}
+
+/// `runtime.sched`: its counters agree with its idle lists and with the goroutines.
+fn sched(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    let ty = "runtime.schedt";
+    let off = |f: &str| l.offset(ty, f).map_err(layout_err);
+    let size = l.size(ty).map_err(layout_err)?;
+    let (goidgen, midle, nmidle, mnext, maxm, nmfreed, pidle, npidle) = (
+        off("goidgen")?,
+        off("midle")?,
+        off("nmidle")?,
+        off("mnext")?,
+        off("maxmcount")?,
+        off("nmfreed")?,
+        off("pidle")?,
+        off("npidle")?,
+    );
+    // Go 1.26+: midle is a listHeadManual threaded through m.idleNode; before, a
+    // muintptr chained through m.schedlink.
+    let (m_next, list_head) = match l.offset(ty, "midle.nodeOffset") {
+        Ok(node_field) => {
+            let node = l.offset("runtime.m", "idleNode").map_err(layout_err)?;
+            let next = l
+                .offset("runtime.listNodeManual", "next")
+                .map_err(layout_err)?;
+            (
+                node + next,
+                Some((off("midle.initialized")?, node_field, node)),
+            )
+        }
+        Err(_) => (
+            l.offset("runtime.m", "schedlink").map_err(layout_err)?,
+            None,
+        ),
+    };
+    let p_link = l.offset("runtime.p", "link").map_err(layout_err)?;
+    let p_status = l.offset("runtime.p", "status").map_err(layout_err)?;
+    let p_idle = l.constant_u64("runtime._Pidle").map_err(layout_err)?;
+    let ms = MCheck::new(proc)?;
+    let top = max_goid(proc)?;
+    if top == 0 {
+        return Err("no goroutine ids to match sched.goidgen against".into());
+    }
+    let byte_at = |addr: u64| -> Option<u8> {
+        let r = img.range_of(addr)?;
+        r.bytes.get(usize::try_from(addr - r.start).ok()?).copied()
+    };
+    let core = proc.core();
+    let is_idle_p = |p: u64| {
+        p % 8 == 0
+            && core
+                .read_u32(p.wrapping_add(p_status))
+                .is_ok_and(|s| u64::from(s) == p_idle)
+    };
+    // checkmcount (`mcount() > sched.maxmcount`) reads mnext, nmfreed and maxmcount:
+    // where its code names all three, sched is (a struct elsewhere may hold numbers
+    // that pass the checks below when both idle lists are empty).
+    let named: Option<HashSet<u64>> = code::refs(proc, img, "runtime.checkmcount").ok().map(|r| {
+        r.keys()
+            .map(|&a| a.wrapping_sub(maxm))
+            .filter(|&b| r.contains_key(&(b + mnext)) && r.contains_key(&(b + nmfreed)))
+            .collect()
+    });
+    let mut hits = Vec::new();
+    for r in img.ranges.iter().filter(|r| !r.name.starts_with("noptr")) {
+        for o in words(r, size) {
+            let addr = r.start + o as u64;
+            if named.as_ref().is_some_and(|n| !n.contains(&addr)) {
+                continue;
+            }
+            match img.word(addr + goidgen) {
+                Some(g) if g >= top && g - top <= GOID_SLACK => {}
+                _ => continue,
+            }
+            let Some(max) = i32_at(img, addr + maxm).filter(|&v| v > 0) else {
+                continue;
+            };
+            let (Some(next), Some(freed)) = (img.word(addr + mnext), img.word(addr + nmfreed))
+            else {
+                continue;
+            };
+            let (next, freed) = (next as i64, freed as i64);
+            let mcount = next - freed;
+            if freed < 0 || mcount < 1 || mcount > max || mcount > MAX_MS as i64 {
+                continue;
+            }
+            let (Some(nm), Some(np)) = (i32_at(img, addr + nmidle), i32_at(img, addr + npidle))
+            else {
+                continue;
+            };
+            if nm < 0 || nm > mcount || np < 0 || np as u64 > MAX_PS {
+                continue;
+            }
+            if let Some((init, node_field, node)) = list_head {
+                if byte_at(addr + init) != Some(1) || img.word(addr + node_field) != Some(node) {
+                    continue;
+                }
+            }
+            let (Some(mh), Some(ph)) = (img.word(addr + midle), img.word(addr + pidle)) else {
+                continue;
+            };
+            if list_len(proc, mh, m_next, MAX_MS as u64, |m| ms.is_m(m)) != Some(nm as u64) {
+                continue;
+            }
+            if list_len(proc, ph, p_link, MAX_PS, is_idle_p) != Some(np as u64) {
+                continue;
+            }
+            hits.push(Found {
+                addr,
+                size: Some(size),
+            });
+        }
+    }
+    unique(hits, "runtime.schedt (goidgen, m counts, idle lists)")
+}
 
 fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
     let l = proc.layouts();
     let g_m = l.offset("runtime.g", "m").map_err(layout_err)?;
     let alllink = l.offset("runtime.m", "alllink").map_err(layout_err)?;
-    let m_g0 = l.offset("runtime.m", "g0").map_err(layout_err)?;
-    let m_procid = l.offset("runtime.m", "procid").map_err(layout_err)?;
-    let tids: HashSet<u64> = proc
-        .core()
-        .threads()
-        .iter()
-        .map(|t| u64::from(t.tid))
-        .collect();
+    let ms = MCheck::new(proc)?;
+    let masks = PtrMasks::read(proc)?;
     let core = proc.core();
+    // runtime.sched's words are ruled out (sched.midle may point at the newest m),
+    // and its m count is the chain's length.
+    let sched = proc.locate_global("runtime.sched").ok().and_then(|s| {
+        let size = s.size.or_else(|| l.size("runtime.schedt").ok())?;
+        let next = l.offset("runtime.schedt", "mnext").ok()?;
+        let freed = l.offset("runtime.schedt", "nmfreed").ok()?;
+        let mcount = core
+            .read_u64(s.addr + next)
+            .ok()?
+            .wrapping_sub(core.read_u64(s.addr + freed).ok()?);
+        Some((s.addr, s.addr.saturating_add(size), mcount as usize))
+    });
     let allgs = proc
         .global("runtime.allgs", "[]*runtime.g")
         .map_err(|e| format!("needs runtime.allgs: {e}"))?;
@@ -658,25 +922,12 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
             }
         }
     }
-    // An m's g0 points back at it, and its thread is one of the core's (or it has
-    // none yet, like cgo's extra Ms): an m freed after its thread exited is not.
-    let is_m = |m: u64| -> bool {
-        m != 0
-            && m % 8 == 0
-            && core
-                .read_ptr(m.wrapping_add(m_g0))
-                .and_then(|g0| core.read_ptr(g0.wrapping_add(g_m)))
-                .is_ok_and(|back| back == m)
-            && core
-                .read_u64(m.wrapping_add(m_procid))
-                .is_ok_and(|id| id == 0 || tids.contains(&id))
-    };
     // The chain from `head`, if every link is an m and it ends in nil within bounds.
     let chain = |head: u64| -> Option<Vec<u64>> {
         let mut out = Vec::new();
         let mut m = head;
         while m != 0 {
-            if out.len() >= MAX_MS || !is_m(m) {
+            if out.len() >= MAX_MS || !ms.is_m(m) {
                 return None;
             }
             out.push(m);
@@ -684,8 +935,8 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
         }
         Some(out)
     };
-    // Candidate words: pointers to an m whose chain covers every m found on a g and
-    // ends at an m in the executable's data (m0).
+    // Candidate words: GC pointers to an m whose chain covers every m found on a g
+    // and ends at an m in the executable's data (m0).
     let mut best: Vec<(u64, usize)> = Vec::new();
     let mut checked: std::collections::HashMap<u64, Option<usize>> = Default::default();
     for r in img.ranges.iter().filter(|r| !r.name.starts_with("noptr")) {
@@ -696,6 +947,10 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
             if p == 0 || p % 8 != 0 {
                 continue;
             }
+            let addr = r.start + off as u64;
+            if sched.is_some_and(|(lo, hi, _)| lo <= addr && addr < hi) || !masks.is_pointer(addr) {
+                continue;
+            }
             let len = *checked.entry(p).or_insert_with(|| {
                 let c = chain(p)?;
                 let last = *c.last()?;
@@ -703,8 +958,16 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
                     .then_some(c.len())
             });
             if let Some(len) = len {
-                best.push((r.start + off as u64, len));
+                best.push((addr, len));
             }
+        }
+    }
+    if let Some((_, _, mcount)) = sched {
+        best.retain(|b| b.1 == mcount);
+        if best.is_empty() {
+            return Err(format!(
+                "no pointer to an m.alllink chain of sched.mnext - sched.nmfreed = {mcount} ms"
+            ));
         }
     }
     // The head is the one whose chain is longest: any other word pointing into the
@@ -719,4 +982,149 @@ fn allm(proc: &Process<'_>, img: &Image) -> SigResult {
         })
         .collect();
     unique(hits, "pointer to the head of the m.alllink list")
+}
+
+/// Length of an `alllink` chain of off-heap blocks from `head` whose count (a
+/// `uint32` at `count_off`) is at most `cap`, if it ends in nil within bounds.
+fn block_chain(
+    proc: &Process<'_>,
+    head: u64,
+    alllink: u64,
+    count_off: u64,
+    cap: u64,
+) -> Option<usize> {
+    let core = proc.core();
+    let mut n = 0;
+    let mut b = head;
+    while b != 0 {
+        if n >= MAX_BLOCKS || b % 8 != 0 {
+            return None;
+        }
+        let c = core.read_u32(b.wrapping_add(count_off)).ok()?;
+        if u64::from(c) > cap {
+            return None;
+        }
+        n += 1;
+        b = core.read_ptr(b.wrapping_add(alllink)).ok()?;
+    }
+    Some(n)
+}
+
+/// `runtime.allfin`: the finalizer blocks' list head, named by the code of the two
+/// functions that use it. `*finBlock` points at not-in-heap memory, so the word is
+/// not a GC pointer (it lives in noptrbss) and cannot be told apart by the masks.
+fn allfin(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    let ty = if l.size("runtime.finBlock").is_ok() {
+        "runtime.finBlock"
+    } else {
+        "runtime.finblock"
+    };
+    let off = |f: &str| l.offset(ty, f).map_err(layout_err);
+    let (alllink, cnt, fin) = (off("alllink")?, off("cnt")?, off("fin")?);
+    let bsize = l.size(ty).map_err(layout_err)?;
+    let fsize = l.size("runtime.finalizer").map_err(layout_err)?.max(1);
+    let cap = bsize.saturating_sub(fin) / fsize;
+    // markroot loads it (`for fb := allfin; …`), queuefinalizer loads and stores it
+    // (`finc.alllink = allfin; allfin = finc`): whole-word accesses in both, where
+    // finptrmask, the other global both name, is only addressed or read by bytes.
+    let mark = code::refs(proc, img, "runtime.markroot")?;
+    let queue = code::refs(proc, img, "runtime.queuefinalizer")?;
+    let hits = mark
+        .iter()
+        .filter(|&(a, k)| k & code::WORD != 0 && queue.get(a).is_some_and(|q| q & code::WORD != 0))
+        .map(|(&a, _)| a)
+        .filter(|&a| {
+            img.word(a)
+                .is_some_and(|h| block_chain(proc, h, alllink, cnt, cap).is_some())
+        })
+        .map(|addr| Found {
+            addr,
+            size: Some(8),
+        })
+        .collect();
+    unique(
+        hits,
+        "word loaded by both runtime.markroot and runtime.queuefinalizer holding nil or finalizer blocks",
+    )
+}
+
+/// `runtime.gcCleanups` (Go 1.25+): the cleanup queue, named by the code that queues
+/// and runs cleanups and by the GC root marker that loads its block list.
+fn gc_cleanups(proc: &Process<'_>, img: &Image) -> SigResult {
+    let l = proc.layouts();
+    let ty = "runtime.cleanupQueue";
+    let off = |f: &str| l.offset(ty, f).map_err(layout_err);
+    let (all, asleep, ng, queued, executed) = (
+        off("all")?,
+        off("asleep")?,
+        off("ng")?,
+        off("queued")?,
+        off("executed")?,
+    );
+    let size = l.size(ty).map_err(layout_err)?;
+    let alllink = l
+        .offset("runtime.cleanupBlockHeader", "alllink")
+        .map_err(layout_err)?;
+    let nf = l
+        .offset("runtime.cleanupBlockHeader", "n")
+        .map_err(layout_err)?;
+    let cl = l
+        .offset("runtime.cleanupBlock", "cleanups")
+        .map_err(layout_err)?;
+    // Go 1.25 queues *funcval, later releases a cleanupFn.
+    let esize = l
+        .size("runtime.cleanupFn")
+        .unwrap_or_else(|_| proc.ptr_size())
+        .max(1);
+    let bsize = l.size("runtime.cleanupBlock").map_err(layout_err)?;
+    let cap = bsize.saturating_sub(cl) / esize;
+    // markroot loads gcCleanups.all (on arm64 an atomic load: its address is taken).
+    let mark = code::refs(proc, img, "runtime.markroot")?;
+    let bases: HashSet<u64> = mark.keys().map(|&a| a.wrapping_sub(all)).collect();
+    // The queue's own address is taken to call its methods: by the sweeper that
+    // queues cleanups (freeSpecial) and by the goroutines running them.
+    let mut named: HashSet<u64> = HashSet::new();
+    let mut errs = Vec::new();
+    for f in ["runtime.freeSpecial", "runtime.runCleanups"] {
+        match code::refs(proc, img, f) {
+            Ok(r) => named.extend(
+                r.iter()
+                    .filter(|&(_, k)| k & code::ADDR != 0)
+                    .map(|(&a, _)| a),
+            ),
+            Err(e) => errs.push(e),
+        }
+    }
+    if named.is_empty() {
+        return Err(format!("no code naming the queue: {}", errs.join("; ")));
+    }
+    let mut hits: Vec<Found> = named
+        .into_iter()
+        .filter(|a| bases.contains(a))
+        .filter(|&q| {
+            let (Some(n), Some(sl)) = (u32_at(img, q + ng), u32_at(img, q + asleep)) else {
+                return false;
+            };
+            let (Some(qd), Some(ex)) = (img.word(q + queued), img.word(q + executed)) else {
+                return false;
+            };
+            img.range_of(q + size - 1).is_some()
+                && sl <= n
+                && n <= 1 << 20
+                && ex <= qd
+                && img
+                    .word(q + all)
+                    .is_some_and(|h| block_chain(proc, h, alllink, nf, cap).is_some())
+        })
+        .map(|addr| Found {
+            addr,
+            size: Some(size),
+        })
+        .collect();
+    hits.sort_by_key(|f| f.addr);
+    unique(
+        hits,
+        "runtime.cleanupQueue whose address the sweeper or runCleanups takes and whose .all runtime.markroot loads",
+    )
 }
