@@ -1,14 +1,17 @@
 //! `gocore goroutines CORE [--frames] [--json]`: every live goroutine with its status,
 //! wait reason, start function and where it is; with `--frames` its stack as the
 //! runtime prints it; with `--vars` (implies `--frames`) each physical frame's
-//! parameters and locals with their types and values, from DWARF.
+//! parameters and locals with their types and values, from DWARF (variables in
+//! registers decoded where the registers are recorded: the innermost frame of a
+//! goroutine running on a thread, frames asyncPreempt interrupted; JSON frames
+//! then carry `registers`).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use gocore::goroutine::printed_name;
-use gocore::{Decoder, Frame, Goroutine, Heap, Limits, Process, Stack, Typing};
+use gocore::{Decoder, Frame, FrameRegisters, Goroutine, Heap, Limits, Process, Stack, Typing};
 use serde_json::{json, Value};
 
 use crate::cli::CoreArgs;
@@ -142,7 +145,12 @@ fn print_traceback(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) {
         hex(g.addr),
         g.state_full()
     );
-    for f in &s.frames {
+    let regs = match dec {
+        Some(d) => d.stack_registers(g, &s.frames),
+        None => Vec::new(),
+    };
+    for (i, f) in s.frames.iter().enumerate() {
+        let r = regs.get(i).and_then(Option::as_ref);
         println!(
             "{}({})",
             printed_name(&f.function),
@@ -151,7 +159,7 @@ fn print_traceback(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) {
         if f.inlined {
             println!("\t{}:{}", f.file, f.line);
             if let Some(d) = dec {
-                print_vars(d, f);
+                print_vars(d, f, r);
             }
         } else {
             println!(
@@ -164,7 +172,7 @@ fn print_traceback(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) {
                 hex(f.pc)
             );
             if let Some(d) = dec {
-                print_vars(d, f);
+                print_vars(d, f, r);
             }
         }
     }
@@ -182,9 +190,10 @@ fn print_traceback(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) {
     }
 }
 
-/// A frame's variables, one per line (composite values expanded below).
-fn print_vars(d: &Decoder<'_, '_>, f: &Frame) {
-    let vars = match d.frame_variables(f) {
+/// A frame's variables, one per line (composite values expanded below); values in
+/// registers come from `regs` (the frame's registers, when recorded).
+fn print_vars(d: &Decoder<'_, '_>, f: &Frame, regs: Option<&FrameRegisters>) {
+    let vars = match d.frame_variables_with(f, regs) {
         Ok(v) => v,
         Err(e) => {
             println!("\t\t(variables unavailable: {e})");
@@ -197,6 +206,11 @@ fn print_vars(d: &Decoder<'_, '_>, f: &Frame) {
         match &v.value {
             Some(x) => {
                 let mut out = String::new();
+                // Where a register value came from.
+                let label = match (&v.note, v.addr) {
+                    (Some(n), None) => format!("{label} [{n}]"),
+                    _ => label,
+                };
                 super::object::write_value(&mut out, &label, x, 0, true);
                 for line in out.lines() {
                     println!("\t\t{line}");
@@ -207,8 +221,8 @@ fn print_vars(d: &Decoder<'_, '_>, f: &Frame) {
     }
 }
 
-fn vars_json(d: &Decoder<'_, '_>, f: &Frame) -> Value {
-    match d.frame_variables(f) {
+fn vars_json(d: &Decoder<'_, '_>, f: &Frame, regs: Option<&FrameRegisters>) -> Value {
+    match d.frame_variables_with(f, regs) {
         Ok(vars) => vars
             .iter()
             .map(|v| {
@@ -227,10 +241,20 @@ fn vars_json(d: &Decoder<'_, '_>, f: &Frame) -> Value {
     }
 }
 
-fn frame_json(f: &Frame, dec: Option<&Decoder<'_, '_>>) -> Value {
+fn frame_json(f: &Frame, dec: Option<&Decoder<'_, '_>>, regs: Option<&FrameRegisters>) -> Value {
     let mut v = frame_json_plain(f);
     if let (Some(d), Value::Object(m)) = (dec, &mut v) {
-        m.insert("vars".into(), vars_json(d, f));
+        m.insert("vars".into(), vars_json(d, f, regs));
+        m.insert(
+            "registers".into(),
+            match regs {
+                Some(r) => json!({
+                    "source": r.source().name(),
+                    "values": r.iter().map(|(n, x)| (n, json!(x))).collect::<serde_json::Map<_, _>>(),
+                }),
+                None => Value::Null,
+            },
+        );
     }
     v
 }
@@ -250,6 +274,15 @@ fn frame_json_plain(f: &Frame) -> Value {
 }
 
 fn goroutine_json(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) -> Value {
+    let regs = dec
+        .map(|d| d.stack_registers(g, &s.frames))
+        .unwrap_or_default();
+    let frames: Vec<Value> = s
+        .frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| frame_json(f, dec, regs.get(i).and_then(Option::as_ref)))
+        .collect();
     json!({
         "id": g.id,
         "addr": g.addr,
@@ -272,7 +305,7 @@ fn goroutine_json(g: &Goroutine, s: &Stack, dec: Option<&Decoder<'_, '_>>) -> Va
         "stack": {"lo": g.stack_lo, "hi": g.stack_hi},
         "sched": {"pc": g.sched.pc, "sp": g.sched.sp, "lr": g.sched.lr, "bp": g.sched.bp},
         "syscall": {"pc": g.syscall_pc, "sp": g.syscall_sp},
-        "frames": s.frames.iter().map(|f| frame_json(f, dec)).collect::<Vec<_>>(),
+        "frames": frames,
         "unwind_error": s.error.as_ref().map(|e| e.to_string()),
         "warnings": g.warnings,
     })

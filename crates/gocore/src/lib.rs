@@ -24,6 +24,7 @@
 pub mod breakdown;
 pub mod diff;
 mod dominators;
+mod dwarf;
 mod error;
 mod globals;
 pub mod goroutine;
@@ -61,4 +62,7 @@ pub use roots::{Root, RootKind, RootOptions, RootSet};
 pub use types::{
     Coverage, EntryKind, ObjType, TypeCount, TypeEntry, TypeId, TypeSource, Typing, UntypedGroup,
 };
-pub use value::{Data, Decoder, Field, Limits, PointerTarget, Value, VarKind, Variable};
+pub use value::{
+    Data, Decoder, Field, FrameRegisters, Limits, PointerTarget, RegisterSource, Value, VarKind,
+    Variable,
+};

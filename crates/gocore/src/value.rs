@@ -46,32 +46,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::borrow::Cow;
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 
-use gimli::{AttributeValue, EndianSlice, Operation, RunTimeEndian, SectionId};
+use gimli::AttributeValue;
 use gobinary::{Kind, TypeDesc, TypeReader};
-use object::{Object as _, ObjectSection, ObjectSymbol};
+use object::{Object as _, ObjectSymbol};
 
-use crate::goroutine::Frame;
+mod registers;
+
+pub use registers::{FrameRegisters, RegisterSource};
+
+use crate::dwarf::{self as dw, Loc, Part, DW_AT_GO_ELEM, DW_AT_GO_KIND, DW_AT_GO_RUNTIME_TYPE};
+use crate::goroutine::{Frame, Goroutine};
 use crate::heap::{Heap, ObjId};
 use crate::process::Process;
 use crate::types::{TypeSource, Typing};
 
-/// Largest decompressed DWARF section accepted.
-const MAX_SECTION: u64 = 1 << 30;
-/// Most DWARF entries visited.
-const MAX_ENTRIES: u64 = 1 << 26;
 /// Longest overflow chain followed in a classic map.
 const MAX_CHAIN: u64 = 1 << 16;
-/// Go's `DW_AT_go_kind`.
-const DW_AT_GO_KIND: gimli::DwAt = gimli::DwAt(0x2900);
-/// Go's `DW_AT_go_elem`.
-const DW_AT_GO_ELEM: gimli::DwAt = gimli::DwAt(0x2902);
-/// Go's `DW_AT_go_runtime_type`.
-const DW_AT_GO_RUNTIME_TYPE: gimli::DwAt = gimli::DwAt(0x2904);
+/// Where a value assembled from registers is decoded: an address no user-space
+/// core maps (kernel half on amd64 and arm64); reads there come from the overlay.
+const OVERLAY_BASE: u64 = 0xffff_f000_0000_0000;
 
 /// How much a decode may show.
 ///
@@ -378,6 +374,9 @@ pub struct Decoder<'p, 'a> {
     budget: Cell<u64>,
     dwarf: OnceCell<Result<DwarfInfo, String>>,
     by_name: OnceCell<HashMap<String, u64>>,
+    /// Bytes of a value held in registers while it is decoded at [`OVERLAY_BASE`]
+    /// (`None` for bytes that are optimized out).
+    overlay: RefCell<Vec<Option<u8>>>,
 }
 
 struct Offsets {
@@ -500,6 +499,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
             budget: Cell::new(0),
             dwarf: OnceCell::new(),
             by_name: OnceCell::new(),
+            overlay: RefCell::new(Vec::new()),
         }
     }
 
@@ -765,8 +765,9 @@ impl<'p, 'a> Decoder<'p, 'a> {
     /// The parameters, results and locals of a goroutine frame, in DWARF order,
     /// with values for those that live in the frame's stack slots at its PC. An
     /// inlined frame gets the variables of the innermost call of its function
-    /// inlined at that PC; frames of functions without DWARF give none. Errors
-    /// when there is no DWARF.
+    /// inlined at that PC; frames of functions without DWARF give none. Variables
+    /// in registers get no value (their note says why); see
+    /// [`Decoder::frame_variables_with`]. Errors when there is no DWARF.
     ///
     /// ```no_run
     /// # fn f(d: &gocore::Decoder<'_, '_>, proc: &gocore::Process<'_>, g: &gocore::Goroutine) {
@@ -778,12 +779,56 @@ impl<'p, 'a> Decoder<'p, 'a> {
     /// # }
     /// ```
     pub fn frame_variables(&self, frame: &Frame) -> Result<Vec<Variable>, String> {
+        self.frame_variables_with(frame, None)
+    }
+
+    /// The register values known for each frame of `g`'s stack `frames` (as
+    /// [`Goroutine::stack`] gives them, innermost first), parallel to `frames`:
+    /// the innermost physical frame of a goroutine running on a thread (from the
+    /// thread's registers or the signal context that interrupted it) and frames
+    /// `runtime.asyncPreempt` interrupted (from the registers it saved). `None`
+    /// elsewhere: Go keeps no registers across calls.
+    ///
+    /// ```no_run
+    /// # fn f(d: &gocore::Decoder<'_, '_>, proc: &gocore::Process<'_>, g: &gocore::Goroutine) {
+    /// let stack = g.stack(proc);
+    /// let regs = d.stack_registers(g, &stack.frames);
+    /// for (fr, r) in stack.frames.iter().zip(&regs) {
+    ///     let vars = d.frame_variables_with(fr, r.as_ref()).unwrap_or_default();
+    /// }
+    /// # }
+    /// ```
+    pub fn stack_registers(&self, g: &Goroutine, frames: &[Frame]) -> Vec<Option<FrameRegisters>> {
+        registers::stack_registers(self.proc, g, frames)
+    }
+
+    /// Like [`Decoder::frame_variables`], with the frame's register values (from
+    /// [`Decoder::stack_registers`]): a variable whose location at the frame's PC is
+    /// a register, or pieces in registers and stack slots, is then decoded too
+    /// (its [`Variable::addr`] is `None` unless it is wholly in memory, its value's
+    /// address 0, and its note names the registers). Without register values such
+    /// a variable has no value and a note saying so.
+    ///
+    /// ```no_run
+    /// # fn f(d: &gocore::Decoder<'_, '_>, fr: &gocore::Frame, r: Option<&gocore::FrameRegisters>) {
+    /// for v in d.frame_variables_with(fr, r).unwrap_or_default() {
+    ///     println!("{} {:?}", v.name, v.note);
+    /// }
+    /// # }
+    /// ```
+    pub fn frame_variables_with(
+        &self,
+        frame: &Frame,
+        regs: Option<&FrameRegisters>,
+    ) -> Result<Vec<Variable>, String> {
         let dw = self.dwarf()?;
         let pc = if frame.trap {
             frame.pc
         } else {
             frame.pc.wrapping_sub(1)
         };
+        // Register values hold at this frame's own PC and SP only.
+        let regs = regs.filter(|r| r.pc() == frame.pc && r.sp() == frame.sp);
         let link = pc.wrapping_sub(self.bias);
         let i = dw.subs.partition_point(|s| s.lo <= link);
         let Some(sub) = i.checked_sub(1).and_then(|i| dw.subs.get(i)) else {
@@ -812,29 +857,52 @@ impl<'p, 'a> Decoder<'p, 'a> {
         } else {
             &sub.vars
         };
+        let arch = self.proc.core().arch();
         let mut out = Vec::new();
         for v in vars {
             let loc = v
                 .locs
                 .iter()
                 .find(|l| link >= l.0 && link < l.1)
-                .map(|l| l.2);
+                .map(|l| &l.2);
+            let ty_size = dw.size_of(v.ty);
+            let single;
+            let parts: &[(Part, u64)] = match loc {
+                Some(Loc::Register(r)) => {
+                    single = [(Part::Reg(*r), ty_size)];
+                    &single
+                }
+                Some(Loc::Pieces(p)) => p,
+                _ => &[],
+            };
             let (addr, note) = match loc {
-                Some(Loc::Cfa(off)) => (Some(frame.fp.wrapping_add(off as u64)), None),
-                Some(Loc::Register) => (None, Some("in a register at this PC")),
-                Some(Loc::OptimizedOut) => (None, Some("optimized out at this PC")),
-                Some(Loc::Other) => (None, Some("location not supported")),
-                None => (None, Some("not live at this PC")),
+                Some(Loc::Cfa(off)) => (Some(frame.fp.wrapping_add(*off as u64)), None),
+                Some(Loc::Register(_) | Loc::Pieces(_)) => (None, None),
+                Some(Loc::OptimizedOut) => (None, Some("optimized out at this PC".to_string())),
+                Some(Loc::Other) => (None, Some("location not supported".to_string())),
+                None => (None, Some("not live at this PC".to_string())),
             };
             let ty_name = dw.type_name(v.ty);
-            let (value, size) = match addr {
-                Some(a) => {
+            let (value, size, note) = match (addr, parts.is_empty()) {
+                (Some(a), _) => {
                     self.budget.set(0);
                     let val = self.value(a, Ty::Dw(v.ty), 0);
                     let s = val.size;
-                    (Some(val), s)
+                    (Some(val), s, note)
                 }
-                None => (None, dw.types.get(&v.ty).map_or(0, |t| t.size)),
+                (None, false) => match self.assemble(parts, frame, regs, arch) {
+                    Ok((bytes, what)) => {
+                        *self.overlay.borrow_mut() = bytes;
+                        self.budget.set(0);
+                        let mut val = self.value(OVERLAY_BASE, Ty::Dw(v.ty), 0);
+                        self.overlay.borrow_mut().clear();
+                        clear_overlay_addrs(&mut val);
+                        let s = val.size;
+                        (Some(val), s, Some(what))
+                    }
+                    Err(why) => (None, ty_size, Some(why)),
+                },
+                (None, true) => (None, ty_size, note),
             };
             out.push(Variable {
                 name: v.name.clone(),
@@ -844,21 +912,115 @@ impl<'p, 'a> Decoder<'p, 'a> {
                 type_name: Some(value.as_ref().map_or(ty_name, |v| v.type_name.clone())),
                 value,
                 pointer_words: Vec::new(),
-                note: note.map(str::to_string),
+                note,
             });
         }
         Ok(out)
     }
 
+    /// The bytes of a value in `parts` (registers, stack slots, optimized-out
+    /// pieces) and a note saying where they came from; or why they cannot be had.
+    fn assemble(
+        &self,
+        parts: &[(Part, u64)],
+        frame: &Frame,
+        regs: Option<&FrameRegisters>,
+        arch: corefile::Arch,
+    ) -> Result<(Vec<Option<u8>>, String), String> {
+        let reg_names: Vec<String> = parts
+            .iter()
+            .filter_map(|p| match p.0 {
+                Part::Reg(r) => Some(registers::register_name(arch, r)),
+                _ => None,
+            })
+            .collect();
+        let place = format!(
+            "{} {}",
+            if reg_names.len() == 1 {
+                "register"
+            } else {
+                "registers"
+            },
+            reg_names.join(", ")
+        );
+        let Some(regs) = regs else {
+            return Err(format!(
+                "in {place} at this PC: value not recorded (Go saves no registers across calls)"
+            ));
+        };
+        let total: u64 = parts.iter().map(|p| p.1).fold(0, u64::saturating_add);
+        if total == 0 || total > 1 << 12 {
+            return Err(format!("in {place}: {total} bytes"));
+        }
+        let mut bytes: Vec<Option<u8>> = Vec::new();
+        let mut absent = false;
+        for &(part, size) in parts {
+            match part {
+                Part::Reg(r) => {
+                    let Some(v) = regs.get(r) else {
+                        return Err(format!(
+                            "in register {} at this PC: not recorded in the {}",
+                            registers::register_name(arch, r),
+                            regs.source().name()
+                        ));
+                    };
+                    if size > 8 {
+                        return Err(format!(
+                            "{size} bytes in register {}: only 8-byte registers are read",
+                            registers::register_name(arch, r)
+                        ));
+                    }
+                    bytes.extend(v.to_le_bytes().iter().take(size as usize).map(|&b| Some(b)));
+                }
+                Part::Cfa(off) => {
+                    let a = frame.fp.wrapping_add(off as u64);
+                    match self.proc.core().read(a, size as usize) {
+                        Ok(b) => bytes.extend(b.iter().map(|&x| Some(x))),
+                        Err(_) => bytes.extend(std::iter::repeat_n(None, size as usize)),
+                    }
+                }
+                Part::Absent => {
+                    absent = true;
+                    bytes.extend(std::iter::repeat_n(None, size as usize));
+                }
+            }
+        }
+        let mut what = format!("in {place} (from the {})", regs.source().name());
+        if absent {
+            what.push_str("; partly optimized out");
+        }
+        Ok((bytes, what))
+    }
+
     // ---------------------------------------------------------------- decoding
 
     fn word(&self, addr: u64) -> Option<u64> {
-        let core = self.proc.core();
-        if self.ptr == 4 {
-            core.read_u32(addr).ok().map(u64::from)
-        } else {
-            core.read_u64(addr).ok()
+        self.read_uint(addr, if self.ptr == 4 { 4 } else { 8 }).ok()
+    }
+
+    /// An `n`-byte (1, 2, 4 or 8) little-endian unsigned integer at `addr`, from the
+    /// register overlay or the core.
+    fn read_uint(&self, addr: u64, n: u64) -> Result<u64, String> {
+        if addr >= OVERLAY_BASE {
+            let ov = self.overlay.borrow();
+            let mut v = 0u64;
+            for i in 0..n.min(8) {
+                let b = usize::try_from(addr - OVERLAY_BASE + i)
+                    .ok()
+                    .and_then(|o| ov.get(o).copied().flatten())
+                    .ok_or("optimized out")?;
+                v |= u64::from(b) << (8 * i);
+            }
+            return Ok(v);
         }
+        let core = self.proc.core();
+        let err = |e: corefile::Error| format!("reading {n} bytes at {addr:#x}: {e}");
+        Ok(match n {
+            1 => u64::from(core.read_u8(addr).map_err(err)?),
+            2 => u64::from(core.read_u16(addr).map_err(err)?),
+            4 => u64::from(core.read_u32(addr).map_err(err)?),
+            _ => core.read_u64(addr).map_err(err)?,
+        })
     }
 
     fn desc(&self, rt: u64) -> Result<TypeDesc, String> {
@@ -936,16 +1098,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
     }
 
     fn basic(&self, addr: u64, kind: Kind, size: u64) -> Result<Data, String> {
-        let core = self.proc.core();
-        let err = |e: corefile::Error| format!("reading {size} bytes at {addr:#x}: {e}");
-        let u = |n: u64| -> Result<u64, String> {
-            Ok(match n {
-                1 => u64::from(core.read_u8(addr).map_err(err)?),
-                2 => u64::from(core.read_u16(addr).map_err(err)?),
-                4 => u64::from(core.read_u32(addr).map_err(err)?),
-                _ => core.read_u64(addr).map_err(err)?,
-            })
-        };
+        let u = |n: u64| self.read_uint(addr, n);
         let sext = |v: u64, n: u64| -> i64 {
             let sh = 64 - 8 * n.clamp(1, 8) as u32;
             ((v << sh) as i64) >> sh
@@ -964,13 +1117,13 @@ impl<'p, 'a> Decoder<'p, 'a> {
             Kind::Float32 => Data::Float(f64::from(f32::from_bits(u(4)? as u32))),
             Kind::Float64 => Data::Float(f64::from_bits(u(8)?)),
             Kind::Complex64 => {
-                let re = core.read_u32(addr).map_err(err)?;
-                let im = core.read_u32(addr.wrapping_add(4)).map_err(err)?;
+                let re = self.read_uint(addr, 4)? as u32;
+                let im = self.read_uint(addr.wrapping_add(4), 4)? as u32;
                 Data::Complex(f64::from(f32::from_bits(re)), f64::from(f32::from_bits(im)))
             }
             Kind::Complex128 => {
-                let re = core.read_u64(addr).map_err(err)?;
-                let im = core.read_u64(addr.wrapping_add(8)).map_err(err)?;
+                let re = self.read_uint(addr, 8)?;
+                let im = self.read_uint(addr.wrapping_add(8), 8)?;
                 Data::Complex(f64::from_bits(re), f64::from_bits(im))
             }
             _ => return Err(format!("{kind:?} is not a basic kind")),
@@ -1606,6 +1759,24 @@ impl<'p, 'a> Decoder<'p, 'a> {
     }
 }
 
+/// Values decoded from the register overlay have no address: 0.
+fn clear_overlay_addrs(v: &mut Value) {
+    if v.addr >= OVERLAY_BASE {
+        v.addr = 0;
+    }
+    match &mut v.data {
+        Data::Struct { fields } => fields.iter_mut().for_each(|f| {
+            if f.value.addr >= OVERLAY_BASE {
+                f.value.addr = 0;
+            }
+            clear_overlay_addrs(&mut f.value)
+        }),
+        Data::Array { elems, .. } => elems.iter_mut().for_each(clear_overlay_addrs),
+        Data::Interface { value: Some(x), .. } => clear_overlay_addrs(x),
+        _ => {}
+    }
+}
+
 // -------------------------------------------------------------------- DWARF index
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1630,15 +1801,6 @@ struct DwType {
     elem: Option<usize>,
     count: u64,
     members: Vec<(String, u64, usize)>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Loc {
-    Cfa(i64),
-    Register,
-    /// An empty location: the value does not exist here.
-    OptimizedOut,
-    Other,
 }
 
 struct DwVar {
@@ -1720,127 +1882,14 @@ impl DwarfInfo {
     }
 }
 
-fn load_section<'d>(file: &object::File<'d>, id: SectionId) -> Result<Cow<'d, [u8]>, String> {
-    let name = id.name();
-    let section = file
-        .section_by_name(name)
-        .or_else(|| file.section_by_name(&format!("__{}", name.trim_start_matches('.'))));
-    let Some(section) = section else {
-        return Ok(Cow::Borrowed(&[]));
-    };
-    let c = section
-        .compressed_data()
-        .map_err(|e| format!("{name}: {e}"))?;
-    match c.format {
-        object::CompressionFormat::None => Ok(Cow::Borrowed(c.data)),
-        object::CompressionFormat::Zlib => {
-            if c.uncompressed_size > MAX_SECTION {
-                return Err(format!("{name}: claims {} bytes", c.uncompressed_size));
-            }
-            let mut out = Vec::new();
-            flate2::read::ZlibDecoder::new(c.data)
-                .take(c.uncompressed_size)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("{name}: zlib: {e}"))?;
-            Ok(Cow::Owned(out))
-        }
-        other => Err(format!("{name}: unsupported compression {other:?}")),
-    }
-}
-
-type R<'a> = EndianSlice<'a, RunTimeEndian>;
-
-/// A variable's location: one CFA-relative slot (`DW_OP_fbreg`,
-/// `DW_OP_call_frame_cfa [DW_OP_plus_uconst n]`), or pieces (`DW_OP_piece`) that are
-/// all consecutive CFA-relative slots; registers, empty expressions (optimized
-/// out) and anything else are reported as such.
-fn location(expr: gimli::Expression<R<'_>>, enc: gimli::Encoding) -> Loc {
-    let mut ops = expr.operations(enc);
-    // (CFA offset, or None for a register or optimized-out part) per piece, with
-    // its size.
-    let mut pieces: Vec<(Option<i64>, Option<u64>)> = Vec::new();
-    let mut cur: Option<Option<i64>> = None;
-    let mut any = false;
-    let mut n = 0;
-    loop {
-        n += 1;
-        if n > 64 {
-            return Loc::Other;
-        }
-        let op = match ops.next() {
-            Ok(Some(op)) => op,
-            Ok(None) => break,
-            Err(_) => return Loc::Other,
-        };
-        any = true;
-        match op {
-            Operation::FrameOffset { offset } if cur.is_none() => cur = Some(Some(offset)),
-            Operation::CallFrameCFA if cur.is_none() => cur = Some(Some(0)),
-            Operation::PlusConstant { value } => match cur {
-                Some(Some(o)) => match i64::try_from(value).ok().and_then(|v| o.checked_add(v)) {
-                    Some(x) => cur = Some(Some(x)),
-                    None => return Loc::Other,
-                },
-                _ => return Loc::Other,
-            },
-            Operation::Register { .. } if cur.is_none() => cur = Some(None),
-            Operation::Piece {
-                size_in_bits,
-                bit_offset: None,
-            } if size_in_bits % 8 == 0 => {
-                // An empty piece is an optimized-out part.
-                pieces.push((cur.take().flatten(), Some(size_in_bits / 8)));
-            }
-            _ => return Loc::Other,
-        }
-    }
-    if !any {
-        return Loc::OptimizedOut;
-    }
-    if pieces.is_empty() {
-        return match cur {
-            Some(Some(o)) => Loc::Cfa(o),
-            Some(None) => Loc::Register,
-            None => Loc::Other,
-        };
-    }
-    if cur.is_some() {
-        return Loc::Other;
-    }
-    // All pieces in consecutive stack slots: the value is in memory.
-    let Some(Some(first)) = pieces.first().map(|p| p.0) else {
-        return Loc::Register;
-    };
-    let mut at = first;
-    for (o, size) in &pieces {
-        match (o, size) {
-            (Some(o), Some(sz)) if *o == at => {
-                at = at.saturating_add(i64::try_from(*sz).unwrap_or(i64::MAX));
-            }
-            _ => return Loc::Register,
-        }
-    }
-    Loc::Cfa(first)
-}
-
 /// Reads the DWARF types, package variables and subprogram variables.
 fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
     let file = object::File::parse(data).map_err(|e| format!("executable: {e}"))?;
-    let has = file
-        .section_by_name(".debug_info")
-        .or_else(|| file.section_by_name(".zdebug_info"))
-        .or_else(|| file.section_by_name("__debug_info"))
-        .is_some_and(|s| s.size() > 0);
-    if !has {
+    if !dw::has_dwarf(&file) {
         return Err("the executable has no DWARF".into());
     }
-    let endian = if file.is_little_endian() {
-        RunTimeEndian::Little
-    } else {
-        RunTimeEndian::Big
-    };
-    let sections = gimli::DwarfSections::load(|id| load_section(&file, id))?;
-    let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
+    let sections = dw::load(&file, None)?;
+    let dwarf = dw::borrow(&sections, dw::endian(&file));
     let mut info = DwarfInfo {
         types: HashMap::new(),
         globals: Vec::new(),
@@ -1851,11 +1900,8 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
     // inlined calls refer to.
     let mut sub_names: HashMap<usize, String> = HashMap::new();
     let mut abstract_vars: HashMap<usize, (String, Option<usize>)> = HashMap::new();
-    let mut units = dwarf.units();
-    while let Some(h) = units.next().map_err(|e| format!(".debug_info: {e}"))? {
-        let unit = dwarf
-            .unit(h)
-            .map_err(|e| format!("unit at {:#x}: {e}", h.offset().0))?;
+    for unit in dw::units(&dwarf) {
+        let (_, unit) = unit?;
         let mut cursor = unit.entries();
         // Tag of each open ancestor, by depth.
         let mut stack: Vec<gimli::DwTag> = Vec::new();
@@ -1868,7 +1914,7 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
         let mut cur_sub: Option<usize> = None;
         while let Some(e) = cursor.next_dfs().map_err(|e| format!(".debug_info: {e}"))? {
             visited += 1;
-            if visited > MAX_ENTRIES {
+            if visited > dw::MAX_ENTRIES {
                 return Err("too many DWARF entries".into());
             }
             let depth = usize::try_from(e.depth()).unwrap_or(0);
@@ -1885,17 +1931,8 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
             };
             let here = here.0;
             let tag = e.tag();
-            let name = e
-                .attr_value(gimli::DW_AT_name)
-                .and_then(|n| dwarf.attr_string(&unit, n).ok())
-                .map(|s| String::from_utf8_lossy(s.slice()).into_owned());
-            let dref = |v: Option<AttributeValue<R<'_>>>| match v {
-                Some(AttributeValue::UnitRef(r)) => {
-                    r.to_debug_info_offset(&unit.header).map(|o| o.0)
-                }
-                Some(AttributeValue::DebugInfoRef(r)) => Some(r.0),
-                _ => None,
-            };
+            let name = dw::name(&dwarf, &unit, e);
+            let dref = |v| dw::die_ref(&unit, v);
             let ty = dref(e.attr_value(gimli::DW_AT_type));
             let inside_inlined = stack.contains(&gimli::DW_TAG_inlined_subroutine);
             if depth == 1 {
@@ -1919,14 +1956,8 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                     None => None,
                 }
                 .filter(|&a| a != 0);
-                let size = e
-                    .attr_value(gimli::DW_AT_byte_size)
-                    .and_then(|v| v.udata_value())
-                    .unwrap_or(0);
-                let mut go_kind = e
-                    .attr_value(DW_AT_GO_KIND)
-                    .and_then(|v| v.udata_value())
-                    .unwrap_or(0);
+                let size = dw::udata(e, gimli::DW_AT_byte_size).unwrap_or(0);
+                let mut go_kind = dw::udata(e, DW_AT_GO_KIND).unwrap_or(0);
                 if dtag == DwTag::Pointer && go_kind == 0 {
                     go_kind = 22;
                 }
@@ -1982,22 +2013,15 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
             }
             if depth == 2 {
                 if let (Some(st), gimli::DW_TAG_member, Some(t)) = (cur_struct, tag, ty) {
-                    let off = e
-                        .attr_value(gimli::DW_AT_data_member_location)
-                        .and_then(|v| v.udata_value())
-                        .unwrap_or(0);
+                    let off = dw::udata(e, gimli::DW_AT_data_member_location).unwrap_or(0);
                     if let Some(s) = info.types.get_mut(&st) {
                         s.members.push((name.clone().unwrap_or_default(), off, t));
                     }
                 }
                 if let (Some(a), gimli::DW_TAG_subrange_type) = (cur_array, tag) {
-                    let n = e
-                        .attr_value(gimli::DW_AT_count)
-                        .and_then(|v| v.udata_value())
+                    let n = dw::udata(e, gimli::DW_AT_count)
                         .or_else(|| {
-                            e.attr_value(gimli::DW_AT_upper_bound)
-                                .and_then(|v| v.udata_value())
-                                .map(|u| u.saturating_add(1))
+                            dw::udata(e, gimli::DW_AT_upper_bound).map(|u| u.saturating_add(1))
                         })
                         .unwrap_or(0);
                     if let Some(s) = info.types.get_mut(&a) {
@@ -2006,16 +2030,7 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                 }
             }
             if depth == 1 && tag == gimli::DW_TAG_subprogram {
-                let addr = |v| dwarf.attr_address(&unit, v).ok().flatten();
-                let lo = e.attr_value(gimli::DW_AT_low_pc).and_then(addr);
-                let hi = match e.attr_value(gimli::DW_AT_high_pc) {
-                    Some(v @ (AttributeValue::Addr(_) | AttributeValue::DebugAddrIndex(_))) => {
-                        addr(v)
-                    }
-                    Some(v) => v.udata_value().and_then(|n| lo.map(|l| l.wrapping_add(n))),
-                    None => None,
-                };
-                if let (Some(lo), Some(hi)) = (lo, hi) {
+                if let Some((lo, hi)) = dw::pc_range(&dwarf, &unit, e) {
                     cur_sub = Some(info.subs.len());
                     info.subs.push(DwSub {
                         lo,
@@ -2069,10 +2084,7 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                 {
                     let kind = if tag == gimli::DW_TAG_variable {
                         VarKind::Local
-                    } else if matches!(
-                        e.attr_value(gimli::DW_AT_variable_parameter),
-                        Some(AttributeValue::Flag(true))
-                    ) {
+                    } else if dw::flag(e, gimli::DW_AT_variable_parameter) {
                         VarKind::Result
                     } else {
                         VarKind::Param
@@ -2083,10 +2095,10 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                         Some(AttributeValue::Exprloc(expr)) => {
                             // A plain expression holds over the innermost enclosing
                             // lexical block, else the whole function.
-                            let loc = location(expr, unit.encoding());
+                            let loc = dw::location(expr, unit.encoding());
                             match (blocks.last(), range) {
                                 (Some((_, rs)), _) => {
-                                    locs.extend(rs.iter().map(|&(lo, hi)| (lo, hi, loc)));
+                                    locs.extend(rs.iter().map(|&(lo, hi)| (lo, hi, loc.clone())));
                                 }
                                 (None, Some((lo, hi))) => locs.push((lo, hi, loc)),
                                 (None, None) => {}
@@ -2103,7 +2115,7 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                                     locs.push((
                                         l.range.begin,
                                         l.range.end,
-                                        location(l.data, unit.encoding()),
+                                        dw::location(l.data, unit.encoding()),
                                     ));
                                 }
                             }
@@ -2133,10 +2145,7 @@ fn read_dwarf(data: &[u8]) -> Result<DwarfInfo, String> {
                 if let (Some(AttributeValue::Exprloc(expr)), Some(t), Some(n)) =
                     (e.attr_value(gimli::DW_AT_location), ty, name.clone())
                 {
-                    let mut ops = expr.operations(unit.encoding());
-                    if let (Ok(Some(Operation::Address { address })), Ok(None)) =
-                        (ops.next(), ops.next())
-                    {
+                    if let Some(address) = dw::static_address(expr, unit.encoding()) {
                         info.globals.push(DwGlobal {
                             name: n,
                             addr: address,

@@ -727,20 +727,22 @@ fn frame_parameters_match_the_tracebacks_argument_words() {
             continue;
         }
         let tb = traceback_args(&case.traceback_text());
-        let (mut compared, mut frames) = (0, 0);
+        let (mut compared, mut frames, mut from_registers) = (0, 0, 0);
         for g in proc
             .goroutines()
             .unwrap_or_else(|e| panic!("{e}"))
             .flatten()
         {
-            for f in g.stack(&proc).frames {
+            let stack = g.stack(&proc);
+            let regs = dec.stack_registers(&g, &stack.frames);
+            for (f, r) in stack.frames.iter().zip(&regs) {
                 if f.inlined {
                     continue;
                 }
                 let Some(words) = tb.get(&(g.id, f.fp)) else {
                     continue;
                 };
-                let Ok(vars) = dec.frame_variables(&f) else {
+                let Ok(vars) = dec.frame_variables_with(f, r.as_ref()) else {
                     continue;
                 };
                 let params: Vec<_> = vars
@@ -758,6 +760,9 @@ fn frame_parameters_match_the_tracebacks_argument_words() {
                     };
                     let Some(got) = word_of(v) else { continue };
                     compared += 1;
+                    if p.addr.is_none() {
+                        from_registers += 1;
+                    }
                     if got != *w {
                         failures.push(format!(
                             "{}: goroutine {} {} {} = {got:#x}, traceback {w:#x}",
@@ -768,11 +773,136 @@ fn frame_parameters_match_the_tracebacks_argument_words() {
             }
         }
         println!(
-            "{}: {compared} parameter values in {frames} frames equal the traceback's words",
+            "{}: {compared} parameter values in {frames} frames equal the traceback's words \
+             ({from_registers} of them from registers)",
             case.name
         );
         total += compared;
     }
     assert!(total > 0, "no parameter compared");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The register dumps of a SIGQUIT traceback: per signalled thread whose current
+/// goroutine is a real one, (goroutine id, PC, register name → value) as the
+/// runtime printed them from the signal context.
+fn register_dumps(text: &str) -> Vec<(u64, u64, std::collections::HashMap<String, u64>)> {
+    let mut out = Vec::new();
+    let mut cur: Option<(Option<u64>, u64, std::collections::HashMap<String, u64>)> = None;
+    let mut flush = |c: Option<(Option<u64>, u64, std::collections::HashMap<String, u64>)>| {
+        if let Some((Some(g), pc, regs)) = c {
+            if g != 0 && !regs.is_empty() {
+                out.push((g, pc, regs));
+            }
+        }
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("PC=") {
+            flush(cur.take());
+            let pc = rest.split(' ').next().unwrap_or("");
+            let pc = u64::from_str_radix(pc.trim_start_matches("0x"), 16).unwrap_or(0);
+            cur = Some((None, pc, std::collections::HashMap::new()));
+            continue;
+        }
+        if line.starts_with("-----") {
+            flush(cur.take());
+            continue;
+        }
+        let Some(c) = cur.as_mut() else { continue };
+        if let Some(rest) = line.strip_prefix("goroutine ") {
+            if c.0.is_none() {
+                c.0 = rest.split(' ').next().and_then(|n| n.parse().ok());
+            }
+            continue;
+        }
+        let mut it = line.split_whitespace();
+        if let (Some(name), Some(v), None) = (it.next(), it.next(), it.next()) {
+            if let (true, Ok(v)) = (
+                name.chars().all(|ch| ch.is_ascii_alphanumeric()),
+                u64::from_str_radix(v.trim_start_matches("0x"), 16),
+            ) {
+                if v.to_string() != name && line.contains("0x") {
+                    c.2.insert(name.to_string(), v);
+                }
+            }
+        }
+    }
+    flush(cur);
+    out
+}
+
+#[test]
+fn innermost_registers_match_the_signal_contexts_the_runtime_printed() {
+    // SIGQUIT dumps: each signalled thread prints its goroutine and the registers
+    // of the interrupted context (the kernel's signal frame).
+    let mut compared = 0;
+    let mut goroutines = 0;
+    let mut failures = Vec::new();
+    for case in testkit::cases_where(|c| c.producer() == "sigquit") {
+        let dumps = register_dumps(&case.traceback_text());
+        let core = open(&case);
+        let proc = Process::new(&core).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let dec = Decoder::new(&proc, None, None);
+        let gs: Vec<_> = proc
+            .goroutines()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+            .collect();
+        for (gid, pc, printed) in &dumps {
+            let Some(g) = gs.iter().find(|g| g.id == *gid) else {
+                failures.push(format!("{}: goroutine {gid} not found", case.name));
+                continue;
+            };
+            if g.status != gocore::Status::Running {
+                // A goroutine in a system call: its frames start from
+                // g.syscallsp, whose registers nothing recorded.
+                continue;
+            }
+            let stack = g.stack(&proc);
+            let regs = dec.stack_registers(g, &stack.frames);
+            let Some(Some(r)) = regs.first() else {
+                failures.push(format!(
+                    "{}: running goroutine {gid}: no registers for its innermost frame",
+                    case.name
+                ));
+                continue;
+            };
+            goroutines += 1;
+            if r.pc() != *pc {
+                failures.push(format!(
+                    "{}: goroutine {gid} pc {:#x}, printed {pc:#x}",
+                    case.name,
+                    r.pc()
+                ));
+            }
+            for (name, v) in r.iter() {
+                // The runtime's names: arm64 r0…r29, lr; amd64 as DWARF's.
+                let printed_name = match name.strip_prefix('x') {
+                    Some("30") => "lr".to_string(),
+                    Some(n) => format!("r{n}"),
+                    None => name.clone(),
+                };
+                let Some(&want) = printed.get(&printed_name) else {
+                    failures.push(format!("{}: {printed_name} not printed", case.name));
+                    continue;
+                };
+                compared += 1;
+                if v != want {
+                    failures.push(format!(
+                        "{}: goroutine {gid} {name} = {v:#x}, printed {want:#x} ({:?})",
+                        case.name,
+                        r.source()
+                    ));
+                }
+            }
+        }
+        println!(
+            "{}: {} register dumps; registers compared so far {compared}",
+            case.name,
+            dumps.len()
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(goroutines > 0 && compared > 0, "no register compared");
+    println!("{compared} registers of {goroutines} running goroutines equal the printed ones");
 }

@@ -4,91 +4,23 @@
 //! generated tables, so both sources are extracted identically.
 //!
 //! Only the sections needed to name types and read members are loaded
-//! (`.debug_info`, `.debug_abbrev`, the string sections and `.debug_line`, whose
+//! (`.debug_info`, `.debug_abbrev`, the string sections, `.debug_addr` and `.debug_line`, whose
 //! header gimli reads for each unit), decompressing them when
 //! the Go linker compressed them (`SHF_COMPRESSED` with zlib, the default on ELF, or
 //! the older `.zdebug_*` sections). DIEs are indexed by name in one pass over the
 //! top level of every unit; nothing else of the type graph is built.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Read;
 
-use gimli::{AttributeValue, EndianSlice, RunTimeEndian, SectionId, UnitOffset};
-use object::{Object, ObjectSection};
+use gimli::{AttributeValue, UnitOffset};
 
 use super::catalog;
 use super::{Field, LayoutData};
+pub(crate) use crate::dwarf::has_dwarf;
+use crate::dwarf::{self as dw, const_value, DW_AT_GO_EMBEDDED_FIELD, R};
 
-/// Largest decompressed DWARF section accepted (a bound against bad size headers).
-const MAX_SECTION: u64 = 1 << 30;
 /// Longest field path walked (`a.b.c…`) and longest typedef chain followed.
 const MAX_DEPTH: usize = 16;
-
-type R<'a> = EndianSlice<'a, RunTimeEndian>;
-
-/// Go's `DW_AT_go_embedded_field` (a flag on members that are embedded fields).
-const DW_AT_GO_EMBEDDED_FIELD: gimli::DwAt = gimli::DwAt(0x2903);
-
-/// Whether the file has a non-empty `.debug_info` section (compressed or not).
-pub(crate) fn has_dwarf(file: &object::File<'_>) -> bool {
-    file.section_by_name(".debug_info")
-        .or_else(|| file.section_by_name(".zdebug_info"))
-        .or_else(|| file.section_by_name("__debug_info"))
-        .is_some_and(|s| s.size() > 0)
-}
-
-fn load_section<'d>(file: &object::File<'d>, id: SectionId) -> Result<Cow<'d, [u8]>, String> {
-    // Only what naming types and reading members needs; the rest stays empty.
-    if !matches!(
-        id,
-        SectionId::DebugInfo
-            | SectionId::DebugAbbrev
-            | SectionId::DebugStr
-            | SectionId::DebugStrOffsets
-            | SectionId::DebugLineStr
-            // Only its header is read (gimli's `Unit` parses the line program header).
-            | SectionId::DebugLine
-    ) {
-        return Ok(Cow::Borrowed(&[]));
-    }
-    let name = id.name();
-    // `section_by_name` also finds GNU `.zdebug_*`; Mach-O spells it `__debug_*`.
-    let section = file
-        .section_by_name(name)
-        .or_else(|| file.section_by_name(&format!("__{}", name.trim_start_matches('.'))));
-    let Some(section) = section else {
-        return Ok(Cow::Borrowed(&[]));
-    };
-    let c = section
-        .compressed_data()
-        .map_err(|e| format!("{name}: {e}"))?;
-    match c.format {
-        object::CompressionFormat::None => Ok(Cow::Borrowed(c.data)),
-        object::CompressionFormat::Zlib => {
-            if c.uncompressed_size > MAX_SECTION {
-                return Err(format!(
-                    "{name}: claims {} bytes uncompressed (limit {MAX_SECTION})",
-                    c.uncompressed_size
-                ));
-            }
-            let mut out = Vec::with_capacity(c.uncompressed_size as usize);
-            flate2::read::ZlibDecoder::new(c.data)
-                .take(c.uncompressed_size)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("{name}: zlib: {e}"))?;
-            if out.len() as u64 != c.uncompressed_size {
-                return Err(format!(
-                    "{name}: decompressed to {} bytes, header says {}",
-                    out.len(),
-                    c.uncompressed_size
-                ));
-            }
-            Ok(Cow::Owned(out))
-        }
-        other => Err(format!("{name}: unsupported compression {other:?}")),
-    }
-}
 
 /// A DIE's place: index into the unit list and offset within that unit.
 #[derive(Clone, Copy)]
@@ -104,40 +36,17 @@ struct Index<'a> {
     starts: Vec<usize>,
 }
 
-fn const_value(v: Option<AttributeValue<R<'_>>>) -> Option<i64> {
-    match v? {
-        AttributeValue::Sdata(v) => Some(v),
-        AttributeValue::Udata(v) => Some(v as i64),
-        AttributeValue::Data1(v) => Some(i64::from(v)),
-        AttributeValue::Data2(v) => Some(i64::from(v)),
-        AttributeValue::Data4(v) => Some(i64::from(v)),
-        AttributeValue::Data8(v) => Some(v as i64),
-        _ => None,
-    }
-}
-
 /// Extracts every catalogued item the DWARF has. Errors are descriptions of what in
 /// the DWARF could not be read (the caller adds the Go version).
 pub(crate) fn extract(file: &object::File<'_>) -> Result<LayoutData, String> {
-    let endian = if file.is_little_endian() {
-        RunTimeEndian::Little
-    } else {
-        RunTimeEndian::Big
-    };
-    let sections = gimli::DwarfSections::load(|id| load_section(file, id))?;
-    let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
+    let sections = dw::load(file, Some(dw::NAMING_SECTIONS))?;
     let mut idx = Index {
-        dwarf,
+        dwarf: dw::borrow(&sections, dw::endian(file)),
         units: Vec::new(),
         starts: Vec::new(),
     };
-    let mut headers = idx.dwarf.units();
-    while let Some(h) = headers.next().map_err(|e| format!(".debug_info: {e}"))? {
-        let start = h.offset().0;
-        let unit = idx
-            .dwarf
-            .unit(h)
-            .map_err(|e| format!("unit at {start:#x}: {e}"))?;
+    for unit in dw::units(&idx.dwarf) {
+        let (start, unit) = unit?;
         idx.starts.push(start);
         idx.units.push(unit);
     }
