@@ -351,15 +351,35 @@ fn groups(m: HashMap<String, (u64, u64)>) -> Vec<UntypedGroup> {
 /// ```
 pub struct Typing {
     types: Vec<TypeEntry>,
-    /// Per object: type id + 1 (0 = untyped).
-    ty: Vec<u32>,
-    offset: Vec<u32>,
-    elems: Vec<u32>,
-    /// Per object: [`TypeSource::code`].
-    source: Vec<u8>,
+    /// Per object, one 12-byte record (one cache miss per object on big heaps).
+    rec: Vec<Rec>,
     globals: u64,
     frame_slots: u64,
     warnings: Vec<String>,
+}
+
+/// An object's type as [`Typing`] stores it: 12 bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rec {
+    /// [`TypeSource::code`] in the top 4 bits, type id + 1 below (0 = untyped).
+    ty_src: u32,
+    offset: u32,
+    elems: u32,
+}
+
+/// Type ids (+ 1) must stay below this to fit a [`Rec`].
+const REC_TY_LIMIT: u32 = 1 << 28;
+
+impl Rec {
+    /// Type id + 1 (0 = untyped).
+    fn ty(self) -> u32 {
+        self.ty_src & (REC_TY_LIMIT - 1)
+    }
+
+    /// [`TypeSource::code`] (0 for an untyped object).
+    fn src(self) -> u8 {
+        (self.ty_src >> 28) as u8
+    }
 }
 
 #[derive(Debug)]
@@ -526,10 +546,7 @@ impl Typing {
             by_addr: HashMap::new(),
             out: Typing {
                 types: Vec::new(),
-                ty: vec![0; n],
-                offset: vec![0; n],
-                elems: vec![0; n],
-                source: vec![0; n],
+                rec: vec![Rec::default(); n],
                 globals: 0,
                 frame_slots: 0,
                 warnings: Vec::new(),
@@ -596,16 +613,15 @@ impl Typing {
 
     /// The type of an object, if it has one.
     pub fn object_type(&self, id: ObjId) -> Option<ObjType> {
-        let i = id.index();
-        let t = *self.ty.get(i)?;
-        if t == 0 {
+        let r = *self.rec.get(id.index())?;
+        if r.ty() == 0 {
             return None;
         }
         Some(ObjType {
-            ty: TypeId(t - 1),
-            offset: u64::from(self.offset.get(i).copied().unwrap_or(0)),
-            elems: u64::from(self.elems.get(i).copied().unwrap_or(1)),
-            source: TypeSource::from_code(self.source.get(i).copied().unwrap_or(0)),
+            ty: TypeId(r.ty() - 1),
+            offset: u64::from(r.offset),
+            elems: u64::from(r.elems),
+            source: TypeSource::from_code(r.src()),
         })
     }
 
@@ -632,7 +648,7 @@ impl Typing {
 
     /// Objects with a type.
     pub fn typed_count(&self) -> u64 {
-        self.ty.iter().filter(|&&t| t != 0).count() as u64
+        self.rec.iter().filter(|r| r.ty() != 0).count() as u64
     }
 
     /// Objects (for which `keep` is true, e.g. the live ones) and their bytes by type
@@ -1010,14 +1026,7 @@ impl Builder<'_, '_, '_> {
             let size = self.size_of(id).max(1);
             let n = (obj.size / size).max(1);
             let i = obj.id.index();
-            if let (Some(ty), Some(e), Some(h)) = (
-                self.out.ty.get_mut(i),
-                self.out.elems.get_mut(i),
-                self.out.source.get_mut(i),
-            ) {
-                *ty = id + 1;
-                *e = u32::try_from(n).unwrap_or(u32::MAX);
-                *h = TypeSource::Header.code();
+            if self.write(i, id, 0, n, TypeSource::Header) {
                 self.work.push_back((obj.addr, id, n));
             }
         }
@@ -1264,7 +1273,7 @@ impl Builder<'_, '_, '_> {
                             // An overflow bucket outside this allocation is its own
                             // object of the bucket type.
                             if let Some((oid, 0)) = self.heap.find_object(o) {
-                                if self.out.ty.get(oid.index()).copied() == Some(0) {
+                                if self.out.rec.get(oid.index()).map(|r| r.ty()) == Some(0) {
                                     self.set(oid, id, 0, 1, false);
                                 }
                             }
@@ -1406,7 +1415,7 @@ impl Builder<'_, '_, '_> {
     /// the source to record (None: [`TypeSource::Closure`]).
     fn closure(&mut self, oid: ObjId, pc: u64, name: String, src: Option<TypeSource>) {
         let i = oid.index();
-        let cur_src = self.out.source.get(i).copied().unwrap_or(0);
+        let cur_src = self.out.rec.get(i).map_or(0, |r| r.src());
         if cur_src == TypeSource::Header.code() || cur_src == TypeSource::Closure.code() {
             return;
         }
@@ -1698,11 +1707,10 @@ impl Builder<'_, '_, '_> {
         for idx in 0..n {
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
             let i = oid.index();
-            let (cur, src) = match (self.out.ty.get(i), self.out.source.get(i)) {
-                (Some(&t), Some(&s)) => (t, s),
-                _ => continue,
+            let Some(&r) = self.out.rec.get(i) else {
+                continue;
             };
-            let cur_off = self.out.offset.get(i).copied().unwrap_or(0);
+            let (cur, src, cur_off) = (r.ty(), r.src(), r.offset);
             if cur != 0 && (src != TypeSource::Propagated.code() || cur_off == 0) {
                 continue;
             }
@@ -1868,8 +1876,8 @@ impl Builder<'_, '_, '_> {
     /// `loose`: only a typed target is checked.
     fn target_holds(&mut self, tid: ObjId, d: u64, elem: u32, loose: bool) -> bool {
         let ti = tid.index();
-        let t = self.out.ty.get(ti).copied().unwrap_or(0);
-        let toff = self.out.offset.get(ti).copied().unwrap_or(0);
+        let r = self.out.rec.get(ti).copied().unwrap_or_default();
+        let (t, toff) = (r.ty(), r.offset);
         if t != 0 && toff == 0 {
             let u = t - 1;
             if self.data.get(u as usize).map(|e| e.entry.kind) != Some(EntryKind::Descriptor) {
@@ -2012,12 +2020,12 @@ impl Builder<'_, '_, '_> {
             return;
         };
         let i = obj.id.index();
-        let Some(&cur) = self.out.ty.get(i) else {
+        let Some(&r) = self.out.rec.get(i) else {
             return;
         };
-        // An untyped object has source 0 (propagated): its source need not be read
-        // (a cache miss per object on big heaps).
-        if cur != 0 && self.out.source.get(i).copied() != Some(TypeSource::Propagated.code()) {
+        let cur = r.ty();
+        // An untyped object has source 0 (propagated).
+        if cur != 0 && r.src() != TypeSource::Propagated.code() {
             return;
         }
         // A value that does not fit in the object is not there: the pointer is stale
@@ -2028,8 +2036,8 @@ impl Builder<'_, '_, '_> {
         }
         let n = n.min(obj.size.saturating_sub(off) / size).max(1);
         if cur != 0 {
-            let cur_off = u64::from(self.out.offset.get(i).copied().unwrap_or(0));
-            let cur_n = u64::from(self.out.elems.get(i).copied().unwrap_or(1));
+            let cur_off = u64::from(r.offset);
+            let cur_n = u64::from(r.elems);
             let cur_bytes = self.size_of(cur - 1).saturating_mul(cur_n);
             let new_key = (off == 0, size.saturating_mul(n));
             let cur_key = (cur_off == 0, cur_bytes);
@@ -2041,19 +2049,20 @@ impl Builder<'_, '_, '_> {
         self.work.push_back((obj.addr + off, id, n));
     }
 
-    /// Records object `i`'s type.
-    fn write(&mut self, i: usize, id: u32, off: u64, n: u64, src: TypeSource) {
-        if let (Some(t), Some(o), Some(e), Some(s)) = (
-            self.out.ty.get_mut(i),
-            self.out.offset.get_mut(i),
-            self.out.elems.get_mut(i),
-            self.out.source.get_mut(i),
-        ) {
-            *t = id + 1;
-            *o = u32::try_from(off).unwrap_or(u32::MAX);
-            *e = u32::try_from(n).unwrap_or(u32::MAX);
-            *s = src.code();
+    /// Records object `i`'s type (false: no such object, or too many types).
+    fn write(&mut self, i: usize, id: u32, off: u64, n: u64, src: TypeSource) -> bool {
+        let Some(r) = self.out.rec.get_mut(i) else {
+            return false;
+        };
+        if id >= REC_TY_LIMIT - 1 {
+            return false;
         }
+        *r = Rec {
+            ty_src: (u32::from(src.code()) << 28) | (id + 1),
+            offset: u32::try_from(off).unwrap_or(u32::MAX),
+            elems: u32::try_from(n).unwrap_or(u32::MAX),
+        };
+        true
     }
 
     fn set(&mut self, oid: ObjId, id: u32, off: u64, n: u64, push: bool) {
