@@ -93,6 +93,8 @@ use object::{Object as _, ObjectSection};
 use crate::heap::{Heap, ObjId};
 use crate::process::Process;
 
+mod evidence;
+
 /// Most elements of one array or buffer walked.
 const MAX_ELEMS: u64 = 1 << 24;
 /// Deepest nesting of types walked in place (struct in array in struct …).
@@ -467,6 +469,8 @@ struct Builder<'h, 'p, 'a> {
     fit_memo: HashMap<(u64, Vec<u64>), Rc<FitList>>,
     /// [`Builder::holds_at`] answers.
     holds_memo: HashMap<(u32, u64, u32), bool>,
+    /// The runtime-recorded evidence sources' state ([`evidence`]).
+    ev: evidence::Evidence,
 }
 
 /// How a reference field constrains its target in shape inference.
@@ -560,6 +564,7 @@ impl Typing {
             cands: None,
             fit_memo: HashMap::new(),
             holds_memo: HashMap::new(),
+            ev: evidence::Evidence::default(),
         };
         let timing = std::env::var_os("GOCORE_TIMING").is_some();
         let t0 = std::time::Instant::now();
@@ -577,7 +582,16 @@ impl Typing {
             );
         }
         for _ in 0..MAX_INFER_ROUNDS {
+            // What the runtime recorded (interfaces, channels, finalizers), then
+            // shape inference; each followed by propagation.
+            let found = b.evidence();
+            if found {
+                b.run();
+            }
             if !b.infer() {
+                if found {
+                    continue;
+                }
                 break;
             }
             if timing {
@@ -1751,7 +1765,7 @@ impl Builder<'_, '_, '_> {
                         continue;
                     }
                 }
-                if !self.agrees(obj.addr, id, k) {
+                if !self.agrees(obj.addr, id, k) || !self.interfaces_agree(obj.addr, id, k) {
                     continue;
                 }
                 count += 1;

@@ -11,14 +11,23 @@
 //! * with DWARF: every type in [`ASSERTED`] (all of zoo's and leak's truth types,
 //!   `main.Interior` and `main.Captured` included) and >= 99% of live bytes typed;
 //! * without DWARF (`nodwarf`, `stripped`): the types in [`NODWARF_ASSERTED`] on
-//!   every release; on Go 1.22+ (allocation headers) also [`NODWARF_HEADERS_ASSERTED`]
-//!   and >= 99% of live bytes typed (leak: on every release).
+//!   every release — typed by propagation from headers, closures, shape inference
+//!   and what the runtime recorded (interface words in untyped globals, frames and
+//!   heap objects; the channel a goroutine blocks on, its buffer and the value a
+//!   sender holds; `SetFinalizer`'s `*T`); on Go 1.22+ (allocation headers) also
+//!   [`NODWARF_HEADERS_ASSERTED`] and >= 99% of live bytes typed (leak: on every
+//!   release).
 //!
-//! Known misses without DWARF, reported and not asserted: the small zoo objects held
-//! only by untyped globals, frames or interfaces whose shape several descriptors
-//! share (`main.CycleNode`, `main.ZooError`, `[16]*main.SmallArrElem`
-//! …); and on Go 1.21 (no allocation headers) zoo's large arrays and map buckets as
-//! well (about 56% of zoo's live bytes typed there).
+//! Known misses without DWARF, reported and not asserted — the runtime recorded
+//! nothing that names their type, and their shape (`struct { P *T; ID int64 }`,
+//! `[16]*T`) is shared by several descriptors so inference does not choose:
+//! `main.CycleNode` (held only by the untyped global `main.gCycle`),
+//! `[16]*main.SmallArrElem` and so `main.SmallArrElem` (untyped global
+//! `main.gSmallArr`), `main.StackHeld` (a frame slot), `main.Cleaned` and
+//! `main.WeakTarget` (untyped globals; a cleanup or weak handle records no type),
+//! `main.IfaceHolder` (untyped global; only its fields' dynamic types are recorded);
+//! and on Go 1.21 (no allocation headers) zoo's large arrays and map buckets as well
+//! (about 56% of zoo's live bytes typed there).
 
 use corefile::{Core, OpenOptions};
 use gocore::{Error, Heap, Process, Reachability, RootSet, Typing};
@@ -69,8 +78,9 @@ const ASSERTED: &[&str] = &[
 ];
 
 /// Truth types whose live counts must match exactly without DWARF (`nodwarf`,
-/// `stripped`) on every release: typed by propagation from what headers, closures and
-/// shape inference type.
+/// `stripped`) on every release: typed by propagation from what headers, closures,
+/// shape inference and the runtime's own records (interface words, channels,
+/// finalizers) type.
 const NODWARF_ASSERTED: &[&str] = &[
     "main.ListNode",
     "main.TreeNode",
@@ -80,6 +90,21 @@ const NODWARF_ASSERTED: &[&str] = &[
     "main.SyncMapVal",
     "main.BigMapVal",
     "main.BigMapTarget",
+    // interface words in untyped memory ([]any backing, IfaceHolder's fields)
+    "main.AnyPtrTarget",
+    "main.BoxedVal",
+    "main.DirectTarget",
+    "main.FieldPtrTarget",
+    "main.FieldBoxed",
+    "main.Named",
+    "main.ZooError",
+    // Box[int].Link / Box[string].Link interfaces, then the chains
+    "main.Box[int]",
+    "main.Box[string]",
+    // hchan.elemtype (buffer), sudog.elem of a sender, specialfinalizer.ot
+    "main.ChanItem",
+    "main.SentItem",
+    "main.Finalized",
     // leak
     "main.Session",
     "main.Request",
