@@ -29,8 +29,13 @@
 //!   at the frame's PC is a stack slot (relative to the CFA; plain locations hold
 //!   over their lexical block). An inlined frame gets the variables of the
 //!   innermost inlined call of its function at that PC (names and types from the
-//!   call's abstract origin). Variables held in registers or not live at that PC
-//!   are listed with the reason and no value.
+//!   call's abstract origin). Variables not live at that PC are listed with the
+//!   reason and no value. Variables in registers (or in pieces of registers and
+//!   stack slots) are decoded by [`Decoder::frame_variables_with`] where
+//!   [`Decoder::stack_registers`] knows the frame's registers — the innermost
+//!   frame of a goroutine running on a thread (thread registers or the signal
+//!   context) and frames `runtime.asyncPreempt` interrupted (the registers it
+//!   saved) — and are otherwise listed with "value not recorded".
 //!
 //! ```no_run
 //! let core = corefile::Core::open("core")?;
@@ -934,19 +939,19 @@ impl<'p, 'a> Decoder<'p, 'a> {
                 _ => None,
             })
             .collect();
-        let place = format!(
-            "{} {}",
-            if reg_names.len() == 1 {
-                "register"
-            } else {
-                "registers"
-            },
-            reg_names.join(", ")
-        );
-        let Some(regs) = regs else {
-            return Err(format!(
-                "in {place} at this PC: value not recorded (Go saves no registers across calls)"
-            ));
+        let place = match reg_names.len() {
+            0 => "stack slots".to_string(),
+            1 => format!("register {}", reg_names[0]),
+            _ => format!("registers {}", reg_names.join(", ")),
+        };
+        let regs = match regs {
+            Some(r) => Some(r),
+            None if reg_names.is_empty() => None,
+            None => {
+                return Err(format!(
+                    "in {place} at this PC: value not recorded (Go saves no registers across calls)"
+                ))
+            }
         };
         let total: u64 = parts.iter().map(|p| p.1).fold(0, u64::saturating_add);
         if total == 0 || total > 1 << 12 {
@@ -955,37 +960,39 @@ impl<'p, 'a> Decoder<'p, 'a> {
         let mut bytes: Vec<Option<u8>> = Vec::new();
         let mut absent = false;
         for &(part, size) in parts {
-            match part {
-                Part::Reg(r) => {
+            match (part, regs) {
+                (Part::Reg(r), Some(regs)) => {
+                    let name = registers::register_name(arch, r);
                     let Some(v) = regs.get(r) else {
                         return Err(format!(
-                            "in register {} at this PC: not recorded in the {}",
-                            registers::register_name(arch, r),
+                            "in register {name} at this PC: not among the {}",
                             regs.source().name()
                         ));
                     };
                     if size > 8 {
                         return Err(format!(
-                            "{size} bytes in register {}: only 8-byte registers are read",
-                            registers::register_name(arch, r)
+                            "{size} bytes in register {name}: only 8-byte registers are read"
                         ));
                     }
                     bytes.extend(v.to_le_bytes().iter().take(size as usize).map(|&b| Some(b)));
                 }
-                Part::Cfa(off) => {
+                (Part::Cfa(off), _) => {
                     let a = frame.fp.wrapping_add(off as u64);
                     match self.proc.core().read(a, size as usize) {
                         Ok(b) => bytes.extend(b.iter().map(|&x| Some(x))),
                         Err(_) => bytes.extend(std::iter::repeat_n(None, size as usize)),
                     }
                 }
-                Part::Absent => {
+                (Part::Absent, _) | (Part::Reg(_), None) => {
                     absent = true;
                     bytes.extend(std::iter::repeat_n(None, size as usize));
                 }
             }
         }
-        let mut what = format!("in {place} (from the {})", regs.source().name());
+        let mut what = match regs {
+            Some(r) => format!("in {place}, {}", r.source().name()),
+            None => format!("in {place}"),
+        };
         if absent {
             what.push_str("; partly optimized out");
         }
@@ -1759,12 +1766,16 @@ impl<'p, 'a> Decoder<'p, 'a> {
     }
 }
 
-/// Values decoded from the register overlay have no address: 0.
+/// Values decoded from the register overlay have no address: 0; what could not be
+/// read there was optimized out.
 fn clear_overlay_addrs(v: &mut Value) {
     if v.addr >= OVERLAY_BASE {
         v.addr = 0;
     }
     match &mut v.data {
+        Data::Unreadable(why) if why.contains("0xfffff0") => {
+            *why = "optimized out (in part) at this PC".to_string();
+        }
         Data::Struct { fields } => fields.iter_mut().for_each(|f| {
             if f.value.addr >= OVERLAY_BASE {
                 f.value.addr = 0;

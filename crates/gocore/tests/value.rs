@@ -14,6 +14,11 @@
 //! * frame parameters against the crash traceback: where the runtime printed a
 //!   frame's arguments as plain words (no `?`), each parameter the decoder finds in
 //!   a stack slot has that value (about 3000 per zoo core, in ~2100 frames).
+//! * registers of running goroutines' innermost frames (signal contexts) against
+//!   the register dumps the runtime printed on SIGQUIT (zoo sigquit cases);
+//!   register-located parameters and locals against the values a program printed
+//!   and its register dump (`register_variables_of_a_live_program`, ignored: it
+//!   builds `tests/regprog` with each installed toolchain and makes cores).
 //! * decoding every type seen at unmapped and heap addresses stays within the
 //!   value budget and reports unreadable memory.
 //!
@@ -905,4 +910,211 @@ fn innermost_registers_match_the_signal_contexts_the_runtime_printed() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(goroutines > 0 && compared > 0, "no register compared");
     println!("{compared} registers of {goroutines} running goroutines equal the printed ones");
+}
+
+/// Builds `tests/regprog` with `go`, runs it to a core (`wait`: SIGQUIT after READY;
+/// otherwise the panic) under `GOTRACEBACK=crash`, and returns (core, executable,
+/// stderr). `None` (with why) when the environment cannot make a core.
+fn regprog_core(
+    go: &std::path::Path,
+    dir: &std::path::Path,
+    wait: bool,
+) -> Result<(std::path::PathBuf, std::path::PathBuf, String), String> {
+    use std::process::{Command, Stdio};
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regprog");
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let exe = dir.join("regprog");
+    let st = Command::new(go)
+        .args(["build", "-o"])
+        .arg(&exe)
+        .arg(".")
+        .current_dir(&src)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .status()
+        .map_err(|e| format!("{}: {e}", go.display()))?;
+    if !st.success() {
+        return Err(format!("go build failed: {st}"));
+    }
+    for e in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        if e.file_name().to_string_lossy().starts_with("core") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -c unlimited; exec ./regprog 2>stderr.txt"])
+        .current_dir(dir)
+        .env("GOTRACEBACK", "crash")
+        .env("GOMAXPROCS", "4")
+        .stdout(Stdio::piped());
+    if wait {
+        cmd.env("MODE", "wait");
+    }
+    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+    if wait {
+        use std::io::BufRead;
+        let out = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        if line.trim() != "READY" {
+            return Err(format!("expected READY, got {line:?}"));
+        }
+        Command::new("kill")
+            .args(["-QUIT", &child.id().to_string()])
+            .status()
+            .map_err(|e| e.to_string())?;
+    }
+    child.wait().map_err(|e| e.to_string())?;
+    let stderr = std::fs::read_to_string(dir.join("stderr.txt")).map_err(|e| e.to_string())?;
+    let core = std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("core"))
+        .map(|e| e.path())
+        .ok_or_else(|| {
+            format!(
+                "no core in {} (core_pattern {:?})",
+                dir.display(),
+                std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default()
+            )
+        })?;
+    Ok((core, exe, stderr))
+}
+
+/// Register-located parameters and locals against what the program printed and,
+/// with SIGQUIT, the registers the runtime printed for the signalled thread: the
+/// nosplit spinner's innermost frame (thread registers or signal context) and the
+/// preemptible spinner's frame below `runtime.asyncPreempt` (its saved registers).
+/// Builds `tests/regprog` with every toolchain in `~/.cache/gocore/toolchains`
+/// (amd64 host) and needs cores written to the working directory
+/// (`core_pattern` `core`).
+#[test]
+#[ignore = "builds and runs a Go program with each installed toolchain to make cores"]
+fn register_variables_of_a_live_program() {
+    let home = std::env::var("HOME").expect("HOME");
+    let root = std::path::Path::new(&home).join(".cache/gocore/toolchains");
+    let mut gos: Vec<_> = std::fs::read_dir(&root)
+        .expect("toolchains")
+        .flatten()
+        .map(|e| e.path().join("bin/go"))
+        .filter(|p| p.exists())
+        .collect();
+    gos.sort();
+    assert!(!gos.is_empty(), "no toolchain under {}", root.display());
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("regprog");
+    let (mut total, mut from_regs, mut against_dump) = (0, 0, 0);
+    let mut sources: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut failures = Vec::new();
+    for go in &gos {
+        let ver = go
+            .parent()
+            .and_then(|p| p.parent())
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for wait in [false, true] {
+            let name = format!("{ver}-{}", if wait { "sigquit" } else { "crash" });
+            let (core_path, exe, stderr) =
+                regprog_core(go, &tmp.join(&name), wait).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let truth_p = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("TRUTH p="))
+                .and_then(|r| r.split(' ').next())
+                .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+                .unwrap_or_else(|| panic!("{name}: no TRUTH line"));
+            let dumps = register_dumps(&stderr);
+            let core = Core::open_with(&core_path, &OpenOptions::new().executable(&exe))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let proc = Process::new(&core).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let dec = Decoder::new(&proc, None, None);
+            let (mut here, mut here_regs) = (0, 0);
+            for g in proc
+                .goroutines()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .flatten()
+            {
+                let stack = g.stack(&proc);
+                let regs = dec.stack_registers(&g, &stack.frames);
+                for (f, r) in stack.frames.iter().zip(&regs) {
+                    let spinner = match f.function.as_str() {
+                        "main.spinNS" => "nosplit",
+                        "main.spinPre" => "preemptible",
+                        _ => continue,
+                    };
+                    let vars = dec
+                        .frame_variables_with(f, r.as_ref())
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let dump = dumps.iter().find(|d| d.0 == g.id).map(|d| &d.2);
+                    println!(
+                        "  {name}: goroutine {} ({}) {spinner}: registers {}",
+                        g.id,
+                        g.state(),
+                        r.as_ref().map_or("none", |r| r.source().name())
+                    );
+                    for v in &vars {
+                        let Some(got) = v.value.as_ref().and_then(word_of) else {
+                            continue;
+                        };
+                        let want = match v.name.as_str() {
+                            "p" => Some(truth_p),
+                            "b" => Some(1),
+                            _ => None,
+                        };
+                        let in_reg = v.addr.is_none();
+                        if let Some(w) = want {
+                            here += 1;
+                            here_regs += usize::from(in_reg);
+                            if let (true, Some(r)) = (in_reg, r) {
+                                *sources
+                                    .entry(format!("{spinner}: {}", r.source().name()))
+                                    .or_default() += 1;
+                            }
+                            if got != w {
+                                failures.push(format!(
+                                    "{name}: {spinner} {} = {got:#x}, the program says {w:#x} ({:?})",
+                                    v.name, v.note
+                                ));
+                            }
+                        }
+                        // A variable wholly in one register equals what the
+                        // runtime printed for it from the signal context.
+                        let reg = v
+                            .note
+                            .as_deref()
+                            .and_then(|n| n.strip_prefix("in register "))
+                            .and_then(|n| n.split(',').next());
+                        if let (Some(reg), Some(dump), true) = (reg, dump, in_reg) {
+                            let Some(&w) = dump.get(reg) else { continue };
+                            let w = if v.size >= 8 {
+                                w
+                            } else {
+                                w & ((1 << (8 * v.size)) - 1)
+                            };
+                            against_dump += 1;
+                            if got != w {
+                                failures.push(format!(
+                                    "{name}: {spinner} {} in {reg} = {got:#x}, printed {w:#x}",
+                                    v.name
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            println!("{name}: {here} parameters equal the program's values, {here_regs} of them from registers");
+            if here_regs == 0 {
+                failures.push(format!("{name}: no parameter from registers"));
+            }
+            total += here;
+            from_regs += here_regs;
+        }
+    }
+    println!(
+        "{total} parameters compared ({from_regs} from registers: {sources:?}); {against_dump} \
+         register variables equal the runtime's register dump"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -13,7 +13,9 @@
 //! * the frame `runtime.asyncPreempt` interrupted: asyncPreempt saves the
 //!   general-purpose registers on its own frame before calling `asyncPreempt2`
 //!   (`runtime/preempt_amd64.s`, `preempt_arm64.s`; the same offsets in Go 1.21
-//!   to 1.27, checked against the sources by a test).
+//!   to 1.27, checked against the sources by a test). A goroutine stopped at
+//!   asyncPreempt's first instruction has not saved anything yet: the interrupted
+//!   frame then takes the innermost frame's registers (all but SP, PC and LR).
 //!
 //! Only general-purpose registers are mapped (DWARF numbers from gimli's `X86_64`
 //! and `AArch64`); floating-point registers are not (Go 1.26+ asyncPreempt saves
@@ -42,16 +44,16 @@ pub enum RegisterSource {
 }
 
 impl RegisterSource {
-    /// `thread`, `signal context` or `asyncPreempt`.
+    /// `thread registers`, `signal context` or `saved by asyncPreempt`.
     ///
     /// ```
-    /// assert_eq!(gocore::RegisterSource::Thread.name(), "thread");
+    /// assert_eq!(gocore::RegisterSource::Thread.name(), "thread registers");
     /// ```
     pub fn name(self) -> &'static str {
         match self {
-            RegisterSource::Thread => "thread",
+            RegisterSource::Thread => "thread registers",
             RegisterSource::Signal => "signal context",
-            RegisterSource::AsyncPreempt => "asyncPreempt",
+            RegisterSource::AsyncPreempt => "saved by asyncPreempt",
         }
     }
 }
@@ -268,7 +270,31 @@ pub(crate) fn stack_registers(
         lo..(hi + 1).min(frames.len())
     };
     if let Some(regs) = frames.first().and_then(|f0| innermost(proc, g, f0, arch)) {
-        for i in physical(0) {
+        let range = physical(0);
+        let top = range.clone().last().and_then(|i| frames.get(i));
+        // Stopped at the first instruction of asyncPreempt (the call the signal
+        // handler injected has not run yet): every register but the SP, PC and (on
+        // arm64) the LR still holds the interrupted frame's value.
+        if top.is_some_and(|f| f.function == "runtime.asyncPreempt" && f.pc == f.entry) {
+            let next = physical(range.end);
+            if let Some(caller) = next.clone().last().and_then(|j| frames.get(j)) {
+                let keep = |r: u16| match arch {
+                    Arch::Amd64 => r != X86_64::RSP.0,
+                    _ => r != AArch64::SP.0 && r != AArch64::X30.0,
+                };
+                let inherited = FrameRegisters {
+                    source: regs.source,
+                    arch,
+                    pc: caller.pc,
+                    sp: caller.sp,
+                    values: regs.values.iter().copied().filter(|v| keep(v.0)).collect(),
+                };
+                for j in next {
+                    out[j] = Some(inherited.clone());
+                }
+            }
+        }
+        for i in range {
             out[i] = Some(regs.clone());
         }
     }

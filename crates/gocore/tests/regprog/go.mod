@@ -1,0 +1,3 @@
+module regprog
+
+go 1.21
