@@ -162,36 +162,47 @@ pub fn with_analysis_opts<R>(
             eprintln!("gocore: warning: roots: {w}");
         }
         lap("roots");
-        let typing = if !types {
-            None
+        // Typing and the object graph + dominator tree are independent: typing
+        // runs on its own thread beside them (the graph scan is parallel too).
+        // One spinner for the three (two would draw over each other).
+        let phase = crate::progress::phase(if types {
+            "typing objects, building the object graph and retained sizes"
         } else {
-            let typing = {
-                let _p = crate::progress::phase("typing objects");
-                Typing::compute(proc, heap)
-            };
-            match typing {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    eprintln!("gocore: warning: types only from allocation headers: {e}");
-                    None
+            "building the object graph and retained sizes"
+        });
+        let (typing, graph, dom) = std::thread::scope(|s| {
+            let typing = s.spawn(|| {
+                if !types {
+                    return None;
                 }
-            }
-        };
-        lap("typing");
-        let graph = {
-            let _p = crate::progress::phase("building the object graph");
-            ObjectGraph::build(heap, &roots)
-        }
-        .context("building the object graph")?;
+                let t = Typing::compute(proc, heap);
+                lap("typing");
+                match t {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        eprintln!("gocore: warning: types only from allocation headers: {e}");
+                        None
+                    }
+                }
+            });
+            let graph = ObjectGraph::build(heap, &roots);
+            lap("graph");
+            let dom = graph
+                .as_ref()
+                .ok()
+                .map(|graph| Dominators::compute(graph, heap));
+            lap("dominators");
+            let typing = typing.join().unwrap_or(None);
+            (typing, graph, dom)
+        });
+        drop(phase);
+        let graph = graph.context("building the object graph")?;
         for w in graph.warnings() {
             eprintln!("gocore: warning: graph: {w}");
         }
-        lap("graph");
-        let dom = {
-            let _p = crate::progress::phase("computing retained sizes");
-            Dominators::compute(&graph, heap)
+        let Some(dom) = dom else {
+            anyhow::bail!("no dominator tree without the object graph");
         };
-        lap("dominators");
         let r = f(&Analysis {
             proc,
             heap,
