@@ -12,7 +12,10 @@
 //!   members). (3) Goroutine frame slots typed from DWARF: each physical frame's
 //!   parameters and locals whose location at the frame's PC is a CFA-relative slot
 //!   (`DW_OP_fbreg`, `DW_OP_call_frame_cfa [+ n]`, location lists of DWARF 4 and 5).
-//!   Executables without DWARF have neither typed globals nor typed frames yet.
+//!   Without DWARF, globals and frames are untyped; (4) what the runtime recorded
+//!   types objects instead (`types/evidence.rs`): interface words in untyped
+//!   globals, frames and heap objects, the channels goroutines block on and the
+//!   values they send, `hchan.elemtype` for buffers, `SetFinalizer`'s `*T`.
 //! * **Propagation** walks each typed value with the runtime type descriptors read by
 //!   [`gobinary::TypeReader`] (no DWARF needed): a `*T` field types its target as `T`
 //!   (the offset into the target is recorded when it points inside); a `[]T` types the

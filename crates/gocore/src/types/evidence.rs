@@ -4,28 +4,29 @@
 //! slots are untyped. These sources type objects from what the runtime wrote down
 //! about them (never from a shape alone), in rounds with propagation and inference:
 //!
-//! * **Interface words in untyped memory** — untyped globals (the data/bss pointer
-//!   masks) and frame slots (stack maps, non-runtime frames, not conservative), when
-//!   the executable has no DWARF, and untyped scanned heap objects always. Two
-//!   consecutive pointer slots whose first word is exactly the address of one of the
-//!   executable's non-interface type descriptors (an `eface` type word), or of an
-//!   itab whose `inter` is one of its interface descriptors and whose `_type` is one
-//!   of its non-interface descriptors (an `iface`; the itab is never a heap
-//!   object), are an interface value: the second word is the dynamic value. A
-//!   pointer-shaped dynamic type `*T` types the target as `T`; another direct one
-//!   (a struct or array of one pointer, a func, chan or map) is walked in the data
-//!   word; any other type boxes the value in its own allocation, typed as the
-//!   dynamic type. Why this cannot misfire: a descriptor or itab address is never a
-//!   heap address, so the first word is not a heap pointer; the slot pair must be
-//!   two pointer slots the runtime itself marked; and the target must agree with
-//!   the runtime's own record of it — a boxed value starts its object (or a tiny
-//!   block's pointer-free piece), lies in a noscan span exactly when it has no
+//! * **Interface words in untyped memory** — untyped scanned heap objects always,
+//!   and, when the executable has no DWARF, untyped globals (the data/bss pointer
+//!   masks) and frame slots (stack maps; not runtime or reflect frames, not
+//!   conservative ones). GC masks mark only an interface's data word, never its type
+//!   word; so a word that is *not* a pointer slot, holding exactly the address of one
+//!   of the executable's non-interface type descriptors (an `eface` type word) or of
+//!   an itab whose `inter` is an interface descriptor and `_type` a non-interface
+//!   one (an `iface`; never a heap address), followed by a pointer slot, is an
+//!   interface value and the pointer slot its data word. A pointer-shaped dynamic
+//!   type `*T` types the target as `T`; another direct one (a struct or array of one
+//!   pointer, a func, chan or map) is walked in the data word; any other type boxes
+//!   the value in its own allocation, typed as the dynamic type. Why this cannot
+//!   misfire: every `*abi.Type`-like field (`reflect.Value.typ_`, `hchan.elemtype`,
+//!   `itab._type` …) is a pointer slot, so it is never read as a type word; a
+//!   descriptor or itab address is not a heap pointer; and the target must agree
+//!   with the runtime's own record of it — a boxed value starts its object (or a
+//!   tiny block's pointer-free piece), lies in a noscan span exactly when it has no
 //!   pointers, and its pointer mask equals the object's heap bitmap up to the
-//!   object's end; a `*T`'s target holds `T`'s pointer mask at the offset. The one
-//!   other Go value laid out as `(*abi.Type, pointer)` with different meaning, a
-//!   `reflect.Value` whose `flagIndir` points to a pointer-shaped value, is skipped
-//!   by its flag word (kind bits equal to the type's, `flagIndir` set); runtime
-//!   frames (which pass `*_type` next to pointers as arguments) are not read.
+//!   object's end; a `*T`'s target holds `T`'s pointer mask at the offset. As a
+//!   further guard a direct value followed by a `reflect.Value` flag word for its
+//!   kind with `flagIndir` set is skipped. "One of the executable's descriptors":
+//!   inside the type section, aligned, read as a descriptor with a kind, a name and
+//!   `PtrBytes <= Size` (named types used only in interfaces are listed nowhere).
 //! * **Channels** — a goroutine blocked on a channel (`g.waiting` → each `sudog`)
 //!   names the `hchan` (`sudog.c`, typed `runtime.hchan`), and a sending `sudog`
 //!   (one in `hchan.sendq`) points at the value being sent (`sudog.elem`), a value
@@ -34,6 +35,11 @@
 //!   the others live inside the `hchan`'s noscan allocation).
 //! * **Finalizers** — a `specialfinalizer`'s `ot` is the `*T` passed to
 //!   `runtime.SetFinalizer`: the object it is set on is a `T`.
+//!
+//! Shape inference also uses these facts ([`Builder::interfaces_agree`]): a
+//! candidate's interface fields must hold nil, a descriptor (`any`) or an itab of
+//! exactly that interface, and its pointer fields (to non-descriptor types) never a
+//! descriptor's or itab's address.
 //!
 //! Nothing names the type of a cleanup's or a weak handle's object
 //! (`specialCleanup`, `specialWeakHandle` hold a func value and a cell), nor of a
@@ -57,6 +63,19 @@ const FLAG_INDIR: u64 = 1 << 7;
 /// `reflect.flagKindMask`, `abi.KindMask`.
 const KIND_MASK: u64 = 0x1f;
 
+/// What a candidate's field says its word holds (shape inference's check).
+#[derive(Debug, Clone, Copy)]
+enum Word {
+    /// An `any` type word: nil or a non-interface descriptor.
+    Eface,
+    /// A non-empty interface's itab word: nil or an itab of this interface (its
+    /// descriptor's run-time address).
+    Iface(u64),
+    /// A pointer to a type that is not a type descriptor's: never exactly a
+    /// descriptor's or an itab's address.
+    Ptr,
+}
+
 /// State of the evidence sources across rounds.
 #[derive(Default)]
 pub(super) struct Evidence {
@@ -65,7 +84,7 @@ pub(super) struct Evidence {
     /// Pointer-mask word indexes per type id.
     masks: HashMap<u32, Rc<Vec<u64>>>,
     /// Interface fields per type id ([`Builder::interface_fields`]).
-    ifields: HashMap<u32, Rc<Vec<(u64, Option<u64>)>>>,
+    ifields: HashMap<u32, Rc<Vec<(u64, Word)>>>,
     /// The one-time sources (roots, sudogs, finalizers) were read.
     once: bool,
     /// Untyped heap objects already scanned for interface words (bit per object).
@@ -143,6 +162,11 @@ impl Builder<'_, '_, '_> {
     /// an itab), with its kind bits.
     fn dynamic_type(&mut self, slot: u64) -> Option<(u32, u64)> {
         let w = self.word(slot).filter(|&w| w != 0)?;
+        self.dynamic_type_of(w)
+    }
+
+    /// The dynamic type named by an interface type word `w`.
+    fn dynamic_type_of(&mut self, w: u64) -> Option<(u32, u64)> {
         if self.heap.find_object(w).is_some() {
             return None;
         }
@@ -484,10 +508,9 @@ impl Builder<'_, '_, '_> {
 }
 
 impl Builder<'_, '_, '_> {
-    /// `(offset, interface)` of every interface field of a value of type `id`:
-    /// `None` for an empty interface, else the interface descriptor's run-time
-    /// address.
-    fn interface_fields(&mut self, id: u32) -> Rc<Vec<(u64, Option<u64>)>> {
+    /// `(offset, what its word holds)` of every interface field of a value of type
+    /// `id`, and of every pointer field whose target type is not a descriptor's.
+    fn interface_fields(&mut self, id: u32) -> Rc<Vec<(u64, Word)>> {
         if let Some(v) = self.ev.ifields.get(&id) {
             return v.clone();
         }
@@ -503,16 +526,25 @@ impl Builder<'_, '_, '_> {
         id: u32,
         base: u64,
         depth: u32,
-        out: &mut Vec<(u64, Option<u64>)>,
+        out: &mut Vec<(u64, Word)>,
     ) {
         if depth > 8 || out.len() > 256 {
             return;
         }
         match &*self.shape_of(id) {
-            Shape::Eface => out.push((base, None)),
+            Shape::Eface => out.push((base, Word::Eface)),
             Shape::Iface => {
                 let a = self.data.get(id as usize).map_or(0, |d| d.entry.addr);
-                out.push((base, Some(a)));
+                out.push((base, Word::Iface(a)));
+            }
+            Shape::Ptr(e) => {
+                // Descriptors (abi.Type and kin, itabs, names) are pointed to only
+                // as such.
+                let name = self.data.get(*e as usize).map_or("", |d| &d.entry.name);
+                let lower = name.to_ascii_lowercase();
+                if !(lower.contains("type") || lower.contains("itab") || name == "uint8") {
+                    out.push((base, Word::Ptr));
+                }
             }
             Shape::Struct(fields) => {
                 for &(off, f) in fields {
@@ -547,8 +579,11 @@ impl Builder<'_, '_, '_> {
                     continue;
                 }
                 let ok = match inter {
-                    None => self.descriptor(w) == Some(false),
-                    Some(i) => {
+                    Word::Eface => self.descriptor(w) == Some(false),
+                    Word::Ptr => {
+                        self.heap.find_object(w).is_some() || self.dynamic_type_of(w).is_none()
+                    }
+                    Word::Iface(i) => {
                         let t = self.word(w.wrapping_add(self.off.itab_type)).unwrap_or(0);
                         self.heap.find_object(w).is_none()
                             && self.word(w) == Some(i)
