@@ -227,10 +227,6 @@ fn corpus_dominators_match_removal() {
         let proc = Process::new(&core).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let heap = match Heap::new(&proc) {
             Ok(h) => h,
-            Err(e) if case.mode() == "stripped" => {
-                println!("{}: skipped (stripped: {e})", case.name);
-                continue;
-            }
             Err(e) => panic!("{}: {e}", case.name),
         };
         cases += 1;

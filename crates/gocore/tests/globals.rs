@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use corefile::{Core, OpenOptions};
-use gocore::{signature_globals, Heap, Method, Process};
+use gocore::{signature_globals, Heap, Method, Process, RootSet};
 
 /// Globals the runtime model reads today (`runtime.gcCleanups` from Go 1.25).
 const USED: &[&str] = &[
@@ -64,10 +64,7 @@ fn open(case: &testkit::Case) -> Core {
 
 #[test]
 fn signatures_find_the_symbol_address() {
-    let cases: Vec<_> = testkit::cases()
-        .into_iter()
-        .filter(|c| c.mode() != "stripped")
-        .collect();
+    let cases = testkit::cases_where(|c| c.mode() != "stripped");
     assert!(
         !cases.is_empty(),
         "no corpus at {}",
@@ -220,8 +217,25 @@ fn stripped_cores_give_goroutines_and_heap() {
                         case.name
                     ));
                 }
+                // The queues of finalizers and cleanups are roots as with symbols:
+                // the root set reads them without a complaint.
+                let (mut finq, mut cleanups) = (0, 0);
+                match RootSet::collect(&proc, &heap) {
+                    Ok(roots) => {
+                        for w in roots.warnings() {
+                            if w.starts_with("finq") || w.starts_with("cleanup queue") {
+                                failures.push(format!("{}: roots: {w}", case.name));
+                            }
+                        }
+                        let c = roots.counts();
+                        finq = c.get("finq").copied().unwrap_or(0);
+                        cleanups = c.get("cleanup-queue").copied().unwrap_or(0);
+                    }
+                    Err(e) => failures.push(format!("{}: roots: {e}", case.name)),
+                }
                 eprintln!(
-                    "{}: {} goroutines ({} in truth), {n} objects (HeapObjects {truth_n})",
+                    "{}: {} goroutines ({} in truth), {n} objects (HeapObjects {truth_n}), \
+                     {finq} queued-finalizer and {cleanups} queued-cleanup roots",
                     case.name,
                     ids.len(),
                     want.len()

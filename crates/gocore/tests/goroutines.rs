@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use corefile::{Core, OpenOptions};
 use gocore::goroutine::{is_runtime_function, printed_name};
-use gocore::{Error, Goroutine, Process, Stack, Status};
+use gocore::{Goroutine, Process, Stack, Status};
 
 /// Inner and outer frames the runtime prints before/after eliding (`tracebackInnerFrames`,
 /// `tracebackOuterFrames`).
@@ -188,13 +188,6 @@ fn goroutines_agree_with_the_runtime_traceback() {
         };
         let gs = match proc.goroutines() {
             Ok(gs) => gs,
-            Err(Error::NoGlobal { .. }) if case.mode() == "stripped" => {
-                eprintln!(
-                    "{}: skipped: runtime.allgs cannot be located without a symbol table yet",
-                    case.name
-                );
-                continue;
-            }
             Err(e) => {
                 failures.push(format!("{}: goroutines: {e}", case.name));
                 continue;

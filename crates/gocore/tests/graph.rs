@@ -43,10 +43,6 @@ fn graph_matches_heap_and_roots() {
         let proc = Process::new(&core).unwrap();
         let heap = match Heap::new(&proc) {
             Ok(h) => h,
-            Err(e) if case.mode() == "stripped" => {
-                println!("{}: skipped ({e})", case.name);
-                continue;
-            }
             Err(e) => panic!("{}: {e}", case.name),
         };
         cases += 1;

@@ -90,10 +90,6 @@ fn each_case(
         let proc = Process::new(&l.core).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let heap = match Heap::new(&proc) {
             Ok(h) => h,
-            Err(e) if case.mode() == "stripped" => {
-                println!("{}: skipped (stripped: {e})", case.name);
-                continue;
-            }
             Err(e) => panic!("{}: {e}", case.name),
         };
         let roots = RootSet::collect(&proc, &heap).unwrap();
