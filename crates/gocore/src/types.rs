@@ -474,7 +474,13 @@ struct Builder<'h, 'p, 'a> {
     holds_memo: HashMap<(u32, u64, u32), bool>,
     /// The runtime-recorded evidence sources' state ([`evidence`]).
     ev: evidence::Evidence,
+    /// The core's bytes [`Builder::word`] last read from: (address, bytes borrowed
+    /// from the mapped core).
+    win: std::cell::Cell<(u64, &'a [u8])>,
 }
+
+/// Bytes of the core [`Builder::word`] borrows at a time (aligned).
+const WORD_WINDOW: u64 = 64 << 10;
 
 /// How a reference field constrains its target in shape inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -568,6 +574,7 @@ impl Typing {
             fit_memo: HashMap::new(),
             holds_memo: HashMap::new(),
             ev: evidence::Evidence::default(),
+            win: std::cell::Cell::new((0, &[])),
         };
         let timing = std::env::var_os("GOCORE_TIMING").is_some();
         let t0 = std::time::Instant::now();
@@ -814,10 +821,26 @@ impl Builder<'_, '_, '_> {
     fn word(&self, addr: u64) -> Option<u64> {
         let core = self.proc.core();
         if self.ptr == 4 {
-            core.read_u32(addr).ok().map(u64::from)
-        } else {
-            core.read_u64(addr).ok()
+            return core.read_u32(addr).ok().map(u64::from);
         }
+        // From the last window borrowed from the core (every supported target is
+        // little-endian), else a new one; `read_u64` where none can be borrowed.
+        let at = |(start, bytes): (u64, &[u8])| {
+            let i = usize::try_from(addr.wrapping_sub(start)).ok()?;
+            let b = bytes.get(i..i.checked_add(8)?)?;
+            Some(u64::from_le_bytes(<[u8; 8]>::try_from(b).ok()?))
+        };
+        if let Some(v) = at(self.win.get()) {
+            return Some(v);
+        }
+        let start = addr & !(WORD_WINDOW - 1);
+        if let Ok(Cow::Borrowed(b)) = core.read(start, WORD_WINDOW as usize) {
+            self.win.set((start, b));
+            if let Some(v) = at((start, b)) {
+                return Some(v);
+            }
+        }
+        core.read_u64(addr).ok()
     }
 
     /// The type id for a run-time descriptor address.
