@@ -16,7 +16,8 @@
 //!    growing into (`mheap_.curArena`), and the remaining free pages of every arena in
 //!    `mheap_.allArenas`; when the heap has user arena chunks (`GOEXPERIMENT=arenas`),
 //!    live and garbage objects split into the chunks (live ones into what the arena
-//!    allocated and its not yet allocated middle, `userArenaChunkFree`) and the rest;
+//!    allocated and its not yet allocated middle, `userArenaChunkFree`) and the rest
+//!    (a freed chunk in quarantine has no access: it is reserved memory);
 //! 2. **executable image**: data and bss (from `moduledata`), then the executable's
 //!    file mappings (text, read-only data);
 //! 3. **runtime metadata** located by address: the `heapArena` of every arena, the
@@ -442,6 +443,9 @@ type MetaBytes = (u64, u64, Option<(u64, u64)>);
 #[derive(Debug, Default)]
 struct HeapFacts {
     in_use: u64,
+    /// In-use spans of quarantined user arena chunks (freed, noscan, set to fault):
+    /// in `pagesInUse` until the sweeper retires them, no longer in `heapInUse`.
+    quarantined: u64,
     manual: u64,
     goroutine_stacks: u64,
     free_pages: u64,
@@ -475,7 +479,7 @@ fn checks(
     let mut v = vec![
         check(
             "in-use span bytes == mheap_.pagesInUse x pageSize",
-            f.in_use,
+            f.in_use.saturating_add(f.quarantined),
             c.pages_in_use
                 .zip(c.page_size)
                 .map(|(p, s)| p.saturating_mul(s)),
@@ -722,6 +726,14 @@ impl Builder<'_, '_> {
         for (i, s) in spans.iter().enumerate() {
             let got = free.claim(s.base, s.end());
             match s.state {
+                SpanState::InUse if s.user_arena && s.noscan() => {
+                    // A quarantined user arena chunk: no object, memory set to
+                    // fault (its mapping has no access), out of the heap counters.
+                    facts.quarantined = facts.quarantined.saturating_add(s.bytes());
+                    if got > 0 {
+                        partial += got;
+                    }
+                }
                 SpanState::InUse => {
                     facts.in_use = facts.in_use.saturating_add(s.bytes());
                     if got != s.bytes() {
