@@ -153,24 +153,15 @@ pub fn with_analysis_opts<R>(
     };
     super::objects::with_heap(a, |proc, heap| {
         lap("heap");
-        let roots = {
-            let _p = crate::progress::phase("collecting roots");
-            RootSet::collect(proc, heap)
-        }
-        .context("collecting roots")?;
-        for w in roots.warnings() {
-            eprintln!("gocore: warning: roots: {w}");
-        }
-        lap("roots");
-        // Typing and the object graph + dominator tree are independent: typing
-        // runs on its own thread beside them (the graph scan is parallel too).
-        // One spinner for the three (two would draw over each other).
+        // Typing needs only the heap; roots, the object graph and the dominator tree
+        // are built beside it, on the other threads (the graph scan is parallel
+        // too). One spinner for all (two would draw over each other).
         let phase = crate::progress::phase(if types {
-            "typing objects, building the object graph and retained sizes"
+            "typing objects, collecting roots, building the object graph and retained sizes"
         } else {
-            "building the object graph and retained sizes"
+            "collecting roots, building the object graph and retained sizes"
         });
-        let (typing, graph, dom) = std::thread::scope(|s| {
+        let (typing, rest) = std::thread::scope(|s| {
             let typing = s.spawn(|| {
                 if !types {
                     return None;
@@ -185,24 +176,26 @@ pub fn with_analysis_opts<R>(
                     }
                 }
             });
-            let graph = ObjectGraph::build(heap, &roots);
-            lap("graph");
-            let dom = graph
-                .as_ref()
-                .ok()
-                .map(|graph| Dominators::compute(graph, heap));
-            lap("dominators");
-            let typing = typing.join().unwrap_or(None);
-            (typing, graph, dom)
+            let rest = (|| {
+                let roots = RootSet::collect(proc, heap).context("collecting roots")?;
+                for w in roots.warnings() {
+                    eprintln!("gocore: warning: roots: {w}");
+                }
+                lap("roots");
+                let graph =
+                    ObjectGraph::build(heap, &roots).context("building the object graph")?;
+                for w in graph.warnings() {
+                    eprintln!("gocore: warning: graph: {w}");
+                }
+                lap("graph");
+                let dom = Dominators::compute(&graph, heap);
+                lap("dominators");
+                anyhow::Ok((roots, graph, dom))
+            })();
+            (typing.join().unwrap_or(None), rest)
         });
         drop(phase);
-        let graph = graph.context("building the object graph")?;
-        for w in graph.warnings() {
-            eprintln!("gocore: warning: graph: {w}");
-        }
-        let Some(dom) = dom else {
-            anyhow::bail!("no dominator tree without the object graph");
-        };
+        let (roots, graph, dom) = rest?;
         let r = f(&Analysis {
             proc,
             heap,
