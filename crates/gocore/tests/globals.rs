@@ -9,12 +9,15 @@
 //!   address the symbol table of the `nodwarf` build of the same program, release and
 //!   architecture gives (the two builds differ only by `-s`), and a global that build
 //!   lacks is not found.
+//! * A stripped core read with that `nodwarf` executable instead (same addresses, plus
+//!   symbols) gives the same global addresses, goroutines, heap objects, roots by kind
+//!   and live objects as with its own stripped executable.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use corefile::{Core, OpenOptions};
-use gocore::{signature_globals, Heap, Method, Process, RootSet};
+use gocore::{signature_globals, Heap, Method, Process, Reachability, RootSet};
 
 /// Globals the runtime model reads today (`runtime.gcCleanups` from Go 1.25).
 const USED: &[&str] = &[
@@ -29,19 +32,26 @@ const USED: &[&str] = &[
     "runtime.gcCleanups",
 ];
 
-/// The symbol addresses of every signature global in the executable of the `nodwarf`
-/// build of `case`'s program, release and architecture, if the corpus has one.
-fn nodwarf_symbols(case: &testkit::Case) -> Option<(String, BTreeMap<&'static str, u64>)> {
+/// The `nodwarf` build of `case`'s program, release and architecture, if the corpus
+/// (or the committed one) has it: the same executable as the stripped one but for
+/// `-s`, so with the same addresses.
+fn nodwarf_twin(case: &testkit::Case) -> Option<testkit::Case> {
     let same = |c: &testkit::Case| {
         c.mode() == "nodwarf"
             && c.program() == case.program()
             && c.go_version() == case.go_version()
             && c.arch() == case.arch()
     };
-    let twin = testkit::cases()
+    testkit::cases()
         .into_iter()
         .find(same)
-        .or_else(|| testkit::committed_cases().into_iter().find(same))?;
+        .or_else(|| testkit::committed_cases().into_iter().find(same))
+}
+
+/// The symbol addresses of every signature global in the executable of the `nodwarf`
+/// build of `case`'s program, release and architecture, if the corpus has one.
+fn nodwarf_symbols(case: &testkit::Case) -> Option<(String, BTreeMap<&'static str, u64>)> {
+    let twin = nodwarf_twin(case)?;
     let bytes =
         std::fs::read(twin.exe_path()).unwrap_or_else(|e| panic!("{}: executable: {e}", twin.name));
     let bin = gobinary::GoBinary::parse(&bytes)
@@ -254,6 +264,107 @@ fn stripped_cores_give_goroutines_and_heap() {
     }
     eprintln!(
         "stripped: {checked} of {} cases checked, {} failures",
+        cases.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What a core reads as: goroutine ids, heap objects, root counts by kind, live objects.
+#[derive(Debug, PartialEq)]
+struct Reading {
+    goroutines: Vec<u64>,
+    objects: u64,
+    roots: BTreeMap<&'static str, u64>,
+    live: u64,
+}
+
+fn read_core(core: &Core) -> Result<Reading, String> {
+    let proc = Process::new(core).map_err(|e| e.to_string())?;
+    let mut goroutines: Vec<u64> = proc
+        .goroutines()
+        .map_err(|e| format!("goroutines: {e}"))?
+        .filter_map(Result::ok)
+        .map(|g| g.id)
+        .collect();
+    goroutines.sort_unstable();
+    let heap = Heap::new(&proc).map_err(|e| format!("heap: {e}"))?;
+    let roots = RootSet::collect(&proc, &heap).map_err(|e| format!("roots: {e}"))?;
+    let reach = Reachability::compute(&proc, &heap, roots.roots())
+        .map_err(|e| format!("reachability: {e}"))?;
+    Ok(Reading {
+        goroutines,
+        objects: heap.object_count(),
+        roots: roots.counts(),
+        live: reach.live_count(),
+    })
+}
+
+/// The ground truth for a stripped core: the same core read with the `nodwarf` build's
+/// executable (identical but for the symbol table). Every global the model uses is at
+/// the same address, and goroutines, objects, roots by kind and live objects are the
+/// same.
+#[test]
+fn stripped_core_reads_as_with_symbols() {
+    let cases = testkit::cases_where(|c| c.mode() == "stripped");
+    let (mut compared, mut failures) = (0, Vec::new());
+    for case in &cases {
+        let Some(twin) = nodwarf_twin(case) else {
+            eprintln!(
+                "{}: no nodwarf build in the corpus to compare with",
+                case.name
+            );
+            continue;
+        };
+        let stripped = open(case);
+        let symbols = Core::open_with(
+            case.core_path(),
+            &OpenOptions::new()
+                .executable(twin.exe_path())
+                .allow_mismatch(true),
+        )
+        .unwrap_or_else(|e| panic!("{} with {}'s executable: {e}", case.name, twin.name));
+        let (a, b) = (
+            Process::new(&stripped).unwrap_or_else(|e| panic!("{}: {e}", case.name)),
+            Process::new(&symbols).unwrap_or_else(|e| panic!("{}: {e}", case.name)),
+        );
+        assert!(b.binary().has_symbols(), "{}: twin stripped", twin.name);
+        for name in USED {
+            let (x, y) = (a.locate_global(name), b.locate_global(name));
+            match (&x, &y) {
+                (Ok(x), Ok(y)) if x.addr == y.addr => {}
+                (Err(_), Err(_)) => {}
+                _ => failures.push(format!(
+                    "{}: {name}: stripped {:x?}, with symbols {:x?}",
+                    case.name,
+                    x.map(|l| l.addr).map_err(|e| e.to_string()),
+                    y.map(|l| l.addr).map_err(|e| e.to_string())
+                )),
+            }
+        }
+        match (read_core(&stripped), read_core(&symbols)) {
+            (Ok(x), Ok(y)) if x == y => {
+                eprintln!(
+                    "{}: as with {}'s symbols: {} goroutines, {} objects, {} live, roots {:?}",
+                    case.name,
+                    twin.name,
+                    x.goroutines.len(),
+                    x.objects,
+                    x.live,
+                    x.roots
+                );
+                compared += 1;
+            }
+            (x, y) => failures.push(format!(
+                "{}: stripped {:?}\n  with symbols {:?}",
+                case.name,
+                x.map(|r| (r.goroutines.len(), r.objects, r.live, r.roots)),
+                y.map(|r| (r.goroutines.len(), r.objects, r.live, r.roots))
+            )),
+        }
+    }
+    eprintln!(
+        "stripped vs symbols: {compared} of {} stripped cases read the same, {} failures",
         cases.len(),
         failures.len()
     );
