@@ -13,7 +13,8 @@
 //!   breakdown splits live objects into user arena chunks (with that middle) and
 //!   the rest;
 //! * the ordinary heap objects held only from arena memory are live (`live_vals`
-//!   of them), and the globals hold the arena addresses;
+//!   of them), their one referrer in the object graph is their chunk, which
+//!   dominates them; the globals hold the arena addresses;
 //! * of the freed arena, its first chunk (quarantined when freed, retired by the
 //!   sweeper as nothing points into it) is no object, no chunk points to the heap
 //!   objects only it held; its last chunk, on the runtime's reuse list, is still
@@ -32,7 +33,9 @@ use std::collections::BTreeMap;
 
 use corefile::{Core, OpenOptions};
 use gocore::breakdown::names as n;
-use gocore::{Breakdown, Heap, Object, Process, Reachability, RootSet};
+use gocore::{
+    Breakdown, Dominators, Heap, NodeId, ObjId, Object, ObjectGraph, Process, Reachability, RootSet,
+};
 use serde_json::Value;
 
 fn addrs(v: &Value) -> Vec<u64> {
@@ -104,6 +107,21 @@ fn user_arena_chunks_match_the_truth() {
             "{name}: pointers into free slots: {:x?}",
             r.bad
         );
+        let graph = ObjectGraph::build(&heap, &roots).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let dom = Dominators::compute(&graph, &heap);
+        // What only arena memory holds: the chunk is its one referrer and dominates it.
+        let held_by = |v: u64, chunk: ObjId, what: &str| {
+            let (id, _) = heap.find_object(v).unwrap();
+            let node = graph.object_node(id);
+            let who: Vec<NodeId> = graph.referrers(node).collect();
+            let c = graph.object_node(chunk);
+            assert_eq!(who, [c], "{name}: referrers of {what} {v:#x}");
+            assert_eq!(
+                dom.idom(node),
+                Some(c),
+                "{name}: dominator of {what} {v:#x}"
+            );
+        };
         let truth = case.truth();
         let a = &truth["arenas"];
         assert!(a.is_object(), "{name}: no \"arenas\" section in the truth");
@@ -206,6 +224,7 @@ fn user_arena_chunks_match_the_truth() {
                 .unwrap_or_else(|| panic!("{name}: {what} {v:#x} is no object"));
             assert_eq!(off, 0, "{name}: {what}");
             assert!(r.is_live(id), "{name}: {what} {v:#x} not live");
+            held_by(v, chunk.id, what);
             live_vals += 1;
         }
 
@@ -251,6 +270,7 @@ fn user_arena_chunks_match_the_truth() {
             );
             let (id, _) = heap.find_object(v).unwrap();
             assert!(r.is_live(id), "{name}: tail val {v:#x} not live");
+            held_by(v, reuse.id, "tail val");
             live_vals += 1;
         }
         // No chunk points to what only the retired chunk held.
