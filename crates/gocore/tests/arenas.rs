@@ -244,12 +244,13 @@ fn user_arena_chunks_match_the_truth() {
         let freed = &a["freed"];
         let orphans = addrs(&freed["orphans"]);
         for &it in &addrs(&freed["items"]) {
+            // Retired (no span) or still quarantined: in no object either way.
+            assert!(
+                heap.find_object(it).is_none(),
+                "{name}: freed item {it:#x} is in an object"
+            );
             if let Some(s) = heap.span_of(it) {
-                // Still quarantined (the sweeper has not retired it): no object.
-                assert!(
-                    s.user_arena && heap.find_object(it).is_none(),
-                    "{name}: freed item {it:#x} is in an object"
-                );
+                assert!(s.user_arena && s.noscan(), "{name}: freed item {it:#x}");
             }
         }
         let tail_items = addrs(&freed["tail_items"]);
