@@ -179,6 +179,134 @@ fn parse_addr(s: &str) -> Result<u64, String> {
     u64::from_str_radix(d, 16).map_err(|e| format!("not a hex address: {s}: {e}"))
 }
 
+/// One word of an untyped object.
+struct Word {
+    offset: u64,
+    value: u64,
+    /// Whether the heap's pointer bitmap marks the slot.
+    pointer: bool,
+    /// Where a pointer slot points (`object 0x… (T)`, `outside the heap` …).
+    target: Option<String>,
+}
+
+/// Everything `object` shows about the object holding an address, gathered once
+/// and rendered as text ([`Report::print`]) or JSON ([`Report::json`]).
+struct Report {
+    addr: u64,
+    obj: gocore::Object,
+    span: gocore::SpanInfo,
+    /// Where in the object the address is.
+    offset: u64,
+    /// The object's type name, when typed (or from the malloc header).
+    type_name: Option<String>,
+    /// The type or size class shown in the heading.
+    label: String,
+    obj_type: Option<gocore::ObjType>,
+    /// How the type was found, in words.
+    how: String,
+    pointer_slots: usize,
+    /// The decoded value (typed objects, or `--as`).
+    value: Option<Value>,
+    decoded_as: Option<String>,
+    /// Untyped objects: the words shown, and how many the object has.
+    words: Vec<Word>,
+    total_words: u64,
+    refs: Option<(usize, Vec<RefLine>)>,
+}
+
+impl Report {
+    fn json(&self) -> serde_json::Value {
+        let (obj, span, t) = (&self.obj, &self.span, self.obj_type);
+        let words: Vec<_> = self
+            .words
+            .iter()
+            .map(|w| {
+                json!({
+                    "offset": w.offset,
+                    "value": w.value,
+                    "pointer": w.pointer,
+                    "target": w.target,
+                })
+            })
+            .collect();
+        json!({
+            "address": self.addr,
+            "object": {
+                "id": obj.id.0,
+                "address": obj.addr,
+                "offset": self.offset,
+                "size": obj.size,
+                "slot": obj.slot,
+                "span": span.base,
+                "span_class": span.spanclass,
+                "size_class": span.size_class(),
+                "elemsize": span.elemsize,
+                "noscan": span.noscan(),
+                "type": self.type_name,
+                "type_source": t.map(|t| source_name(t.source)),
+                "type_offset": t.map(|t| t.offset),
+                "type_elems": t.map(|t| t.elems),
+                "pointer_slots": self.pointer_slots,
+                "value": self.value.as_ref().map(value_json),
+                "decoded_as": self.decoded_as,
+                "words": words,
+                "truncated": self.value.is_none() && self.total_words > self.words.len() as u64,
+            },
+            "referrers": referrers_json(&self.refs),
+        })
+    }
+
+    fn print(&self) {
+        let (obj, span) = (&self.obj, &self.span);
+        println!(
+            "{:#x} is {} bytes into object {:#x} (id {}): {} bytes, {}",
+            self.addr, self.offset, obj.addr, obj.id.0, obj.size, self.label
+        );
+        println!(
+            "span {} class {} (spanclass {}), slot {} bytes at {}, {} pointer slots",
+            hex(span.base),
+            span.size_class(),
+            span.spanclass,
+            span.elemsize,
+            hex(obj.slot),
+            self.pointer_slots
+        );
+        println!(
+            "type: {} ({})",
+            self.type_name.as_deref().unwrap_or("unknown"),
+            self.how
+        );
+        if let Some(t) = &self.decoded_as {
+            println!("decoded as {t} at {:#x} (--as)", self.addr);
+        }
+        if let Some(v) = &self.value {
+            let mut out = String::new();
+            let rel = v.addr.wrapping_sub(obj.addr);
+            let at = if rel > 0 {
+                format!("+{rel} ")
+            } else {
+                String::new()
+            };
+            write_value(&mut out, &format!("{at}{}", v.type_name), v, 0, true);
+            print!("{out}");
+        } else {
+            for w in &self.words {
+                let mark = if w.pointer { '*' } else { ' ' };
+                let desc = match (&w.target, w.pointer) {
+                    (Some(d), true) => format!("  -> {d}"),
+                    _ => String::new(),
+                };
+                println!("  +{:<6} {mark} {:#018x}{desc}", w.offset, w.value);
+            }
+            let shown = self.words.len() as u64;
+            if self.total_words > shown {
+                println!("  … {} more words not shown", self.total_words - shown);
+            }
+        }
+        print_referrers(&self.refs);
+    }
+}
+
 pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
     super::objects::with_heap(&a.core, |proc, heap| {
         let Some((id, off)) = heap.find_object(a.addr) else {
@@ -216,7 +344,7 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
             None
         };
         let obj = heap.object(id).context("object id out of range")?;
-        let span = heap.span(&obj);
+        let span = heap.span(&obj).clone();
         let mut ptrs = BTreeMap::new();
         for p in heap.pointers(&obj) {
             let p = p.with_context(|| format!("pointers of object {:#x}", obj.addr))?;
@@ -236,7 +364,6 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .and_then(|t| t.object_type_name(id))
             .or_else(|| heap.object_type(&obj).map(|t| t.display_name()));
-        let source = obj_type.map(|t| source_name(t.source));
         let how = match (obj_type, &type_name) {
             (Some(t), _) => {
                 let at = if t.offset > 0 {
@@ -283,105 +410,48 @@ pub fn run(a: &ObjectArgs) -> anyhow::Result<ExitCode> {
                 None => "outside the heap".into(),
             })
         };
-        if a.core.json {
-            let words: Vec<_> = if value.is_none() {
-                mem.chunks_exact(ps as usize)
-                    .enumerate()
-                    .map(|(i, w)| {
-                        let off = i as u64 * ps;
-                        let v = word(w);
-                        let is_ptr = ptrs.contains_key(&off);
-                        json!({
-                            "offset": off,
-                            "value": v,
-                            "pointer": is_ptr,
-                            "target": if is_ptr { target_desc(v) } else { None },
-                        })
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            print_json(&json!({
-                "address": a.addr,
-                "object": {
-                    "id": obj.id.0,
-                    "address": obj.addr,
-                    "offset": off,
-                    "size": obj.size,
-                    "slot": obj.slot,
-                    "span": span.base,
-                    "span_class": span.spanclass,
-                    "size_class": span.size_class(),
-                    "elemsize": span.elemsize,
-                    "noscan": span.noscan(),
-                    "type": type_name,
-                    "type_source": source,
-                    "type_offset": obj_type.map(|t| t.offset),
-                    "type_elems": obj_type.map(|t| t.elems),
-                    "pointer_slots": ptrs.len(),
-                    "value": value.as_ref().map(value_json),
-                    "decoded_as": a.as_type,
-                    "words": words,
-                    "truncated": value.is_none() && obj.size / ps > nwords,
-                },
-                "referrers": referrers_json(&refs),
-            }))?;
-            return Ok(ExitCode::SUCCESS);
-        }
+        let words = if value.is_none() {
+            mem.chunks_exact(ps as usize)
+                .enumerate()
+                .map(|(i, w)| {
+                    let offset = i as u64 * ps;
+                    let value = word(w);
+                    let pointer = ptrs.contains_key(&offset);
+                    Word {
+                        offset,
+                        value,
+                        pointer,
+                        target: if pointer { target_desc(value) } else { None },
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let label = type_name
             .clone()
             .unwrap_or_else(|| super::objects::class_label(heap, &obj));
-        println!(
-            "{:#x} is {off} bytes into object {:#x} (id {}): {} bytes, {label}",
-            a.addr, obj.addr, obj.id.0, obj.size
-        );
-        println!(
-            "span {} class {} (spanclass {}), slot {} bytes at {}, {} pointer slots",
-            hex(span.base),
-            span.size_class(),
-            span.spanclass,
-            span.elemsize,
-            hex(obj.slot),
-            ptrs.len()
-        );
-        println!(
-            "type: {} ({how})",
-            type_name.as_deref().unwrap_or("unknown")
-        );
-        if let Some(t) = &a.as_type {
-            println!("decoded as {t} at {:#x} (--as)", a.addr);
+        let report = Report {
+            addr: a.addr,
+            offset: off,
+            type_name,
+            label,
+            obj_type,
+            how,
+            pointer_slots: ptrs.len(),
+            value,
+            decoded_as: a.as_type.clone(),
+            words,
+            total_words: obj.size / ps,
+            refs,
+            obj,
+            span,
+        };
+        if a.core.json {
+            print_json(&report.json())?;
+        } else {
+            report.print();
         }
-        if let Some(v) = &value {
-            let mut out = String::new();
-            let rel = v.addr.wrapping_sub(obj.addr);
-            let at = if rel > 0 {
-                format!("+{rel} ")
-            } else {
-                String::new()
-            };
-            write_value(&mut out, &format!("{at}{}", v.type_name), v, 0, true);
-            print!("{out}");
-            print_referrers(&refs);
-            return Ok(ExitCode::SUCCESS);
-        }
-        for (i, w) in mem.chunks_exact(ps as usize).enumerate() {
-            let o = i as u64 * ps;
-            let v = word(w);
-            let mark = if ptrs.contains_key(&o) { '*' } else { ' ' };
-            let desc = if mark == '*' {
-                target_desc(v)
-                    .map(|d| format!("  -> {d}"))
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            };
-            println!("  +{o:<6} {mark} {v:#018x}{desc}");
-        }
-        if obj.size / ps > nwords {
-            println!("  … {} more words not shown", obj.size / ps - nwords);
-        }
-        print_referrers(&refs);
         Ok(ExitCode::SUCCESS)
     })
 }

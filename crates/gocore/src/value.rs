@@ -1137,6 +1137,16 @@ impl<'p, 'a> Decoder<'p, 'a> {
         })
     }
 
+    /// A slice header's data pointer, length and capacity.
+    fn slice_header(&self, addr: u64) -> Option<(u64, u64, u64)> {
+        let p = self.ptr;
+        Some((
+            self.word(addr)?,
+            self.word(addr.wrapping_add(p))?,
+            self.word(addr.wrapping_add(2 * p))?,
+        ))
+    }
+
     fn string_data(&self, addr: u64) -> Result<Data, String> {
         let (Some(ptr), Some(len)) = (self.word(addr), self.word(addr.wrapping_add(self.ptr)))
         else {
@@ -1388,12 +1398,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
                 }
             }
             Kind::Slice => {
-                let p = self.ptr;
-                let (Some(ptr), Some(len), Some(cap)) = (
-                    self.word(addr),
-                    self.word(addr.wrapping_add(p)),
-                    self.word(addr.wrapping_add(2 * p)),
-                ) else {
+                let Some((ptr, len, cap)) = self.slice_header(addr) else {
                     v.data = Data::Unreadable(format!("slice header at {addr:#x} unreadable"));
                     return v;
                 };
@@ -1705,12 +1710,7 @@ impl<'p, 'a> Decoder<'p, 'a> {
                 self.interface_data(addr, t.name == "interface {}", depth)
             }
             (_, Kind::Slice) => {
-                let p = self.ptr;
-                let (Some(ptr), Some(len), Some(cap)) = (
-                    self.word(addr),
-                    self.word(addr.wrapping_add(p)),
-                    self.word(addr.wrapping_add(2 * p)),
-                ) else {
+                let Some((ptr, len, cap)) = self.slice_header(addr) else {
                     v.data = Data::Unreadable(format!("slice header at {addr:#x} unreadable"));
                     return v;
                 };

@@ -142,32 +142,6 @@ pub(crate) fn register_name(arch: Arch, reg: u16) -> String {
     n.map_or_else(|| format!("r{reg}"), str::to_ascii_lowercase)
 }
 
-/// General-purpose registers with a DWARF number (what a Go variable can live in).
-fn gprs(arch: Arch) -> Vec<Register> {
-    match arch {
-        Arch::Amd64 => vec![
-            X86_64::RAX,
-            X86_64::RDX,
-            X86_64::RCX,
-            X86_64::RBX,
-            X86_64::RSI,
-            X86_64::RDI,
-            X86_64::RBP,
-            X86_64::RSP,
-            X86_64::R8,
-            X86_64::R9,
-            X86_64::R10,
-            X86_64::R11,
-            X86_64::R12,
-            X86_64::R13,
-            X86_64::R14,
-            X86_64::R15,
-        ],
-        Arch::Arm64 => (0..=30).map(Register).chain([AArch64::SP]).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Offsets in the kernel's `struct sigcontext` (`uc_mcontext`) of the
 /// general-purpose registers: amd64 `r8 … r15, rdi, rsi, rbp, rbx, rdx, rax, rcx,
 /// rsp, rip`; arm64 `fault_address, regs[31], sp, pc`.
@@ -344,9 +318,11 @@ fn innermost(proc: &Process<'_>, g: &Goroutine, f0: &Frame, arch: Arch) -> Optio
         .find(|t| u64::from(t.tid) == tid)?;
     let tr = &thread.registers;
     if tr.pc() == f0.pc && tr.sp() == f0.sp {
-        let values = gprs(arch)
+        // The general-purpose registers (those the signal context has too).
+        let values = sigcontext_layout(arch)
+            .0
             .into_iter()
-            .filter_map(|r| Some((r.0, tr.get(&register_name(arch, r.0))?)))
+            .filter_map(|(r, _)| Some((r.0, tr.get(&register_name(arch, r.0))?)))
             .collect();
         return Some(FrameRegisters {
             source: RegisterSource::Thread,
