@@ -269,11 +269,12 @@ pub struct Object {
 
 /// Per-span index data (parallel to `Heap::spans`). It repeats the few fields of
 /// [`SpanInfo`] that [`Heap::find_object`] needs, so that a lookup touches one
-/// cache line of it.
+/// cache line of it (64 bytes, aligned to a line).
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(align(64))]
 struct SpanIndex {
     /// First word of the span's allocated bitmap in `Heap::alloc`.
-    bits: usize,
+    bits: u32,
     /// Id of the span's first object.
     first_id: u32,
     /// Allocated objects (`SpanInfo::allocated`, 0 for spans without objects).
@@ -284,13 +285,19 @@ struct SpanIndex {
     end: u64,
     /// `SpanInfo::elemsize` (1 where the span has no objects, never 0).
     elemsize: u64,
-    /// `SpanInfo::nelems`.
-    nelems: u64,
+    /// `SpanInfo::nelems` (at most `u32::MAX` in a span with objects).
+    nelems: u32,
     /// Malloc header bytes at the start of each slot (0 or 8).
-    header: u64,
+    header: u32,
+    /// `⌈2³²/elemsize⌉` when the span is under 4 GiB (the runtime's `divMagic`):
+    /// a slot number is a multiply and a shift, not a division; 0: divide.
+    magic: u32,
     /// Where the span's pointer bits come from.
     bits_kind: BitsKind,
 }
+
+// One cache line per span entry.
+const _: () = assert!(std::mem::size_of::<SpanIndex>() == 64);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum BitsKind {
@@ -642,7 +649,7 @@ impl<'a> Heap<'a> {
                 continue;
             }
             let mut ix = SpanIndex {
-                bits: alloc.len(),
+                bits: u32::try_from(alloc.len()).unwrap_or(u32::MAX),
                 ..SpanIndex::default()
             };
             if state == SpanState::InUse && !quarantined {
@@ -719,7 +726,7 @@ impl<'a> Heap<'a> {
                                     }
                                     BitsKind::SpanEnd(at)
                                 } else {
-                                    ix.header = header_size;
+                                    ix.header = u32::try_from(header_size).unwrap_or(u32::MAX);
                                     BitsKind::Header
                                 }
                             }
@@ -783,7 +790,11 @@ impl<'a> Heap<'a> {
             ix.base = s.base;
             ix.end = s.end();
             ix.elemsize = s.elemsize.max(1);
-            ix.nelems = s.nelems;
+            ix.magic = match u32::try_from(ix.elemsize) {
+                Ok(e) if s.end() - s.base <= u64::from(u32::MAX) => u32::MAX / e + 1,
+                _ => 0,
+            };
+            ix.nelems = u32::try_from(s.nelems).unwrap_or(0);
             ix.allocated = s.allocated as u32;
             if s.allocated == 0 {
                 continue;
@@ -791,7 +802,7 @@ impl<'a> Heap<'a> {
             let nwords = s.nelems.div_ceil(64) as usize;
             let mut next = ix.first_id;
             for w in words
-                .get_mut(ix.bits..ix.bits + nwords)
+                .get_mut(ix.bits as usize..ix.bits as usize + nwords)
                 .unwrap_or_default()
                 .iter_mut()
             {
@@ -1051,8 +1062,8 @@ impl<'a> Heap<'a> {
         let slot_addr = ix.base.checked_add(slot.checked_mul(ix.elemsize)?)?;
         Some(Object {
             id: ObjId(id),
-            addr: slot_addr + ix.header,
-            size: ix.elemsize - ix.header,
+            addr: slot_addr + u64::from(ix.header),
+            size: ix.elemsize - u64::from(ix.header),
             slot: slot_addr,
             span: span as u32,
         })
@@ -1082,7 +1093,9 @@ impl<'a> Heap<'a> {
         }
         let ix = self.index.get(span)?;
         let nwords = ix.nelems.div_ceil(64) as usize;
-        let words = self.alloc.get(ix.bits..ix.bits + nwords)?;
+        let words = self
+            .alloc
+            .get(ix.bits as usize..ix.bits as usize + nwords)?;
         // The last word whose rank is ≤ id holds it (a word without bits shares its
         // rank with the next).
         let wi = words.partition_point(|w| w.rank <= id.0).checked_sub(1)?;
@@ -1142,17 +1155,23 @@ impl<'a> Heap<'a> {
             return None;
         }
         let off = addr - ix.base;
-        let slot = off / ix.elemsize;
-        if slot >= ix.nelems {
+        let slot = if ix.magic != 0 && off <= u64::from(u32::MAX) {
+            // ⌊off·magic/2³²⌋ is the slot or one more (off < 2³²).
+            let q = (off * u64::from(ix.magic)) >> 32;
+            q - u64::from(q * ix.elemsize > off)
+        } else {
+            off / ix.elemsize
+        };
+        if slot >= u64::from(ix.nelems) {
             return None;
         }
-        let wi = ix.bits + (slot / 64) as usize;
+        let wi = ix.bits as usize + (slot / 64) as usize;
         let AllocWord { bits: w, rank } = *self.alloc.get(wi)?;
         let bit = 1u64 << (slot % 64);
         if w & bit == 0 {
             return None;
         }
-        let in_obj = (off - slot * ix.elemsize).checked_sub(ix.header)?;
+        let in_obj = (off - slot * ix.elemsize).checked_sub(u64::from(ix.header))?;
         let id = rank + (w & (bit - 1)).count_ones();
         Some((si, slot, id, in_obj))
     }
@@ -1272,7 +1291,11 @@ impl Iterator for Objects<'_, '_> {
                 continue;
             }
             let ix = self.heap.index.get(self.span)?;
-            self.bits = self.heap.alloc.get(ix.bits + self.word as usize)?.bits;
+            self.bits = self
+                .heap
+                .alloc
+                .get(ix.bits as usize + self.word as usize)?
+                .bits;
             self.word += 1;
         }
     }
