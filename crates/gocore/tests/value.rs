@@ -912,12 +912,13 @@ fn innermost_registers_match_the_signal_contexts_the_runtime_printed() {
     println!("{compared} registers of {goroutines} running goroutines equal the printed ones");
 }
 
-/// Builds `tests/regprog` with `go`, runs it to a core (`wait`: SIGQUIT after READY;
-/// otherwise the panic) under `GOTRACEBACK=crash`, and returns (core, executable,
-/// stderr). `None` (with why) when the environment cannot make a core.
+/// Builds `tests/regprog` with `go` for `arch` (arm64 runs under `qemu-aarch64`),
+/// runs it to a core (`wait`: SIGQUIT after READY; otherwise the panic) under
+/// `GOTRACEBACK=crash`, and returns (core, executable, stderr), or why not.
 fn regprog_core(
     go: &std::path::Path,
     dir: &std::path::Path,
+    arch: &str,
     wait: bool,
 ) -> Result<(std::path::PathBuf, std::path::PathBuf, String), String> {
     use std::process::{Command, Stdio};
@@ -932,18 +933,26 @@ fn regprog_core(
         .env("GOTOOLCHAIN", "local")
         .env("GOFLAGS", "-mod=mod")
         .env("GOPROXY", "off")
+        .env("GOARCH", arch)
+        .env("CGO_ENABLED", "0")
         .status()
         .map_err(|e| format!("{}: {e}", go.display()))?;
     if !st.success() {
         return Err(format!("go build failed: {st}"));
     }
     for e in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
-        if e.file_name().to_string_lossy().starts_with("core") {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with("core") || n.ends_with(".core") {
             let _ = std::fs::remove_file(e.path());
         }
     }
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", "ulimit -c unlimited; exec ./regprog 2>stderr.txt"])
+    let run = if arch == "arm64" {
+        "ulimit -c unlimited; exec qemu-aarch64 ./regprog 2>stderr.txt"
+    } else {
+        "ulimit -c unlimited; exec ./regprog 2>stderr.txt"
+    };
+    cmd.args(["-c", run])
         .current_dir(dir)
         .env("GOTRACEBACK", "crash")
         .env("GOMAXPROCS", "4")
@@ -972,7 +981,15 @@ fn regprog_core(
     let core = std::fs::read_dir(dir)
         .map_err(|e| e.to_string())?
         .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("core"))
+        .find(|e| {
+            // Under qemu the guest's core is qemu_*.core (a `core` is qemu's own).
+            let n = e.file_name().to_string_lossy().into_owned();
+            if arch == "arm64" {
+                n.starts_with("qemu_") && n.ends_with(".core")
+            } else {
+                n.starts_with("core")
+            }
+        })
         .map(|e| e.path())
         .ok_or_else(|| {
             format!(
@@ -989,8 +1006,8 @@ fn regprog_core(
 /// nosplit spinner's innermost frame (thread registers or signal context) and the
 /// preemptible spinner's frame below `runtime.asyncPreempt` (its saved registers).
 /// Builds `tests/regprog` with every toolchain in `~/.cache/gocore/toolchains`
-/// (amd64 host) and needs cores written to the working directory
-/// (`core_pattern` `core`).
+/// for amd64 and, when `qemu-aarch64` is installed, arm64 (run under qemu), and
+/// needs cores written to the working directory (`core_pattern` `core`).
 #[test]
 #[ignore = "builds and runs a Go program with each installed toolchain to make cores"]
 fn register_variables_of_a_live_program() {
@@ -1008,7 +1025,16 @@ fn register_variables_of_a_live_program() {
     let (mut total, mut from_regs, mut against_dump) = (0, 0, 0);
     let mut sources: std::collections::BTreeMap<String, usize> = Default::default();
     let mut failures = Vec::new();
-    for go in &gos {
+    let qemu = std::process::Command::new("qemu-aarch64")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let arches: &[&str] = if qemu {
+        &["amd64", "arm64"]
+    } else {
+        &["amd64"]
+    };
+    for (go, arch) in gos.iter().flat_map(|g| arches.iter().map(move |a| (g, *a))) {
         let ver = go
             .parent()
             .and_then(|p| p.parent())
@@ -1016,9 +1042,9 @@ fn register_variables_of_a_live_program() {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         for wait in [false, true] {
-            let name = format!("{ver}-{}", if wait { "sigquit" } else { "crash" });
-            let (core_path, exe, stderr) =
-                regprog_core(go, &tmp.join(&name), wait).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let name = format!("{ver}-{}-{arch}", if wait { "sigquit" } else { "crash" });
+            let (core_path, exe, stderr) = regprog_core(go, &tmp.join(&name), arch, wait)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             let truth_p = stderr
                 .lines()
                 .find_map(|l| l.strip_prefix("TRUTH p="))
@@ -1080,14 +1106,19 @@ fn register_variables_of_a_live_program() {
                             }
                         }
                         // A variable wholly in one register equals what the
-                        // runtime printed for it from the signal context.
+                        // runtime printed for it from the signal context (arm64:
+                        // x0 printed as r0).
                         let reg = v
                             .note
                             .as_deref()
                             .and_then(|n| n.strip_prefix("in register "))
-                            .and_then(|n| n.split(',').next());
+                            .and_then(|n| n.split(',').next())
+                            .map(|r| match r.strip_prefix('x') {
+                                Some(n) => format!("r{n}"),
+                                None => r.to_string(),
+                            });
                         if let (Some(reg), Some(dump), true) = (reg, dump, in_reg) {
-                            let Some(&w) = dump.get(reg) else { continue };
+                            let Some(&w) = dump.get(&reg) else { continue };
                             let w = if v.size >= 8 {
                                 w
                             } else {
