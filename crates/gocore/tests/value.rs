@@ -881,6 +881,10 @@ fn innermost_registers_match_the_signal_contexts_the_runtime_printed() {
                 ));
             }
             for (name, v) in r.iter() {
+                // The runtime prints no floating-point registers.
+                if name.starts_with("xmm") || name.starts_with('v') {
+                    continue;
+                }
                 // The runtime's names: arm64 r0…r29, lr; amd64 as DWARF's.
                 let printed_name = match name.strip_prefix('x') {
                     Some("30") => "lr".to_string(),
@@ -1081,12 +1085,17 @@ fn register_variables_of_a_live_program() {
                         r.as_ref().map_or("none", |r| r.source().name())
                     );
                     for v in &vars {
-                        let Some(got) = v.value.as_ref().and_then(word_of) else {
+                        let float = match v.value.as_ref().map(|x| &x.data) {
+                            Some(Data::Float(x)) => Some(x.to_bits()),
+                            _ => None,
+                        };
+                        let Some(got) = v.value.as_ref().and_then(word_of).or(float) else {
                             continue;
                         };
                         let want = match v.name.as_str() {
                             "p" => Some(truth_p),
                             "b" => Some(1),
+                            "f" => Some(3.25f64.to_bits()),
                             _ => None,
                         };
                         let in_reg = v.addr.is_none();

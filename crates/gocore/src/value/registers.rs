@@ -17,9 +17,13 @@
 //!   asyncPreempt's first instruction has not saved anything yet: the interrupted
 //!   frame then takes the innermost frame's registers (all but SP, PC and LR).
 //!
-//! Only general-purpose registers are mapped (DWARF numbers from gimli's `X86_64`
-//! and `AArch64`); floating-point registers are not (Go 1.26+ asyncPreempt saves
-//! them in the P, not on the stack), and a variable in one has no value.
+//! DWARF register numbers come from gimli's `X86_64` and `AArch64`. Floating-point
+//! registers (the low 8 bytes of `xmm0…15` / `v0…31`) are known from a signal
+//! context (amd64: the `fxsave` area `uc_mcontext.fpstate` points to; arm64: the
+//! `fpsimd_context` record in `__reserved`) and from asyncPreempt frames up to
+//! Go 1.25 (`MOVUPS X0, 112(SP)` …, `FSTPD (F0, F1), 232(RSP)` …; Go 1.26+ saves
+//! them outside the stack, and its smaller frame is how they are told apart), not
+//! from a thread's own registers (the core's `NT_PRFPREG` is not read).
 
 use corefile::Arch;
 use gimli::{AArch64, Register, X86_64};
@@ -215,6 +219,71 @@ pub(crate) fn async_preempt_layout(arch: Arch) -> Vec<(Register, u64)> {
     }
 }
 
+/// The floating-point/vector registers Go passes values in, by DWARF number
+/// (`xmm0…15`, `v0…31`, named as gimli names them).
+fn float_regs(arch: Arch) -> Vec<Register> {
+    match arch {
+        Arch::Amd64 => (0..16)
+            .filter_map(|i| X86_64::name_to_register(&format!("xmm{i}")))
+            .collect(),
+        Arch::Arm64 => (0..32)
+            .filter_map(|i| AArch64::name_to_register(&format!("V{i}")))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Floating-point registers asyncPreempt saved on its frame, when its frame holds
+/// them (Go 1.21–1.25: amd64 `MOVUPS Xi, 112+16i(SP)` in a 368-byte area, arm64
+/// `FSTPD (F2i, F2i+1), 232+16i(RSP)` in a 496-byte frame): (register, offset from
+/// the frame's SP). `frame` is `fp - sp` of the asyncPreempt frame.
+pub(crate) fn async_preempt_floats(arch: Arch, frame: u64) -> Vec<(Register, u64)> {
+    // amd64: return address, BP and flags above the saved area.
+    let (base, stride, area) = match arch {
+        Arch::Amd64 => (112, 16, frame.saturating_sub(24)),
+        Arch::Arm64 => (232, 8, frame),
+        _ => return Vec::new(),
+    };
+    let regs = float_regs(arch);
+    // All of them or none: Go 1.26+ frames end before where the first would be.
+    let end = base + stride * regs.len() as u64;
+    if end > area {
+        return Vec::new();
+    }
+    regs.into_iter()
+        .zip(0u64..)
+        .map(|(r, i)| (r, base + stride * i))
+        .collect()
+}
+
+/// Floating-point registers of a signal context at `mcontext` (the kernel's
+/// `struct sigcontext`).
+fn signal_floats(proc: &Process<'_>, arch: Arch, mcontext: u64) -> Vec<(u16, u64)> {
+    let core = proc.core();
+    let at = |base: u64, stride: u64| -> Vec<(u16, u64)> {
+        float_regs(arch)
+            .into_iter()
+            .zip(0u64..)
+            .filter_map(|(r, i)| Some((r.0, core.read_u64(base + stride * i).ok()?)))
+            .collect()
+    };
+    match arch {
+        // `fpstate` (after rip, eflags, cs/gs/fs/ss, err, trapno, oldmask, cr2)
+        // points to the fxsave image; xmm0 is 160 bytes in.
+        Arch::Amd64 => match core.read_u64(mcontext + 23 * 8) {
+            Ok(fp) if fp != 0 => at(fp + 160, 16),
+            _ => Vec::new(),
+        },
+        // `__reserved` (16-aligned, after pstate) starts with the fpsimd_context:
+        // magic 0x46508001, size, fpsr, fpcr, then vregs[32] of 16 bytes.
+        Arch::Arm64 => match core.read_u32(mcontext + 288) {
+            Ok(0x4650_8001) => at(mcontext + 288 + 16, 16),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 /// Most bytes of a signal stack searched for the signal frame.
 const MAX_SIGNAL_STACK: u64 = 1 << 20;
 
@@ -282,7 +351,8 @@ pub(crate) fn stack_registers(
             continue;
         };
         let mut values = Vec::new();
-        for (r, off) in async_preempt_layout(arch) {
+        let floats = async_preempt_floats(arch, f.fp.wrapping_sub(f.sp));
+        for (r, off) in async_preempt_layout(arch).into_iter().chain(floats) {
             if let Ok(v) = proc.core().read_u64(f.sp.wrapping_add(off)) {
                 values.push((r.0, v));
             }
@@ -355,10 +425,11 @@ fn innermost(proc: &Process<'_>, g: &Goroutine, f0: &Frame, arch: Arch) -> Optio
     let mut base = 0u64;
     while base.saturating_add(pc_off) + 8 <= hi - from {
         if word(base + sp_off) == Some(f0.sp) && word(base + pc_off) == Some(f0.pc) {
-            let values = layout
+            let mut values: Vec<(u16, u64)> = layout
                 .iter()
                 .filter_map(|&(r, off)| Some((r.0, word(base + off)?)))
                 .collect();
+            values.extend(signal_floats(proc, arch, from + base));
             return Some(FrameRegisters {
                 source: RegisterSource::Signal,
                 arch,
@@ -402,8 +473,11 @@ mod tests {
                 else {
                     continue;
                 };
-                // Saved registers as the source writes them, up to the call.
+                // Saved registers as the source writes them, up to the call, and
+                // the frame size (amd64: ADJSP plus BP, flags and the return
+                // address; arm64: the SUB from RSP).
                 let mut saved: Vec<(String, u64)> = Vec::new();
+                let mut frame = 0u64;
                 for line in text.lines().map(str::trim) {
                     if line.starts_with("CALL") {
                         break;
@@ -411,7 +485,31 @@ mod tests {
                     let off = |s: &str| -> Option<u64> {
                         s.trim().split('(').next()?.trim().parse().ok()
                     };
-                    if let Some(rest) = line.strip_prefix("MOVQ ") {
+                    let num =
+                        |s: &str| -> u64 { s.trim().trim_start_matches('$').parse().unwrap_or(0) };
+                    if let Some(n) = line.strip_prefix("ADJSP ") {
+                        frame = num(n) + 24;
+                    } else if let Some(n) = line
+                        .strip_prefix("SUB ")
+                        .and_then(|r| r.strip_suffix(", RSP"))
+                    {
+                        frame = num(n);
+                    } else if let Some(rest) = line.strip_prefix("MOVUPS ") {
+                        if let Some((r, m)) = rest.split_once(", ") {
+                            if m.ends_with("(SP)") {
+                                if let Some(o) = off(m) {
+                                    saved.push((r.to_string(), o));
+                                }
+                            }
+                        }
+                    } else if let Some(rest) = line.strip_prefix("FSTPD (") {
+                        if let Some((pair, m)) = rest.split_once("), ") {
+                            if let (Some((a, b)), Some(o)) = (pair.split_once(", "), off(m)) {
+                                saved.push((a.to_string(), o));
+                                saved.push((b.to_string(), o + 8));
+                            }
+                        }
+                    } else if let Some(rest) = line.strip_prefix("MOVQ ") {
                         if let Some((r, m)) = rest.split_once(", ") {
                             if m.ends_with("(SP)") && !r.contains('(') {
                                 if let Some(o) = off(m) {
@@ -448,6 +546,32 @@ mod tests {
                     );
                     checked += 1;
                 }
+                // Floating-point registers: exactly those the source saves on the
+                // stack, at the same offsets, for a frame of this size.
+                let floats = async_preempt_floats(arch, frame);
+                let src_floats: Vec<(String, u64)> = saved
+                    .iter()
+                    .filter(|(n, _)| n.starts_with('X') || n.starts_with('F'))
+                    .cloned()
+                    .collect();
+                let ours: Vec<(String, u64)> = floats
+                    .iter()
+                    .map(|&(r, off)| {
+                        let name = register_name(arch, r.0);
+                        let n = match arch {
+                            Arch::Amd64 => format!("X{}", name.trim_start_matches("xmm")),
+                            _ => format!("F{}", name.trim_start_matches('v')),
+                        };
+                        (n, off)
+                    })
+                    .collect();
+                assert_eq!(
+                    ours,
+                    src_floats,
+                    "{}: preempt_{file}.s (frame {frame}) floating-point saves",
+                    d.path().display()
+                );
+                checked += ours.len();
             }
         }
         assert!(

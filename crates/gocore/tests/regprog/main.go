@@ -23,14 +23,14 @@ var nsReady, prReady uint32
 //
 //go:nosplit
 //go:noinline
-func spinNS(p *uint32, k uint64, s string, b bool) uint64 {
+func spinNS(p *uint32, k uint64, s string, b bool, f float64) uint64 {
 	atomic.StoreUint32(&nsReady, 1)
 	n := k
 	for atomic.LoadUint32(p) == 0 {
 		n++
 	}
 	if b {
-		n += uint64(len(s))
+		n += uint64(len(s)) + uint64(f)
 	}
 	return n
 }
@@ -38,14 +38,14 @@ func spinNS(p *uint32, k uint64, s string, b bool) uint64 {
 // spinPre is preemptible: asyncPreempt interrupts it.
 //
 //go:noinline
-func spinPre(p *uint32, k uint64, s string, b bool) uint64 {
+func spinPre(p *uint32, k uint64, s string, b bool, f float64) uint64 {
 	atomic.StoreUint32(&prReady, 1)
 	n := k
 	for atomic.LoadUint32(p) == 0 {
 		n++
 	}
 	if b {
-		n += uint64(len(s))
+		n += uint64(len(s)) + uint64(f)
 	}
 	return n
 }
@@ -55,16 +55,16 @@ func main() {
 	s2 := "preempt-string"
 	go func() {
 		runtime.LockOSThread()
-		spinNS(&stop, 0x1111, s1, true)
+		spinNS(&stop, 0x1111, s1, true, 3.25)
 	}()
 	go func() {
-		spinPre(&stop, 0x2222, s2, true)
+		spinPre(&stop, 0x2222, s2, true, 3.25)
 	}()
 	for atomic.LoadUint32(&nsReady) == 0 || atomic.LoadUint32(&prReady) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
-	fmt.Fprintf(os.Stderr, "TRUTH p=%#x b=1 len=%d\n", uintptr(unsafe.Pointer(&stop)), len(s1))
+	fmt.Fprintf(os.Stderr, "TRUTH p=%#x b=1 f=3.25 len=%d\n", uintptr(unsafe.Pointer(&stop)), len(s1))
 	if os.Getenv("MODE") == "wait" {
 		fmt.Println("READY")
 		select {}
