@@ -2,6 +2,9 @@
 //! `type_counts` name of the truth file equals the truth count, and the typed share
 //! of live bytes is at least [`MIN_TYPED_BYTES`].
 //!
+//! Every named object of the truth file whose type is asserted (below) must be typed
+//! with exactly its truth type at its address.
+//!
 //! Every case prints its typed figure ([`gocore::Typing::coverage`]: share of live
 //! objects and bytes, by source, untyped by size class and by referrer) and one line
 //! per truth type (`ok` or `got N, want M`). Asserted:
@@ -278,6 +281,35 @@ fn live_type_counts_match_the_truth() {
             ));
         }
         let truth = case.truth();
+        let is_asserted = |name: &str| {
+            (dwarf && ASSERTED.contains(&name))
+                || (!dwarf && NODWARF_ASSERTED.contains(&name))
+                || (!dwarf && headers && NODWARF_HEADERS_ASSERTED.contains(&name))
+                || (!dwarf && minor(&case) == 21 && NODWARF_121_ASSERTED.contains(&name))
+        };
+        // Each named object of an asserted type is that object, typed so (not just
+        // the right count): e.g. the boxed copy in `gAny[3]`, the value a blocked
+        // sender holds, the object with a finalizer.
+        for o in truth["named_objects"].as_array().into_iter().flatten() {
+            let (Some(oname), Some(ty), Some(addr)) =
+                (o["name"].as_str(), o["type"].as_str(), o["addr"].as_u64())
+            else {
+                continue;
+            };
+            if !is_asserted(ty) {
+                continue;
+            }
+            let got = match heap.find_object(addr) {
+                Some((id, 0)) => typing.object_type_name(id),
+                _ => None,
+            };
+            if got.as_deref() != Some(ty) {
+                failures.push(format!(
+                    "{}: object {oname} at {addr:#x}: typed {got:?}, want {ty}",
+                    case.name
+                ));
+            }
+        }
         let counts = truth["type_counts"].as_object().unwrap();
         for (name, v) in counts {
             let want = v["count"].as_u64().unwrap();
@@ -289,10 +321,7 @@ fn live_type_counts_match_the_truth() {
                     case.name
                 ));
             }
-            let asserted = (dwarf && ASSERTED.contains(&name.as_str()))
-                || (!dwarf && NODWARF_ASSERTED.contains(&name.as_str()))
-                || (!dwarf && headers && NODWARF_HEADERS_ASSERTED.contains(&name.as_str()))
-                || (!dwarf && minor(&case) == 21 && NODWARF_121_ASSERTED.contains(&name.as_str()));
+            let asserted = is_asserted(name);
             if got == want {
                 println!("  ok   {name} {got}");
             } else {
