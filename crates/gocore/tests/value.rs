@@ -1150,6 +1150,18 @@ fn register_variables_of_a_live_program() {
             }
             total += here;
             from_regs += here_regs;
+            // Cores are tens of MB each (and qemu leaves its own): removed once
+            // checked.
+            drop(proc);
+            drop(core);
+            if let Some(dir) = core_path.parent() {
+                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    if n.starts_with("core") || n.ends_with(".core") {
+                        let _ = std::fs::remove_file(e.path());
+                    }
+                }
+            }
         }
     }
     println!(
