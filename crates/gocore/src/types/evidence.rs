@@ -171,12 +171,7 @@ impl Builder<'_, '_, '_> {
             return None;
         }
         // An itab first (Go 1.27 keeps them in the type section too).
-        let inter = self.word(w)?;
-        let it = self.word(w.wrapping_add(self.off.itab_type))?;
-        let t = if inter != 0
-            && self.descriptor(inter) == Some(true)
-            && self.descriptor(it) == Some(false)
-        {
+        let t = if let Some(it) = self.itab_type(w) {
             it
         } else if self.descriptor(w) == Some(false) {
             w
@@ -187,6 +182,14 @@ impl Builder<'_, '_, '_> {
         let dd = r.type_at(t.wrapping_sub(self.bias)).ok()?;
         let kind = u64::from(dd.raw_kind) & KIND_MASK;
         Some((self.intern(t)?, kind))
+    }
+
+    /// The `_type` of the itab at `w`, if `w` is one: its `inter` is an interface
+    /// descriptor and its `_type` a non-interface one.
+    fn itab_type(&mut self, w: u64) -> Option<u64> {
+        let inter = self.word(w).filter(|&i| i != 0)?;
+        let it = self.word(w.wrapping_add(self.off.itab_type))?;
+        (self.descriptor(inter) == Some(true) && self.descriptor(it) == Some(false)).then_some(it)
     }
 
     /// Whether the heap object at `addr` can hold a value of type `id` there, by
@@ -579,7 +582,7 @@ impl Builder<'_, '_, '_> {
                     continue;
                 }
                 let ok = match inter {
-                    Word::Eface => self.descriptor(w) == Some(false),
+                    Word::Eface => self.descriptor(w) == Some(false) && self.itab_type(w).is_none(),
                     Word::Ptr => {
                         self.heap.find_object(w).is_some() || self.dynamic_type_of(w).is_none()
                     }
