@@ -416,14 +416,24 @@ impl Dominators {
         let mut ids: HashMap<K, u32> = HashMap::new();
         let mut keys: Vec<(K, u32)> = Vec::new();
         let mut of = vec![NONE; nobj];
+        // Runs of one key are common in preorder (a list's nodes): the last key's id
+        // is reused without hashing.
+        let mut last: Option<(K, u32)> = None;
         for &n in &self.order {
             if (n as usize) < nobj {
                 if let Some(k) = key(crate::ObjId(n)) {
-                    let next = keys.len() as u32;
-                    let id = *ids.entry(k.clone()).or_insert(next);
-                    if id == next {
-                        keys.push((k, n));
-                    }
+                    let id = match &last {
+                        Some((lk, id)) if *lk == k => *id,
+                        _ => {
+                            let next = keys.len() as u32;
+                            let id = *ids.entry(k.clone()).or_insert(next);
+                            if id == next {
+                                keys.push((k.clone(), n));
+                            }
+                            last = Some((k, id));
+                            id
+                        }
+                    };
                     of[n as usize] = id;
                 }
             }
@@ -446,22 +456,24 @@ impl Dominators {
         while let Some(top) = stack.last_mut() {
             let (v, i) = *top;
             let kids = self.children(NodeId(v));
-            if i == 0 {
-                if let Some(&k) = of.get(v as usize) {
-                    if k != NONE {
-                        let r = &mut rows[k as usize];
-                        r.count += 1;
-                        r.shallow += self.shallow(NodeId(v));
-                        if open[k as usize] == 0 {
-                            r.retained += self.retained[v as usize];
-                        }
-                        open[k as usize] += 1;
-                    }
+            let k = of.get(v as usize).copied().unwrap_or(NONE);
+            if i == 0 && k != NONE {
+                let r = &mut rows[k as usize];
+                r.count += 1;
+                // Shallow: its retained bytes less its children's (subtracted below).
+                r.shallow += self.retained[v as usize];
+                if open[k as usize] == 0 {
+                    r.retained += self.retained[v as usize];
                 }
+                open[k as usize] += 1;
             }
             match kids.get(i as usize) {
                 Some(&c) => {
                     top.1 += 1;
+                    if k != NONE {
+                        let r = &mut rows[k as usize];
+                        r.shallow = r.shallow.saturating_sub(self.retained[c as usize]);
+                    }
                     stack.push((c, 0));
                 }
                 None => {
