@@ -161,21 +161,28 @@ pub fn with_analysis_opts<R>(
         } else {
             "collecting roots, building the object graph and retained sizes"
         });
+        let typing_of = || {
+            if !types {
+                return None;
+            }
+            let t = Typing::compute(proc, heap);
+            lap("typing");
+            match t {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    eprintln!("gocore: warning: types only from allocation headers: {e}");
+                    None
+                }
+            }
+        };
+        // RAYON_NUM_THREADS=1 (the library's thread count) keeps to one thread.
+        let one_thread = std::env::var("RAYON_NUM_THREADS").is_ok_and(|v| v.trim() == "1");
         let (typing, rest) = std::thread::scope(|s| {
-            let typing = s.spawn(|| {
-                if !types {
-                    return None;
-                }
-                let t = Typing::compute(proc, heap);
-                lap("typing");
-                match t {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        eprintln!("gocore: warning: types only from allocation headers: {e}");
-                        None
-                    }
-                }
-            });
+            let (typing, first) = if one_thread {
+                (None, typing_of())
+            } else {
+                (Some(s.spawn(typing_of)), None)
+            };
             let rest = (|| {
                 let roots = RootSet::collect(proc, heap).context("collecting roots")?;
                 for w in roots.warnings() {
@@ -192,7 +199,11 @@ pub fn with_analysis_opts<R>(
                 lap("dominators");
                 anyhow::Ok((roots, graph, dom))
             })();
-            (typing.join().unwrap_or(None), rest)
+            let typing = match typing {
+                Some(t) => t.join().unwrap_or(None),
+                None => first,
+            };
+            (typing, rest)
         });
         drop(phase);
         let (roots, graph, dom) = rest?;
