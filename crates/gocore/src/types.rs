@@ -915,6 +915,11 @@ impl Builder<'_, '_, '_> {
         let Some(r) = self.reader.as_ref() else {
             return Shape::Inert;
         };
+        // A generic shape (`go.shape.*uint8` stands for every pointer type) names no
+        // type: values of it, and fields of it in closure structs, are not followed.
+        if desc.kind != Kind::Struct && desc.name.contains("go.shape.") {
+            return Shape::Inert;
+        }
         let elem = r.elem(desc).ok().flatten();
         match desc.kind {
             Kind::Pointer => self.link_to_id(elem).map_or(Shape::Inert, Shape::Ptr),
@@ -978,7 +983,7 @@ impl Builder<'_, '_, '_> {
                         }
                         continue;
                     }
-                    if t.is_some_and(|t| t.ptr_bytes > 0) {
+                    if t.is_some_and(|t| t.ptr_bytes > 0 && !t.name.contains("go.shape.")) {
                         out.push((f.offset, f.typ));
                     }
                 }

@@ -34,7 +34,8 @@
 //!   as `dataqsiz` values of its own `elemtype` (only element types with pointers:
 //!   the others live inside the `hchan`'s noscan allocation).
 //! * **Finalizers** — a `specialfinalizer`'s `ot` is the `*T` passed to
-//!   `runtime.SetFinalizer`: the object it is set on is a `T`.
+//!   `runtime.SetFinalizer`: the object it is set on is a `T`; so is a queued
+//!   finalizer's `arg` (`runtime.allfin` blocks, `finalizer.ot`).
 //!
 //! Shape inference also uses these facts ([`Builder::interfaces_agree`]): a
 //! candidate's interface fields must hold nil, a descriptor (`any`) or an itab of
@@ -102,6 +103,7 @@ impl Builder<'_, '_, '_> {
             }
             self.sudogs();
             self.finalizers();
+            self.finalizer_queue();
         }
         self.channel_buffers();
         self.heap_interfaces();
@@ -468,6 +470,7 @@ impl Builder<'_, '_, '_> {
         };
         let mut found = Vec::new();
         let mut total = 0u64;
+        // (Queued finalizers: see [`Builder::finalizer_queue`].)
         'spans: for (mspan, base) in spans {
             let mut sp = self.word(mspan + specials).unwrap_or(0);
             while sp != 0 {
@@ -490,22 +493,75 @@ impl Builder<'_, '_, '_> {
             }
         }
         for (obj, t) in found {
-            if self.descriptor(t) != Some(false) {
-                continue;
+            self.claim_pointee(obj, t);
+        }
+    }
+
+    /// Types the object at `obj` as the element of the pointer type whose
+    /// descriptor is at `t` (a finalizer's `ot`).
+    fn claim_pointee(&mut self, obj: u64, t: u64) {
+        if obj == 0 || self.descriptor(t) != Some(false) {
+            return;
+        }
+        let Some(r) = self.reader.as_ref() else {
+            return;
+        };
+        let Ok(desc) = r.type_at(t.wrapping_sub(self.bias)) else {
+            return;
+        };
+        if desc.kind != Kind::Pointer {
+            return;
+        }
+        let elem = r.elem(&desc).ok().flatten();
+        if let Some(e) = self.link_to_id(elem) {
+            self.claim(obj, e, 1);
+        }
+    }
+
+    /// Finalizers queued to run (`runtime.allfin` blocks, `cnt` entries each): an
+    /// entry's `ot` is the `*T` of its `arg`, the object about to be finalized.
+    fn finalizer_queue(&mut self) {
+        let l = self.proc.layouts();
+        let ty = if l.size("runtime.finBlock").is_ok() {
+            "runtime.finBlock"
+        } else {
+            "runtime.finblock"
+        };
+        let (Ok(alllink), Ok(cnt), Ok(fin), Ok(fsize), Ok(arg), Ok(ot)) = (
+            l.offset(ty, "alllink"),
+            l.offset(ty, "cnt"),
+            l.offset(ty, "fin"),
+            l.size("runtime.finalizer"),
+            l.offset("runtime.finalizer", "arg"),
+            l.offset("runtime.finalizer", "ot"),
+        ) else {
+            return;
+        };
+        let cap = l.size(ty).unwrap_or(0).saturating_sub(fin) / fsize.max(1);
+        let Ok(head) = self.proc.global_addr("runtime.allfin") else {
+            return;
+        };
+        let mut b = self.word(head).unwrap_or(0);
+        let mut found = Vec::new();
+        let mut n = 0;
+        while b != 0 && n < MAX_SUDOGS {
+            n += 1;
+            let c = self
+                .proc
+                .core()
+                .read_u32(b + cnt)
+                .map_or(0, u64::from)
+                .min(cap);
+            for i in 0..c {
+                let e = b + fin + i * fsize;
+                if let (Some(a), Some(t)) = (self.word(e + arg), self.word(e + ot)) {
+                    found.push((a, t));
+                }
             }
-            let Some(r) = self.reader.as_ref() else {
-                return;
-            };
-            let Ok(desc) = r.type_at(t.wrapping_sub(self.bias)) else {
-                continue;
-            };
-            if desc.kind != Kind::Pointer {
-                continue;
-            }
-            let elem = r.elem(&desc).ok().flatten();
-            if let Some(e) = self.link_to_id(elem) {
-                self.claim(obj, e, 1);
-            }
+            b = self.word(b + alllink).unwrap_or(0);
+        }
+        for (a, t) in found {
+            self.claim_pointee(a, t);
         }
     }
 }
