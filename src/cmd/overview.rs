@@ -205,7 +205,18 @@ fn go_view(core: &corefile::Core) -> GoView {
     warn("heap", heap.warnings());
     let bytes = heap.objects().map(|o| heap.span(&o).elemsize).sum();
     v.heap = Some(Ok((heap.object_count(), bytes)));
-    let roots = match RootSet::collect(&proc, &heap) {
+    // Typing on a thread of its own beside roots and marking.
+    let (typing, (roots, reach)) = super::top::beside(
+        || Some(Typing::compute(&proc, &heap)),
+        || match RootSet::collect(&proc, &heap) {
+            Ok(r) => {
+                let reach = Reachability::compute(&proc, &heap, r.roots());
+                (Ok(r), Some(reach))
+            }
+            Err(e) => (Err(e), None),
+        },
+    );
+    let roots = match roots {
         Ok(r) => r,
         Err(e) => {
             v.roots = Some(Err(e.to_string()));
@@ -214,7 +225,7 @@ fn go_view(core: &corefile::Core) -> GoView {
     };
     warn("roots", roots.warnings());
     v.roots = Some(Ok(roots.len()));
-    let reach = match Reachability::compute(&proc, &heap, roots.roots()) {
+    let reach = match reach.unwrap_or_else(|| Reachability::compute(&proc, &heap, roots.roots())) {
         Ok(r) => r,
         Err(e) => {
             v.reach = Some(Err(e.to_string()));
@@ -228,7 +239,8 @@ fn go_view(core: &corefile::Core) -> GoView {
         reach.garbage_count(),
         reach.garbage_bytes(),
     )));
-    v.typed = Some(match Typing::compute(&proc, &heap) {
+    let typing = typing.unwrap_or_else(|| Typing::compute(&proc, &heap));
+    v.typed = Some(match typing {
         Ok(t) => {
             warn("typing", t.warnings());
             Ok(t.coverage(&heap, roots.roots(), |id| reach.is_live(id)))

@@ -38,31 +38,36 @@ pub struct PprofArgs {
 
 pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
     super::objects::with_heap(&a.core, |proc: &Process<'_>, heap| {
-        let roots = RootSet::collect(proc, heap).context("collecting roots")?;
-        for w in roots.warnings() {
-            eprintln!("gocore: warning: roots: {w}");
-        }
-        let typing = match Typing::compute(proc, heap) {
+        // Typing on a thread of its own beside roots, graph and dominators.
+        let typing_of = || match Typing::compute(proc, heap) {
             Ok(t) => Some(t),
             Err(e) => {
                 eprintln!("gocore: warning: types only from allocation headers: {e}");
                 None
             }
         };
-        let dom = if a.no_retained {
-            None
-        } else {
-            match ObjectGraph::build(heap, &roots) {
-                Ok(graph) => {
-                    let dom = Dominators::compute(&graph, heap);
-                    Some((graph, dom))
-                }
-                Err(e) => {
-                    eprintln!("gocore: warning: no retained sizes (object graph: {e})");
-                    None
-                }
+        let (typing, rest) = super::top::beside(typing_of, || {
+            let roots = RootSet::collect(proc, heap).context("collecting roots")?;
+            for w in roots.warnings() {
+                eprintln!("gocore: warning: roots: {w}");
             }
-        };
+            let dom = if a.no_retained {
+                None
+            } else {
+                match ObjectGraph::build(heap, &roots) {
+                    Ok(graph) => {
+                        let dom = Dominators::compute(&graph, heap);
+                        Some((graph, dom))
+                    }
+                    Err(e) => {
+                        eprintln!("gocore: warning: no retained sizes (object graph: {e})");
+                        None
+                    }
+                }
+            };
+            anyhow::Ok((roots, dom))
+        });
+        let (roots, dom) = rest?;
         let retained = dom
             .as_ref()
             .map(|(g, d)| move |id: gocore::ObjId| d.retained(g.object_node(id)));

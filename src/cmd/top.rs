@@ -175,35 +175,20 @@ pub fn with_analysis_opts<R>(
                 }
             }
         };
-        // RAYON_NUM_THREADS=1 (the library's thread count) keeps to one thread.
-        let one_thread = std::env::var("RAYON_NUM_THREADS").is_ok_and(|v| v.trim() == "1");
-        let (typing, rest) = std::thread::scope(|s| {
-            let (typing, first) = if one_thread {
-                (None, typing_of())
-            } else {
-                (Some(s.spawn(typing_of)), None)
-            };
-            let rest = (|| {
-                let roots = RootSet::collect(proc, heap).context("collecting roots")?;
-                for w in roots.warnings() {
-                    eprintln!("gocore: warning: roots: {w}");
-                }
-                lap("roots");
-                let graph =
-                    ObjectGraph::build(heap, &roots).context("building the object graph")?;
-                for w in graph.warnings() {
-                    eprintln!("gocore: warning: graph: {w}");
-                }
-                lap("graph");
-                let dom = Dominators::compute(&graph, heap);
-                lap("dominators");
-                anyhow::Ok((roots, graph, dom))
-            })();
-            let typing = match typing {
-                Some(t) => t.join().unwrap_or(None),
-                None => first,
-            };
-            (typing, rest)
+        let (typing, rest) = beside(typing_of, || {
+            let roots = RootSet::collect(proc, heap).context("collecting roots")?;
+            for w in roots.warnings() {
+                eprintln!("gocore: warning: roots: {w}");
+            }
+            lap("roots");
+            let graph = ObjectGraph::build(heap, &roots).context("building the object graph")?;
+            for w in graph.warnings() {
+                eprintln!("gocore: warning: graph: {w}");
+            }
+            lap("graph");
+            let dom = Dominators::compute(&graph, heap);
+            lap("dominators");
+            anyhow::Ok((roots, graph, dom))
         });
         drop(phase);
         let (roots, graph, dom) = rest?;
@@ -217,6 +202,22 @@ pub fn with_analysis_opts<R>(
         });
         lap("report");
         r
+    })
+}
+
+/// Runs `a` on a thread of its own beside `b` (typing beside roots, marking or the
+/// object graph: they only share the heap), or `a` then `b` when
+/// `RAYON_NUM_THREADS=1` (the library's thread count) asks for one thread. A
+/// panic in `a` gives `A::default()`.
+pub fn beside<A: Send + Default, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    if std::env::var("RAYON_NUM_THREADS").is_ok_and(|v| v.trim() == "1") {
+        let a = a();
+        return (a, b());
+    }
+    std::thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = b();
+        (a.join().unwrap_or_default(), b)
     })
 }
 
