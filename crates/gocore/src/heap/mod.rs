@@ -791,7 +791,10 @@ impl<'a> Heap<'a> {
             ix.end = s.end();
             ix.elemsize = s.elemsize.max(1);
             ix.magic = match u32::try_from(ix.elemsize) {
-                Ok(e) if s.end() - s.base <= u64::from(u32::MAX) => u32::MAX / e + 1,
+                // (e = 1 has no 32-bit magic: the slot is the offset itself, by division.)
+                Ok(e) if s.end() - s.base <= u64::from(u32::MAX) => {
+                    (u32::MAX / e).checked_add(1).unwrap_or(0)
+                }
                 _ => 0,
             };
             ix.nelems = u32::try_from(s.nelems).unwrap_or(0);
