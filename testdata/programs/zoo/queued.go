@@ -35,7 +35,7 @@ const nQueuedFin = 8
 
 var (
 	gQueueBlock   = make(chan struct{}) // never closed: blocked finalizers and cleanups wait here
-	gFinStarted   = make(chan int64, 1) // the finalizer goroutine's id, sent by the blocker
+	gFinStarted   atomic.Int64          // the finalizer goroutine's id, stored by the blocker
 	gQueuedFinRan atomic.Int32          // QueuedFin finalizers that started (must stay 0)
 	gQueueErrors  []string
 )
@@ -43,7 +43,7 @@ var (
 // blockFinalizer is FinBlocker's finalizer: it reports the goroutine it runs on
 // and never returns.
 func blockFinalizer(b *FinBlocker) {
-	gFinStarted <- curGoid()
+	gFinStarted.Store(curGoid())
 	<-gQueueBlock
 	runtime.KeepAlive(b)
 }
@@ -75,14 +75,17 @@ func newQueuedFins(n int) []uintptr {
 	return out
 }
 
-// waitStarted runs GCs until a blocker reports its goroutine id on ch.
-func waitStarted(ch chan int64, what string) int64 {
+// waitStarted runs GCs until a blocker stores its goroutine id in started. (It
+// polls: a time.After timer would make package time register a godebug metric,
+// and the runtime's metrics tables would join the heap.)
+func waitStarted(started *atomic.Int64, what string) int64 {
 	for i := 0; i < 10; i++ {
 		runtime.GC()
-		select {
-		case id := <-ch:
-			return id
-		case <-time.After(200 * time.Millisecond):
+		for j := 0; j < 100; j++ {
+			if id := started.Load(); id != 0 {
+				return id
+			}
+			time.Sleep(2 * time.Millisecond)
 		}
 	}
 	gQueueErrors = append(gQueueErrors, what+" never started")
@@ -92,7 +95,7 @@ func waitStarted(ch chan int64, what string) int64 {
 func init() {
 	// 1. A finalizer that blocks the finalizer goroutine.
 	finBlocker := newFinBlocker()
-	fing := waitStarted(gFinStarted, "blocking finalizer")
+	fing := waitStarted(&gFinStarted, "blocking finalizer")
 	// 1b. go1.25+: a cleanup that blocks the cleanup goroutine (queued_*.go).
 	cleanBlocker, cleanG := blockCleanups()
 
@@ -137,7 +140,7 @@ func init() {
 		if cleanArgs != nil {
 			w.key("cleanups")
 			w.obj()
-			w.kstr("note", "runtime.AddCleanup(obj, fn, arg *main.QueuedCleanArg) on unreachable objects: the objects are freed; what is queued is the cleanup (go1.24: a closure over fn and arg, in the finalizer queue with a nil arg; go1.25: the same closure in runtime.gcCleanups; go1.26+: a cleanupFn whose arg points to a box holding arg) — each arg is held only through it")
+			w.kstr("note", "runtime.AddCleanup(obj, fn, arg *main.QueuedCleanArg) on unreachable objects: the objects are freed; what is queued is the cleanup (go1.24: a closure of runtime.AddCleanup[...].func1 holding a box that holds arg, in the finalizer queue with a nil arg; go1.25: the same closure in runtime.gcCleanups; go1.26+: a cleanupFn {call, fn, arg} whose arg is a box holding arg) — each arg is held only through it")
 			w.kstr("queue", cleanupQueueName)
 			w.kstr("arg_type", "main.QueuedCleanArg")
 			w.kint("arg_size", int64(queuedCleanArgSize()))

@@ -37,12 +37,12 @@ type CleanBlockerArg struct {
 const nQueuedClean = 8
 
 var (
-	gCleanStarted   = make(chan int64, 1)
+	gCleanStarted   atomic.Int64
 	gQueuedCleanRan atomic.Int32
 )
 
 func blockCleanup(a *CleanBlockerArg) {
-	gCleanStarted <- curGoid()
+	gCleanStarted.Store(curGoid())
 	<-gQueueBlock
 	runtime.KeepAlive(a)
 }
@@ -71,7 +71,7 @@ func blockCleanups() (uintptr, int64) {
 		return 0, 0
 	}
 	a := newCleanBlocker()
-	return a, waitStarted(gCleanStarted, "blocking cleanup")
+	return a, waitStarted(&gCleanStarted, "blocking cleanup")
 }
 
 //go:noinline
