@@ -203,9 +203,21 @@ impl Case {
 
     fn cache_dir(&self) -> PathBuf {
         // Key by the corpus directory too, so the committed corpus and a matrix run
-        // with the same case names never share cached files.
+        // with the same case names never share cached files; and by the compressed
+        // core's size and modification time, so a case regenerated under the same
+        // name and directory (a new `cargo xtask matrix` run) is unpacked afresh.
+        let stamp = fs::metadata(self.core_zst())
+            .map(|m| {
+                let t = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{}:{t}", m.len())
+            })
+            .unwrap_or_default();
         let mut h: u64 = 0xcbf29ce484222325;
-        for b in self.dir.to_string_lossy().bytes() {
+        for b in self.dir.to_string_lossy().bytes().chain(stamp.bytes()) {
             h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
         }
         workspace_root()
