@@ -19,7 +19,7 @@
 //!   defer records (`fn`, `link`, heap records themselves) and `g._panic`;
 //! * **specials** (`markrootSpans`): a finalizer's function, and the *contents* of
 //!   the object with the finalizer (not the object itself); a cleanup's function
-//!   (and, from Go 1.27, its `call`/`arg` words); a weak handle's cell (the cell is a
+//!   (and, from Go 1.26, its `call`/`arg` words); a weak handle's cell (the cell is a
 //!   `noscan` object, so the address it holds is not followed);
 //! * **queued finalizers** (`runtime.allfin` blocks, `finptrmask`) and, from Go 1.25,
 //!   **queued cleanups** (`runtime.gcCleanups.all` blocks).
@@ -139,7 +139,7 @@ pub enum RootKind {
         /// The object the finalizer is set on.
         object: u64,
     },
-    /// A cleanup's function (`specialCleanup.fn`; from Go 1.27 the `cleanupFn` words).
+    /// A cleanup's function (`specialCleanup.fn`; from Go 1.26 the `cleanupFn` words).
     Cleanup {
         /// The object the cleanup is attached to (not itself a root).
         object: u64,
@@ -1171,7 +1171,7 @@ impl Collector<'_, '_> {
         );
         let fin_fn = l.offset("runtime.specialfinalizer", "fn").ok();
         let weak_handle = l.offset("runtime.specialWeakHandle", "handle").ok();
-        // 1.27: a cleanupFn {call, fn, arg}; 1.24–1.26: fn *funcval.
+        // 1.26+: a cleanupFn {call, fn, arg}; 1.24–1.25: fn *funcval.
         let clean = match (
             l.offset("runtime.specialCleanup", "cleanup"),
             l.size("runtime.cleanupFn"),
