@@ -43,9 +43,9 @@ commands:
       `cargo test --workspace --no-fail-fast` with GOCORE_CORPUS=<that dir>; zstd level 9 by default.
       Modes: default nodwarf stripped pie cgo, and the GOEXPERIMENT builds exp-noallocheaders
       (1.22) exp-noswissmap (1.24, 1.25) exp-greenteagc exp-noswissmap+greenteagc (1.25)
-      exp-nogreenteagc (1.26, 1.27), made only for those releases, crash producer and amd64
-      only; `--modes exp` selects all of them. Opt-in, only when named: exp-arenas
-      (1.21-1.27, zoo's user arenas; test: crates/gocore/tests/arenas.rs)
+      exp-nogreenteagc (1.26, 1.27), exp-arenas (1.21-1.27, zoo's user arenas; test:
+      crates/gocore/tests/arenas.rs), made only for those releases, crash producer and amd64
+      only; `--modes exp` selects all of them.
 
   layouts
       regenerate crates/gocore/src/layout/generated/ from reference builds of every

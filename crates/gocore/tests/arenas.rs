@@ -23,9 +23,8 @@
 //!
 //! Only `exp-arenas` cases have user arenas; the committed corpus has none (its size
 //! budget is spent), so on it this test prints that and checks nothing. `exp-arenas`
-//! is an opt-in matrix mode (not in the default matrix: other tests' thresholds
-//! assume zoo's ordinary heap), made on request: `cargo xtask matrix --programs zoo
-//! --modes exp-arenas --no-test --out /tmp/arenas-matrix`, then
+//! is part of the default matrix; to make only its cases: `cargo xtask matrix
+//! --programs zoo --modes exp-arenas --no-test --out /tmp/arenas-matrix`, then
 //! `GOCORE_CORPUS=/tmp/arenas-matrix cargo test -p gocore --test arenas` (all seven
 //! releases 1.21–1.27).
 
