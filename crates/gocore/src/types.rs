@@ -329,6 +329,12 @@ pub struct Coverage {
     /// whether a value is there (one no typed pointer reaches) or only memory no
     /// longer used (a freed arena's chunk on the reuse list keeps its old values).
     pub arena_untyped_bytes: u64,
+    /// User arena chunks counted: distinct addresses in their allocated bytes outside
+    /// every typed value that a root or a counted object points to — arena values
+    /// known to exist whose type is not known (their bytes are in
+    /// [`Coverage::arena_untyped_bytes`]). A chunk's base is not counted: the runtime
+    /// holds every chunk by its base (`userArena.refs`, `liveUserArenaChunk.x`).
+    pub arena_untyped_targets: u64,
 }
 
 impl Coverage {
@@ -742,7 +748,10 @@ impl Typing {
         roots: impl IntoIterator<Item = &'r crate::Root>,
         keep: impl Fn(ObjId) -> bool,
     ) -> Coverage {
+        let roots: Vec<&crate::Root> = roots.into_iter().collect();
         let mut c = Coverage::default();
+        // User arena chunks counted, in id order.
+        let mut chunks: Vec<ObjId> = Vec::new();
         let mut src: BTreeMap<TypeSource, (u64, u64)> = BTreeMap::new();
         let mut by_size: HashMap<String, (u64, u64)> = HashMap::new();
         // Untyped kept objects → referrer key (first one found: roots, then typed
@@ -761,6 +770,7 @@ impl Typing {
                 // by the bytes of its typed values; see [`Coverage::arena_free_bytes`]
                 // and [`Coverage::arena_untyped_bytes`] for the rest.
                 let (typed, free) = self.chunk_bytes(heap, &obj);
+                chunks.push(obj.id);
                 c.bytes += typed;
                 c.typed_objects += 1;
                 c.typed_bytes += typed;
@@ -794,6 +804,9 @@ impl Typing {
         }
         c.by_source = src.into_iter().map(|(s, (n, b))| (s, n, b)).collect();
         c.untyped_by_size = groups(by_size);
+        if !chunks.is_empty() {
+            c.arena_untyped_targets = self.arena_untyped_targets(heap, &roots, &keep, &chunks);
+        }
         if referrer.is_empty() {
             return c;
         }
@@ -895,6 +908,60 @@ impl Typing {
                     source: TypeSource::Propagated,
                 })
             })
+    }
+
+    /// [`Coverage::arena_untyped_targets`] of the counted `chunks` (in id order).
+    fn arena_untyped_targets(
+        &self,
+        heap: &Heap<'_>,
+        roots: &[&crate::Root],
+        keep: &dyn Fn(ObjId) -> bool,
+        chunks: &[ObjId],
+    ) -> u64 {
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut check = |t: u64| {
+            if t == 0 {
+                return;
+            }
+            // A pointer to a chunk's base is the runtime's reference to the chunk
+            // (`userArena.refs`, the reuse list's `liveUserArenaChunk.x`), not
+            // counted as one to a value there.
+            let Some((obj, off)) = heap.object_at(t).filter(|&(_, off)| off > 0) else {
+                return;
+            };
+            if chunks.binary_search(&obj.id).is_err() {
+                return;
+            }
+            if let Some((fs, fe)) = heap.span(&obj).user_arena_free {
+                if t >= fs && t < fe {
+                    return;
+                }
+            }
+            let typed = u32::try_from(obj.id.index())
+                .ok()
+                .and_then(|i| self.arena.get(&i))
+                .and_then(|m| m.range(..=off).next_back())
+                .is_some_and(|(&o, &(ty, n))| {
+                    let size = self.type_entry(TypeId(ty)).map_or(0, |e| e.size);
+                    off < o.saturating_add(size.saturating_mul(n))
+                });
+            if !typed {
+                seen.insert(t);
+            }
+        };
+        for r in roots {
+            check(r.target);
+        }
+        for obj in heap.objects() {
+            if !keep(obj.id) {
+                continue;
+            }
+            for p in heap.pointers(&obj) {
+                let Ok(p) = p else { break };
+                check(p.target);
+            }
+        }
+        seen.len() as u64
     }
 
     /// A user arena chunk's bytes in typed values (their union, in the allocated
