@@ -100,7 +100,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::io::Read;
 use std::rc::Rc;
 
 use gimli::{AttributeValue, EndianSlice, Operation, RunTimeEndian, SectionId};
@@ -133,8 +132,6 @@ const CLASS_TO_SIZE: [u64; 68] = [
 ];
 /// Most work items processed.
 const MAX_WORK: u64 = 1 << 26;
-/// Largest decompressed DWARF section accepted.
-const MAX_SECTION: u64 = 1 << 30;
 /// Go's `DW_AT_go_runtime_type`.
 const DW_AT_GO_RUNTIME_TYPE: gimli::DwAt = gimli::DwAt(0x2904);
 /// Go's `DW_AT_go_kind`.
@@ -2445,48 +2442,6 @@ fn method_value_receiver(func: &str) -> Option<String> {
     }
 }
 
-fn load_section<'d>(file: &object::File<'d>, id: SectionId) -> Result<Cow<'d, [u8]>, String> {
-    if !matches!(
-        id,
-        SectionId::DebugInfo
-            | SectionId::DebugAbbrev
-            | SectionId::DebugStr
-            | SectionId::DebugStrOffsets
-            | SectionId::DebugLineStr
-            | SectionId::DebugAddr
-            | SectionId::DebugLine
-            | SectionId::DebugLoc
-            | SectionId::DebugLocLists
-    ) {
-        return Ok(Cow::Borrowed(&[]));
-    }
-    let name = id.name();
-    let section = file
-        .section_by_name(name)
-        .or_else(|| file.section_by_name(&format!("__{}", name.trim_start_matches('.'))));
-    let Some(section) = section else {
-        return Ok(Cow::Borrowed(&[]));
-    };
-    let c = section
-        .compressed_data()
-        .map_err(|e| format!("{name}: {e}"))?;
-    match c.format {
-        object::CompressionFormat::None => Ok(Cow::Borrowed(c.data)),
-        object::CompressionFormat::Zlib => {
-            if c.uncompressed_size > MAX_SECTION {
-                return Err(format!("{name}: claims {} bytes", c.uncompressed_size));
-            }
-            let mut out = Vec::new();
-            flate2::read::ZlibDecoder::new(c.data)
-                .take(c.uncompressed_size)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("{name}: zlib: {e}"))?;
-            Ok(Cow::Owned(out))
-        }
-        other => Err(format!("{name}: unsupported compression {other:?}")),
-    }
-}
-
 /// A typed piece of a global or frame slot: `DW_AT_go_runtime_type` of its type DIE, or — for
 /// pointer and slice types the linker described without a runtime descriptor (their
 /// `DW_AT_go_runtime_type` is 0) — the descriptor of their element. Structs without
@@ -2568,7 +2523,19 @@ fn dwarf_types(data: &[u8]) -> Result<DwarfTypes, String> {
     } else {
         RunTimeEndian::Big
     };
-    let sections = gimli::DwarfSections::load(|id| load_section(&file, id))?;
+    // Only the sections typing reads (not ranges, frames, aranges …).
+    const TYPING_SECTIONS: &[SectionId] = &[
+        SectionId::DebugInfo,
+        SectionId::DebugAbbrev,
+        SectionId::DebugStr,
+        SectionId::DebugStrOffsets,
+        SectionId::DebugLineStr,
+        SectionId::DebugAddr,
+        SectionId::DebugLine,
+        SectionId::DebugLoc,
+        SectionId::DebugLocLists,
+    ];
+    let sections = crate::dwarf::load(&file, Some(TYPING_SECTIONS))?;
     let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
     // DIE offset → runtime type; DIE offset → referenced type (typedefs).
     let mut rtype: HashMap<usize, u64> = HashMap::new();
