@@ -744,10 +744,45 @@ fn stratified_chunks(names: &[String], k: usize) -> Vec<Vec<String>> {
             next += 1;
         }
     }
+    // A stripped case is checked against the `nodwarf` build of the same program,
+    // release and architecture built on the same machine (tests/globals.rs): every
+    // chunk with a stripped case also gets one such twin (a crash core if there is
+    // one), even if that twin is tested in another chunk too.
     for c in &mut chunks {
+        let extra: Vec<String> = c
+            .iter()
+            .filter_map(|n| {
+                let key = twin_key(n, "stripped")?;
+                if c.iter()
+                    .any(|m| twin_key(m, "nodwarf").as_ref() == Some(&key))
+                {
+                    return None;
+                }
+                let mut twins: Vec<&String> = names
+                    .iter()
+                    .filter(|m| twin_key(m, "nodwarf").as_ref() == Some(&key))
+                    .collect();
+                twins.sort_by_key(|m| (!m.contains("-crash-"), m.len(), (*m).clone()));
+                twins.first().map(|m| (*m).clone())
+            })
+            .collect();
+        for e in extra {
+            if !c.contains(&e) {
+                c.push(e);
+            }
+        }
         c.sort();
     }
     chunks
+}
+
+/// `(program, release, arch)` of a case name `<program>-go<VER>-<mode>-<producer>-<arch>…`
+/// whose mode is `mode`.
+fn twin_key(name: &str, mode: &str) -> Option<(String, String, String)> {
+    let (prog, rest) = name.split_once("-go")?;
+    let mut parts = rest.splitn(5, '-');
+    let (ver, m, _producer, arch) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (m == mode).then(|| (prog.to_string(), ver.to_string(), arch.to_string()))
 }
 
 /// Free bytes on the filesystem holding `p` (via `df -Pk`).
@@ -881,7 +916,7 @@ mod tests {
             for v in [
                 "1.21.13", "1.22.10", "1.23.9", "1.24.11", "1.25.5", "1.26.6", "1.27.3",
             ] {
-                for mode in ["default", "nodwarf", "pie"] {
+                for mode in ["default", "nodwarf", "pie", "stripped"] {
                     for pr in ["crash", "gcore", "sigquit"] {
                         names.push(format!("{prog}-go{v}-{mode}-{pr}-amd64"));
                     }
@@ -892,7 +927,20 @@ mod tests {
         for k in [2, 3, 4, 7] {
             let chunks = stratified_chunks(&names, k);
             assert_eq!(chunks.len(), k);
-            assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), names.len());
+            // Every case once, plus the nodwarf twins added beside stripped cases.
+            let all: std::collections::BTreeSet<&String> = chunks.iter().flatten().collect();
+            assert_eq!(all.len(), names.len());
+            for c in &chunks {
+                for n in c.iter().filter(|n| n.contains("-stripped-")) {
+                    let twin = n.replace("-stripped-", "-nodwarf-");
+                    let (prefix, arch) = twin.split_at(twin.rfind("-amd64").unwrap());
+                    let prefix = &prefix[..prefix.rfind('-').unwrap()];
+                    assert!(
+                        c.iter().any(|m| m.starts_with(prefix) && m.ends_with(arch)),
+                        "k={k}: {n} without its nodwarf twin: {c:?}"
+                    );
+                }
+            }
             for c in &chunks {
                 for prog in ["leak-", "zoo-"] {
                     for pr in ["-crash-", "-gcore-", "-sigquit-"] {

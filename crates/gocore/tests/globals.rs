@@ -32,20 +32,28 @@ const USED: &[&str] = &[
     "runtime.gcCleanups",
 ];
 
-/// The `nodwarf` build of `case`'s program, release and architecture, if the corpus
-/// (or the committed one) has it: the same executable as the stripped one but for
-/// `-s`, so with the same addresses.
+/// The `nodwarf` build of `case`'s program, release and architecture in the same
+/// corpus directory as `case`, if there is one: the same executable as the stripped
+/// one but for `-s`. Only a twin built with it (same machine, same checkout path) is
+/// comparable: a build elsewhere embeds other source paths, so its data sections
+/// can differ in more than a uniform shift. (`cargo xtask matrix` puts a stripped
+/// case's twin in every chunk of cases it tests the case in.)
 fn nodwarf_twin(case: &testkit::Case) -> Option<testkit::Case> {
     let same = |c: &testkit::Case| {
         c.mode() == "nodwarf"
             && c.program() == case.program()
             && c.go_version() == case.go_version()
             && c.arch() == case.arch()
+            && c.dir.parent() == case.dir.parent()
     };
-    testkit::cases()
+    let mut twins: Vec<testkit::Case> = testkit::cases()
         .into_iter()
-        .find(same)
-        .or_else(|| testkit::committed_cases().into_iter().find(same))
+        .chain(testkit::committed_cases())
+        .filter(same)
+        .collect();
+    // A crash core first: the smallest to unpack.
+    twins.sort_by_key(|c| (c.producer() != "crash", c.name.clone()));
+    twins.into_iter().next()
 }
 
 /// Start address of every named section of an ELF executable.
@@ -349,8 +357,31 @@ fn read_core(core: &Core) -> Result<Reading, String> {
 #[test]
 fn stripped_core_reads_as_with_symbols() {
     let cases = testkit::cases_where(|c| c.mode() == "stripped");
+    let (mut compared, mut shifted, mut failures) = compare_with_twins(&cases);
+    if compared == 0 && shifted > 0 {
+        // Every stripped case here has a shifted layout (a chunk of the matrix holds
+        // only a few): compare the committed corpus's stripped cases instead.
+        eprintln!("nothing compared here: the committed corpus's stripped cases instead");
+        let committed: Vec<_> = testkit::committed_cases()
+            .into_iter()
+            .filter(|c| c.mode() == "stripped")
+            .collect();
+        let (c, s, f) = compare_with_twins(&committed);
+        (compared, shifted, failures) = (c, shifted + s, [failures, f].concat());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        compared > 0 || shifted == 0,
+        "every stripped case has a shifted layout: nothing compared"
+    );
+}
+
+/// Reads each stripped case with its own executable and with its `nodwarf` twin's
+/// (when the twin's sections start at the same addresses). Returns how many were
+/// compared, how many had a shifted layout, and the failures.
+fn compare_with_twins(cases: &[testkit::Case]) -> (usize, usize, Vec<String>) {
     let (mut compared, mut shifted, mut failures) = (0, 0, Vec::new());
-    for case in &cases {
+    for case in cases {
         let Some(twin) = nodwarf_twin(case) else {
             eprintln!(
                 "{}: no nodwarf build in the corpus to compare with",
@@ -423,11 +454,7 @@ fn stripped_core_reads_as_with_symbols() {
         cases.len(),
         failures.len()
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(
-        compared > 0 || shifted == 0,
-        "every stripped case has a shifted layout: nothing compared"
-    );
+    (compared, shifted, failures)
 }
 
 #[test]
