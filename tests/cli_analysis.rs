@@ -8,7 +8,9 @@
 //! * `path` to `list_head` (zoo) includes the one-hop path from `global main.gList`;
 //! * `referrers` of `list_head` include the root `main.gList`; of
 //!   `session_0_payload` (leak) the session, through `.Payload`;
-//! * `leaks` (leak): the top suspect's path starts at `main.gServer` and goes
+//! * `leaks` (leak): the top suspect accumulates in the sessions map (the truth's
+//!   `maps[sessions].addr`) and names the truth's 1500 `main.Session`; its path
+//!   starts at `main.gServer` (the truth's address, also when stripped) and goes
 //!   through the sessions map; the 40 leaked `main.awaitReply` goroutines are one
 //!   group.
 
@@ -163,6 +165,29 @@ fn top_path_referrers_leaks() {
         if !stripped {
             assert_eq!(s0["path"]["root"], "global main.gServer", "{c}");
         }
+        // The root is the global the truth names, by address (stripped too).
+        let gserver = truth["globals"]["main.gServer"].as_u64().unwrap();
+        assert_eq!(
+            s0["path"]["root_slot"],
+            format!("{gserver:#x}").as_str(),
+            "{c}: top suspect's root is main.gServer: {s0}"
+        );
+        // The leaking structure: the sessions map header accumulates the truth's
+        // sessions, and the suspect names them by type and count.
+        assert_eq!(
+            s0["accumulation"]["addr"],
+            map.as_str(),
+            "{c}: top suspect accumulates in the sessions map: {s0}"
+        );
+        let sessions = truth["leak"]["sessions"].as_u64().unwrap();
+        assert!(
+            s0["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["type"] == "main.Session" && g["count"] == sessions),
+            "{c}: top suspect names the {sessions} main.Session: {s0}"
+        );
         let n = truth["leak"]["leaked_goroutines"].as_u64().unwrap();
         assert!(
             l["goroutines"]
