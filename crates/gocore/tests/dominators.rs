@@ -5,6 +5,10 @@
 //!   one found by iterative dataflow (`dom(n) = {n} ∪ ⋂ dom(preds)`), and every
 //!   retained size equals the bytes that become unreachable when the node is
 //!   removed;
+//! * on every corpus core, every node: its immediate dominator equals the one
+//!   iterative dataflow over bitsets finds (in reverse postorder, itself checked
+//!   against the plain dataflow on random graphs), and its retained size equals the
+//!   sum of sizes over its subtree of that dataflow dominator tree;
 //! * on every corpus core: the super-root retains exactly the live bytes
 //!   [`Reachability`] marks, and for a deterministic sample of nodes the retained
 //!   size equals "remove the node, mark again, count what became unreachable", and
@@ -317,4 +321,170 @@ fn corpus_dominators_match_removal() {
         );
     }
     assert!(cases > 0, "no corpus case ran");
+}
+
+/// Reachable nodes of `g` in reverse postorder of a depth-first search from the
+/// super-root (iterative): every node comes after all its dominators.
+fn reverse_postorder(g: &ObjectGraph) -> Vec<u32> {
+    let root = g.super_root().0;
+    let mut seen = vec![false; g.node_count()];
+    let mut post = Vec::new();
+    let mut stack: Vec<(u32, usize)> = vec![(root, 0)];
+    seen[root as usize] = true;
+    while let Some(top) = stack.last_mut() {
+        let (v, i) = *top;
+        let succ = g.successors(NodeId(v));
+        if i < succ.len() {
+            top.1 += 1;
+            let w = succ[i];
+            if !seen[w as usize] {
+                seen[w as usize] = true;
+                stack.push((w, 0));
+            }
+        } else {
+            post.push(v);
+            stack.pop();
+        }
+    }
+    post.reverse();
+    post
+}
+
+/// Every reachable node's immediate dominator by iterative dataflow over bitsets
+/// (`dom(n) = {n} ∪ ⋂ dom(preds)`), indexed by node; in reverse postorder a
+/// node's strict dominators all come before it, so the immediate one is the latest.
+fn dataflow_idoms_rpo(g: &ObjectGraph, rpo: &[u32]) -> Vec<Option<u32>> {
+    let k = rpo.len();
+    let words = k.div_ceil(64);
+    let mut index = vec![u32::MAX; g.node_count()];
+    for (i, &v) in rpo.iter().enumerate() {
+        index[v as usize] = i as u32;
+    }
+    let mut dom = vec![!0u64; k * words];
+    dom[..words].fill(0);
+    dom[0] = 1;
+    let mut acc = vec![0u64; words];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 1..k {
+            // Only bits up to i can be set: a reachable node has a predecessor
+            // before it in reverse postorder (its DFS parent).
+            let upto = i / 64 + 1;
+            acc[..upto].fill(!0);
+            for &p in g.predecessors(NodeId(rpo[i])) {
+                let j = index[p as usize];
+                if j == u32::MAX {
+                    continue;
+                }
+                let row = &dom[j as usize * words..][..upto];
+                for (a, b) in acc[..upto].iter_mut().zip(row) {
+                    *a &= *b;
+                }
+            }
+            // Bits above i (from "not yet computed" rows) are no dominators.
+            acc[i / 64] &= if i % 64 == 63 {
+                !0
+            } else {
+                (1u64 << (i % 64 + 1)) - 1
+            };
+            acc[i / 64] |= 1 << (i % 64);
+            let row = &mut dom[i * words..][..words];
+            if row[..upto] != acc[..upto] || row[upto..].iter().any(|&w| w != 0) {
+                row[..upto].copy_from_slice(&acc[..upto]);
+                row[upto..].fill(0);
+                changed = true;
+            }
+        }
+    }
+    let mut idom = vec![None; g.node_count()];
+    for i in 1..k {
+        let row = &dom[i * words..][..words];
+        // The highest set bit below i.
+        let d = (0..i).rev().find(|&d| row[d / 64] & (1 << (d % 64)) != 0);
+        idom[rpo[i] as usize] = d.map(|d| rpo[d]);
+    }
+    idom
+}
+
+/// On every corpus core, every node's immediate dominator equals the dataflow
+/// algorithm's, and every node's retained size equals the sum of sizes over its
+/// subtree of the dataflow dominator tree (the super-root's: the live bytes).
+#[test]
+fn corpus_dominators_match_dataflow_on_every_node() {
+    let mut cases = 0;
+    for case in testkit::cases() {
+        let Some(core) = open(&case) else { continue };
+        let proc = Process::new(&core).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let heap = Heap::new(&proc).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let roots = RootSet::collect(&proc, &heap).unwrap();
+        let g = ObjectGraph::build(&heap, &roots).unwrap();
+        let dom = Dominators::compute(&g, &heap);
+        let t = std::time::Instant::now();
+        let rpo = reverse_postorder(&g);
+        let want = dataflow_idoms_rpo(&g, &rpo);
+        let elapsed = t.elapsed();
+        let mut sizes = vec![0u64; g.node_count()];
+        for o in heap.objects() {
+            sizes[o.id.index()] = o.size + (o.addr - o.slot);
+        }
+        // Retained sizes bottom-up over the dataflow tree.
+        let mut retained = sizes.clone();
+        for &v in rpo.iter().rev() {
+            if let Some(d) = want[v as usize] {
+                retained[d as usize] += retained[v as usize];
+            }
+        }
+        assert_eq!(dom.reachable_count() as usize, rpo.len(), "{}", case.name);
+        let mut reachable = vec![false; g.node_count()];
+        for &v in &rpo {
+            reachable[v as usize] = true;
+        }
+        for n in 0..g.node_count() {
+            let id = NodeId(n as u32);
+            assert_eq!(
+                dom.idom(id).map(|d| d.0),
+                want[n],
+                "{}: idom of node {n} ({})",
+                case.name,
+                g.describe(id, &heap)
+            );
+            let r = if reachable[n] { retained[n] } else { 0 };
+            assert_eq!(
+                dom.retained(id),
+                r,
+                "{}: retained size of node {n} ({})",
+                case.name,
+                g.describe(id, &heap)
+            );
+        }
+        println!(
+            "{}: {} reachable nodes: every idom and retained size equal the dataflow's ({elapsed:?})",
+            case.name,
+            rpo.len()
+        );
+        cases += 1;
+    }
+    assert!(cases > 0, "no corpus case ran");
+}
+
+/// The reverse-postorder dataflow used on corpus cores agrees with the plain one
+/// (and so with `Dominators`) on the randomized graphs.
+#[test]
+fn rpo_dataflow_matches_plain_dataflow() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for round in 0..200 {
+        let objects = 1 + rng.below(150) as u32;
+        let edges = rng.below(u64::from(objects) * 3) as u32;
+        let roots = 1 + rng.below(4) as u32;
+        let g = random_graph(&mut rng, objects, edges, roots);
+        let rpo = reverse_postorder(&g);
+        assert_eq!(
+            dataflow_idoms_rpo(&g, &rpo),
+            dataflow_idoms(&g),
+            "round {round}"
+        );
+        let dom = Dominators::with_sizes(&g, vec![1; objects as usize]);
+        assert_eq!(dom.reachable_count() as usize, rpo.len(), "round {round}");
+    }
 }

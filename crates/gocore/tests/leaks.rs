@@ -1,7 +1,8 @@
 //! Retained sizes, paths and leak suspects against what the fixtures recorded, on
 //! every corpus core whose heap can be located:
 //!
-//! * **zoo**: `list_head` retains exactly its 1000 `main.ListNode`s × 48 B;
+//! * **zoo** (counts and sizes as the truth's `type_counts` records them):
+//!   `list_head` retains exactly its 1000 `main.ListNode`s × 48 B;
 //!   `tree_root` its 255 `main.TreeNode`s × 24 B; `cycle_a` the 3 cycle nodes;
 //!   the pointer arrays their own slot plus one 16-byte pointee per element
 //!   (16, 300, 10000); `mid_struct_slice` its slot plus 40 `main.MidSliceTarget`s;
@@ -109,20 +110,33 @@ fn zoo_retained_sizes_and_paths() {
         let addr = |name: &str| named(&truth, name).unwrap_or_else(|| panic!("{name}"));
         let retained = |name: &str| dom.retained(node(heap, g, addr(name)));
         let c = &case.name;
+        // count × size of a type the truth counts (`type_counts`).
+        let counted = |ty: &str| {
+            let t = &truth["type_counts"][ty];
+            let n = t["count"].as_u64().unwrap_or_else(|| panic!("{c}: {ty}"));
+            (
+                n,
+                n * t["size"].as_u64().unwrap_or_else(|| panic!("{c}: {ty}")),
+            )
+        };
         assert_eq!(retained("list_head"), 1000 * 48, "{c}: list_head");
+        assert_eq!(retained("list_head"), counted("main.ListNode").1, "{c}");
         assert_eq!(retained("tree_root"), 255 * 24, "{c}: tree_root");
+        assert_eq!(retained("tree_root"), counted("main.TreeNode").1, "{c}");
         assert_eq!(retained("cycle_a"), 3 * 16, "{c}: cycle_a");
-        for (arr, n) in [
-            ("small_ptr_array", 16),
-            ("mid_ptr_array", 300),
-            ("large_ptr_array", 10000),
-            ("mid_struct_slice", 40),
+        assert_eq!(retained("cycle_a"), counted("main.CycleNode").1, "{c}");
+        for (arr, n, elem) in [
+            ("small_ptr_array", 16, "main.SmallArrElem"),
+            ("mid_ptr_array", 300, "main.MidArrElem"),
+            ("large_ptr_array", 10000, "main.LargeArrElem"),
+            ("mid_struct_slice", 40, "main.MidSliceTarget"),
         ] {
             assert_eq!(
                 retained(arr),
                 slot(heap, addr(arr)) + n * 16,
                 "{c}: {arr} retains itself and {n} 16-byte pointees"
             );
+            assert_eq!(counted(elem), (n, n * 16), "{c}: the truth counts {elem}");
         }
         assert_eq!(
             retained("interior_obj"),
