@@ -109,6 +109,7 @@ use object::{Object as _, ObjectSection};
 use crate::heap::{Heap, ObjId};
 use crate::process::Process;
 
+mod code;
 mod evidence;
 
 /// Most elements of one array or buffer walked.
@@ -509,6 +510,8 @@ struct Builder<'h, 'p, 'a> {
     holds_memo: HashMap<(u32, u64, u32), bool>,
     /// The runtime-recorded evidence sources' state ([`evidence`]).
     ev: evidence::Evidence,
+    /// What the executable's code says ([`code`]), read on first need.
+    code: Option<Rc<code::CodeFacts>>,
     /// The core's bytes [`Builder::word`] last read from: (address, bytes borrowed
     /// from the mapped core).
     win: std::cell::Cell<(u64, &'a [u8])>,
@@ -611,6 +614,7 @@ impl Typing {
             fit_memo: HashMap::new(),
             holds_memo: HashMap::new(),
             ev: evidence::Evidence::default(),
+            code: None,
             win: std::cell::Cell::new((0, &[])),
         };
         let timing = std::env::var_os("GOCORE_TIMING").is_some();
@@ -1961,14 +1965,32 @@ impl Builder<'_, '_, '_> {
         }
         let mut v = Vec::new();
         let closure_structs = self.closure_structs();
+        let from_code = self.code_descriptors();
         if let Some(r) = self.reader.as_ref() {
             let mut all = r.all_types().unwrap_or_default();
             all.extend(closure_structs);
+            // Descriptors named by code, and the types they refer to.
+            let mut seen: HashSet<u64> = all.iter().copied().collect();
+            let mut work = from_code;
+            while let Some(a) = work.pop() {
+                if a < self.types_range.0 || a >= self.types_range.1 || !seen.insert(a) {
+                    continue;
+                }
+                all.push(a);
+                if let Ok(t) = r.type_at(a) {
+                    work.extend(r.referenced_types(&t).unwrap_or_default());
+                }
+            }
             all.sort_unstable();
             all.dedup();
             for a in all {
                 let Ok(t) = r.type_at(a) else { continue };
                 if t.ptr_bytes == 0 || t.size == 0 || t.size > MAX_INFER_SIZE {
+                    continue;
+                }
+                // A generic shape (`go.shape.*`) is no value's type: the runtime
+                // allocates with the instantiated type from the dictionary.
+                if t.kind != Kind::Struct && t.name.contains("go.shape.") {
                     continue;
                 }
                 let Ok(mask) = r.gc_mask(&t) else { continue };

@@ -19,7 +19,10 @@
 //!   heap objects; the channel a goroutine blocks on, its buffer and the value a
 //!   sender holds; `SetFinalizer`'s `*T`); on Go 1.22+ (allocation headers) also
 //!   [`NODWARF_HEADERS_ASSERTED`] and >= 99% of live bytes typed (leak: on every
-//!   release); on Go 1.21 also [`NODWARF_121_ASSERTED`].
+//!   release); on amd64 also [`NODWARF_CODE_ASSERTED`] (what the code says globals
+//!   hold: fresh arrays, a map's type) on every release and
+//!   [`NODWARF_IFACE_HOLDER_ASSERTED`] up to Go 1.23, and >= 98.5% of zoo's live
+//!   bytes typed on Go 1.21.
 //!
 //! User arenas (zoo's `arenas` truth section, `exp-arenas` cases): every chunk is
 //! typed `user arena chunk`, never the type of its first value; the live chunk's
@@ -34,18 +37,16 @@
 //! them (`arena_untyped_targets` is 0; a chunk's base, the runtime's own reference
 //! to it, is not counted — the reuse list's `liveUserArenaChunk.x` points there).
 //!
-//! Known misses without DWARF, reported and not asserted — the runtime recorded
-//! nothing that names their type, and their shape (`struct { P *T; ID int64 }`,
-//! `[16]*T`) is shared by several descriptors so inference does not choose:
-//! `main.CycleNode` (held only by the untyped global `main.gCycle`),
-//! `[16]*main.SmallArrElem` and so `main.SmallArrElem` (untyped global
-//! `main.gSmallArr`), `main.StackHeld` (a frame slot), `main.Cleaned` and
-//! `main.WeakTarget` (untyped globals; a cleanup or weak handle records no type),
-//! `main.IfaceHolder` on Go 1.22+ (untyped global; its descriptor is listed nowhere,
-//! so inference cannot name it — on 1.21 it is the one candidate whose interface
-//! fields hold its itabs); and on Go 1.21 (no allocation headers) zoo's large
-//! arrays and map buckets as well (`hmap` records no type; about 56% of zoo's live
-//! bytes typed there).
+//! Known misses without DWARF, reported and not asserted — nothing the runtime or
+//! the code recorded names their type, and their shape (`struct { P *T; ID int64 }`)
+//! is shared by several descriptors so inference does not choose:
+//! `main.CycleNode` (held only by the untyped global `main.gCycle`, stored from a
+//! spilled register, not right after its allocation), `main.StackHeld` (a frame
+//! slot), `main.Cleaned` and `main.WeakTarget` (untyped globals; a cleanup or weak
+//! handle records no type), `main.IfaceHolder` on Go 1.24+ (another candidate
+//! fits as well); on arm64 what the amd64 code reader gives; and on Go 1.21 (no
+//! allocation headers) `main.gMidSlice` (a `makeslice` result, not read from the
+//! code) and so `main.MidSliceTarget` (98.66% of zoo's live bytes typed there).
 
 use corefile::{Core, OpenOptions};
 use gocore::{Error, Heap, Process, Reachability, RootSet, Typing};
@@ -135,21 +136,36 @@ const NODWARF_ASSERTED: &[&str] = &[
 /// Further truth types asserted without DWARF on releases with allocation headers
 /// (Go 1.22+): the arrays and map buckets whose headers type them, and what they
 /// reach.
-const NODWARF_HEADERS_ASSERTED: &[&str] = &[
+const NODWARF_HEADERS_ASSERTED: &[&str] =
+    &["main.MidSliceTarget", "main.BigMapKey", "main.GrowVal"];
+
+/// Truth types asserted without DWARF on amd64 (every release) from what the code
+/// says (`types/code.rs`): `main.gSmallArr`, `main.gMidArr` and `main.gLargeArr` only
+/// ever receive a fresh `new([N]*T)`, so their arrays and elements are typed;
+/// `main.gBigMap`, `main.gBigKV` and `main.gGrowMap` are passed to `mapassign*`
+/// with their map types, so their buckets, keys and values are.
+const NODWARF_CODE_ASSERTED: &[&str] = &[
+    "[16]*main.SmallArrElem",
+    "main.SmallArrElem",
     "[300]*main.MidArrElem",
     "[10000]*main.LargeArrElem",
     "main.MidArrElem",
     "main.LargeArrElem",
-    "main.MidSliceTarget",
     "main.MapVal",
     "main.BigMapKey",
     "main.GrowVal",
 ];
 
-/// Truth types asserted without DWARF on Go 1.21 only: `main.IfaceHolder` is
-/// inferred there (its descriptor is listed, and it is the one candidate whose
-/// interface fields hold its itabs); from 1.22 nothing lists its descriptor.
-const NODWARF_121_ASSERTED: &[&str] = &["main.IfaceHolder"];
+/// Truth types asserted without DWARF on amd64 up to Go 1.23: `main.IfaceHolder`
+/// is inferred (the one candidate whose interface and func fields hold what the
+/// runtime writes there; from 1.22 its descriptor is known only because code
+/// allocates it). From 1.24 another candidate still fits.
+const NODWARF_IFACE_HOLDER_ASSERTED: &[&str] = &["main.IfaceHolder"];
+
+/// Least share of live bytes typed without DWARF on zoo's Go 1.21 cores (no
+/// allocation headers): 98.66% on the matrix (55.86% before the code was read);
+/// what stays untyped is mostly `main.gMidSlice`'s backing array and targets.
+const MIN_TYPED_BYTES_121_ZOO: f64 = 98.5;
 
 /// The Go minor release of a case (`go1.22.10` → 22).
 fn minor(case: &testkit::Case) -> u32 {
@@ -286,9 +302,17 @@ fn live_type_counts_match_the_truth() {
         }
         // Without DWARF, >= 99% needs headers (Go 1.22+) for zoo's large arrays and
         // map buckets; leak reaches it on every release.
-        if (dwarf || headers || case.program() == "leak") && cov.byte_percent() < MIN_TYPED_BYTES {
+        let amd64 = case.name.ends_with("-amd64");
+        let min = if dwarf || headers || case.program() == "leak" {
+            MIN_TYPED_BYTES
+        } else if amd64 {
+            MIN_TYPED_BYTES_121_ZOO
+        } else {
+            0.0
+        };
+        if cov.byte_percent() < min {
             failures.push(format!(
-                "{}: {:.2}% of live bytes typed, want at least {MIN_TYPED_BYTES}%",
+                "{}: {:.2}% of live bytes typed, want at least {min}%",
                 case.name,
                 cov.byte_percent()
             ));
@@ -312,7 +336,10 @@ fn live_type_counts_match_the_truth() {
             (dwarf && ASSERTED.contains(&name))
                 || (!dwarf && NODWARF_ASSERTED.contains(&name))
                 || (!dwarf && headers && NODWARF_HEADERS_ASSERTED.contains(&name))
-                || (!dwarf && minor(&case) == 21 && NODWARF_121_ASSERTED.contains(&name))
+                || (!dwarf && amd64 && NODWARF_CODE_ASSERTED.contains(&name))
+                || (!dwarf
+                    && (minor(&case) == 21 || amd64 && minor(&case) <= 23)
+                    && NODWARF_IFACE_HOLDER_ASSERTED.contains(&name))
         };
         // Each named object of an asserted type is that object, typed so (not just
         // the right count): e.g. the boxed copy in `gAny[3]`, the value a blocked

@@ -75,6 +75,8 @@ enum Word {
     /// A pointer to a type that is not a type descriptor's: never exactly a
     /// descriptor's or an itab's address.
     Ptr,
+    /// A func value: nil or a `funcval` whose first word is a function's entry.
+    Func,
 }
 
 /// State of the evidence sources across rounds.
@@ -100,6 +102,7 @@ impl Builder<'_, '_, '_> {
             self.ev.once = true;
             if self.dw.is_none() {
                 self.root_interfaces();
+                self.code_evidence();
             }
             self.sudogs();
             self.finalizers();
@@ -114,7 +117,7 @@ impl Builder<'_, '_, '_> {
     /// descriptors: inside the type section, aligned, and read as a descriptor with
     /// a kind, a name and `PtrBytes <= Size` (named types used only in interfaces
     /// are listed nowhere, so the listed ones are not enough). `Some(is interface)`.
-    fn descriptor(&mut self, w: u64) -> Option<bool> {
+    pub(super) fn descriptor(&mut self, w: u64) -> Option<bool> {
         if let Some(&k) = self.ev.known.get(&w) {
             return k;
         }
@@ -137,7 +140,7 @@ impl Builder<'_, '_, '_> {
     }
 
     /// Pointer words (indexes) of one value of type `id`.
-    fn mask_words(&mut self, id: u32) -> Option<Rc<Vec<u64>>> {
+    pub(super) fn mask_words(&mut self, id: u32) -> Option<Rc<Vec<u64>>> {
         if let Some(m) = self.ev.masks.get(&id) {
             return Some(m.clone());
         }
@@ -199,7 +202,7 @@ impl Builder<'_, '_, '_> {
     /// object, is noscan exactly when pointer-free, and the object's pointer bitmap
     /// from `addr` to the end equals the type's; otherwise the bitmap over the value
     /// equals the type's mask.
-    fn target_fits(&mut self, addr: u64, id: u32, boxed: bool) -> bool {
+    pub(super) fn target_fits(&mut self, addr: u64, id: u32, boxed: bool) -> bool {
         let Some((obj, off)) = self.heap.object_at(addr) else {
             return false;
         };
@@ -568,7 +571,8 @@ impl Builder<'_, '_, '_> {
 
 impl Builder<'_, '_, '_> {
     /// `(offset, what its word holds)` of every interface field of a value of type
-    /// `id`, and of every pointer field whose target type is not a descriptor's.
+    /// `id`, of every func field, and of every pointer field whose target type is
+    /// not a descriptor's.
     fn interface_fields(&mut self, id: u32) -> Rc<Vec<(u64, Word)>> {
         if let Some(v) = self.ev.ifields.get(&id) {
             return v.clone();
@@ -605,6 +609,7 @@ impl Builder<'_, '_, '_> {
                     out.push((base, Word::Ptr));
                 }
             }
+            Shape::Func => out.push((base, Word::Func)),
             Shape::Struct(fields) => {
                 for &(off, f) in fields {
                     self.collect_interface_fields(f, base + off, depth + 1, out);
@@ -621,8 +626,9 @@ impl Builder<'_, '_, '_> {
 
     /// Whether the interface fields of `k` values of `id` at `addr` hold what the
     /// runtime writes there: nil, or for `any` a non-interface type descriptor, for
-    /// a non-empty interface an itab of exactly that interface (shape inference's
-    /// check of a candidate's interface fields).
+    /// a non-empty interface an itab of exactly that interface, for a func a
+    /// `funcval` starting with a function's entry (shape inference's check of a
+    /// candidate's interface and func fields).
     pub(super) fn interfaces_agree(&mut self, addr: u64, id: u32, k: u64) -> bool {
         let fields = self.interface_fields(id);
         if fields.is_empty() {
@@ -642,6 +648,11 @@ impl Builder<'_, '_, '_> {
                     Word::Ptr => {
                         self.heap.find_object(w).is_some() || self.dynamic_type_of(w).is_none()
                     }
+                    Word::Func => self.word(w).is_some_and(|pc| {
+                        self.proc
+                            .func_for_pc(pc)
+                            .is_some_and(|f| f.entry.wrapping_add(self.bias) == pc)
+                    }),
                     Word::Iface(i) => {
                         let t = self.word(w.wrapping_add(self.off.itab_type)).unwrap_or(0);
                         self.heap.find_object(w).is_none()

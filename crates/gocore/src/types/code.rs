@@ -1,0 +1,599 @@
+//! Typing evidence read from the executable's machine code (amd64; no DWARF needed).
+//!
+//! The function table and the code survive stripping, and Go's compiler passes a
+//! type descriptor to the runtime in a fixed way: under the register ABI the first
+//! argument is `AX`, so `LEAQ type:T(SB), AX` (`48 8d 05 <disp32>`) directly before
+//! `CALL runtime.newobject(SB)` (`e8 <rel32>`) allocates a `T`. Three facts are read
+//! from exact instruction sequences like that one — never from bytes merely
+//! resembling an address:
+//!
+//! * **descriptors**: every `T` loaded into `AX` by the instruction right before
+//!   (but for padding `NOP`s and `LEAQ d(SP), CX`) a call of a runtime function whose first parameter is a type (`newobject`,
+//!   `makeslice`, `makemap`, `makechan`, the map access/assign/delete/iterate
+//!   functions, `convT`, `typedmemmove`, …). Named types that only code allocates
+//!   are listed in no table the binary exposes (typelinks holds unnamed composite
+//!   types; itabs only types converted to non-empty interfaces), so shape inference
+//!   would otherwise not know them as candidates; a wider catalogue only makes its
+//!   "the only descriptor that fits" stricter.
+//! * **pointees of globals**: `CALL runtime.newobject` (type `T`) followed by the
+//!   compiler's write-barrier check `CMPL runtime.writeBarrier(SB), $0; JE L` whose
+//!   target `L` is `MOVQ AX, G(SB)`: on that path the fresh `*T` is stored, unchanged,
+//!   into the word `G` (the barrier block in between only records the old and new
+//!   values). `G` is kept only when every instruction of the whole text that refers
+//!   to an address overlapping `G` is a load, a store of `nil`, or such a
+//!   recognized store of the same `T`, and nothing takes an address in the 64 bytes
+//!   up to `G` (no `LEAQ` through which a store could reach it). Then every value
+//!   the code ever put in `G` was a `*T` or nil, and the object `G` points to is a
+//!   `T` — used only when it agrees with the runtime's record: the pointer starts
+//!   its object and the object's heap bitmap holds `T`'s pointer mask (`T` has
+//!   pointers, so it never comes from the tiny allocator).
+//! * **maps held by globals**: `MOVQ G(SB), BX` and `LEAQ type:M(SB), AX`, in either
+//!   order, directly before a call of a map function (only padding `NOP`s and a
+//!   key's address, `LEAQ d(SP), CX`, in between) (`mapaccess*`, `mapassign*`,
+//!   `mapdelete*`, `mapiterinit`, `mapclear`): those take `(maptype, map)`, so `G`
+//!   holds a map of type `M` (kept only when all such uses of `G` name one `M`).
+//!
+//! Cost: one pass over the text, a few byte comparisons per byte.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use corefile::Arch;
+
+use super::{Builder, Shape};
+
+/// Largest text read (bytes).
+const MAX_TEXT: u64 = 1 << 30;
+/// Farthest a write-barrier check's `JE` may skip (bytes).
+const MAX_WB_SKIP: u64 = 64;
+
+/// Runtime functions whose first (`AX`) parameter is a type descriptor.
+const TYPED_FUNCS: &[&str] = &[
+    "runtime.newobject",
+    "runtime.makeslice",
+    "runtime.makeslicecopy",
+    "runtime.makemap",
+    "runtime.makechan",
+    "runtime.convT",
+    "runtime.convTnoptr",
+    "runtime.typedmemmove",
+    "runtime.typedmemclr",
+    "runtime.typedslicecopy",
+    "runtime.newarray",
+    "runtime.mallocgc",
+];
+
+/// Runtime map functions taking `(maptype, map, …)`.
+const MAP_FUNCS: &[&str] = &[
+    "runtime.mapaccess1",
+    "runtime.mapaccess2",
+    "runtime.mapaccess1_fat",
+    "runtime.mapaccess2_fat",
+    "runtime.mapaccess1_fast32",
+    "runtime.mapaccess2_fast32",
+    "runtime.mapaccess1_fast64",
+    "runtime.mapaccess2_fast64",
+    "runtime.mapaccess1_faststr",
+    "runtime.mapaccess2_faststr",
+    "runtime.mapassign",
+    "runtime.mapassign_fast32",
+    "runtime.mapassign_fast32ptr",
+    "runtime.mapassign_fast64",
+    "runtime.mapassign_fast64ptr",
+    "runtime.mapassign_faststr",
+    "runtime.mapdelete",
+    "runtime.mapdelete_fast32",
+    "runtime.mapdelete_fast64",
+    "runtime.mapdelete_faststr",
+    "runtime.mapiterinit",
+    "runtime.mapclear",
+];
+
+/// What the code says (link addresses throughout).
+#[derive(Debug, Default)]
+pub(super) struct CodeFacts {
+    /// Descriptors passed to typed runtime functions (inside the type section; not
+    /// yet checked to be descriptors).
+    pub descriptors: Vec<u64>,
+    /// Global words that only ever receive a fresh `*T` (or nil): (word, `T`).
+    pub pointees: Vec<(u64, u64)>,
+    /// Global words holding a map: (word, map type).
+    pub maps: Vec<(u64, u64)>,
+}
+
+/// How an instruction refers to a RIP-relative address.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Reads it only.
+    Load,
+    /// `MOVQ $0, G`.
+    StoreNil,
+    /// Takes the address.
+    Addr,
+    /// Anything else that may write it.
+    Write,
+}
+
+/// Reads the facts from an amd64 text `code` that starts at link address `base`.
+/// `types` is the type section, `data` the ranges globals live in, `funcs` the
+/// entries of runtime functions by name.
+pub(super) fn scan_amd64(
+    code: &[u8],
+    base: u64,
+    types: (u64, u64),
+    data: &[(u64, u64)],
+    funcs: &HashMap<&str, u64>,
+) -> CodeFacts {
+    let entry_set = |names: &[&str]| -> HashSet<u64> {
+        names.iter().filter_map(|n| funcs.get(n).copied()).collect()
+    };
+    let typed = entry_set(TYPED_FUNCS);
+    let maps = entry_set(MAP_FUNCS);
+    let newobject = funcs.get("runtime.newobject").copied();
+    let wb: HashSet<u64> = funcs
+        .iter()
+        .filter(|(n, _)| n.starts_with("runtime.gcWriteBarrier"))
+        .map(|(_, &e)| e)
+        .collect();
+    let in_types = |a: u64| a >= types.0 && a < types.1;
+    let in_data = |a: u64| data.iter().any(|&(s, e)| a >= s && a < e);
+    let at = |i: usize| base.wrapping_add(i as u64);
+    // disp32 at code[i..i+4] relative to the end of an instruction ending at `end`.
+    let rip = |i: usize, end: usize| -> Option<u64> {
+        let d = code.get(i..i + 4)?;
+        let d = i64::from(i32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+        Some(at(end).wrapping_add(d as u64))
+    };
+    let call = |i: usize| -> Option<u64> {
+        (code.get(i) == Some(&0xe8)).then_some(())?;
+        rip(i + 1, i + 5)
+    };
+    // LEAQ disp(RIP), AX at i: the address.
+    let lea_ax = |i: usize| -> Option<u64> {
+        (code.get(i..i + 3) == Some(&[0x48, 0x8d, 0x05][..])).then_some(())?;
+        rip(i + 3, i + 7)
+    };
+    // MOVQ disp(RIP), BX at i.
+    let load_bx = |i: usize| -> Option<u64> {
+        (code.get(i..i + 3) == Some(&[0x48, 0x8b, 0x1d][..])).then_some(())?;
+        rip(i + 3, i + 7)
+    };
+
+    // Past what may sit between an argument's load and the call without touching
+    // AX or BX: padding NOPs and `LEAQ d(SP), CX` (a key's address).
+    let skip = |mut i: usize| -> usize {
+        for _ in 0..4 {
+            let n = pad_or_cx(code.get(i..).unwrap_or(&[]));
+            if n == 0 {
+                break;
+            }
+            i += n;
+        }
+        i
+    };
+    let mut out = CodeFacts::default();
+    let mut desc = HashSet::new();
+    // Recognized stores: instruction offset of the MOVQ AX, G → (G, T).
+    let mut stores: HashMap<usize, (u64, u64)> = HashMap::new();
+    let mut map_uses: HashMap<u64, HashSet<u64>> = HashMap::new();
+    for i in 0..code.len() {
+        if let Some(t) = lea_ax(i).filter(|&t| in_types(t)) {
+            // LEAQ T, AX; CALL f
+            let c = skip(i + 7);
+            if let Some(f) = call(c) {
+                if typed.contains(&f) {
+                    desc.insert(t);
+                }
+                if maps.contains(&f) {
+                    desc.insert(t);
+                    // MOVQ G, BX; LEAQ M, AX; CALL map function.
+                    if let Some(g) = i.checked_sub(7).and_then(load_bx).filter(|&g| in_data(g)) {
+                        map_uses.entry(g).or_default().insert(t);
+                    }
+                }
+                if Some(f) == newobject {
+                    if let Some((s, g)) = wb_store(code, c + 5, base, &wb) {
+                        if in_data(g) {
+                            stores.insert(s, (g, t));
+                        }
+                    }
+                }
+            }
+            // LEAQ M, AX preceded by nothing; MOVQ G, BX after: LEAQ; MOVQ; CALL.
+            let m = skip(i + 7);
+            if let (Some(g), Some(f)) = (load_bx(m), call(skip(m + 7))) {
+                if maps.contains(&f) && in_data(g) {
+                    desc.insert(t);
+                    map_uses.entry(g).or_default().insert(t);
+                }
+            }
+        }
+    }
+    out.descriptors = desc.into_iter().collect();
+    out.descriptors.sort_unstable();
+    for (g, ts) in map_uses {
+        if ts.len() == 1 {
+            out.maps.extend(ts.into_iter().map(|t| (g, t)));
+        }
+    }
+    out.maps.sort_unstable();
+    // Candidate globals, then every reference overlapping one must be harmless.
+    let mut cand: HashMap<u64, Option<u64>> = HashMap::new();
+    for &(g, t) in stores.values() {
+        let e = cand.entry(g).or_insert(Some(t));
+        if *e != Some(t) {
+            *e = None;
+        }
+    }
+    if !cand.is_empty() {
+        let words: Vec<u64> = {
+            let mut v: Vec<u64> = cand.keys().copied().collect();
+            v.sort_unstable();
+            v
+        };
+        for j in 1..code.len() {
+            let modrm = code[j];
+            if modrm & 0xc7 != 0x05 {
+                continue;
+            }
+            let Some(a) = rip(j + 1, j + 5) else { break };
+            let imm = match code[j - 1] {
+                0x81 | 0xc7 => 4,
+                0x80 | 0x83 | 0xc6 => 1,
+                _ => 0,
+            };
+            let a = a.wrapping_add(imm);
+            if !in_data(a) {
+                continue;
+            }
+            let u = classify(code, j, imm as usize);
+            if u == Use::Addr {
+                continue;
+            }
+            // Bytes the access may touch (vector forms 16).
+            let width = if j >= 2 && code[j - 2] == 0x0f { 16 } else { 8 };
+            let lo = a.saturating_sub(7);
+            let k = words.partition_point(|&g| g < lo);
+            let hits: Vec<u64> = words[k..]
+                .iter()
+                .copied()
+                .take_while(|&g| g < a.saturating_add(width))
+                .collect();
+            for g in hits {
+                // The recognized store's own reference (opcode two bytes before
+                // the ModRM byte).
+                let own = j >= 2
+                    && stores
+                        .get(&(j - 2))
+                        .is_some_and(|&(sg, _)| sg == g && a == g);
+                let ok = own
+                    || match u {
+                        Use::Load => true,
+                        Use::StoreNil => a == g,
+                        Use::Write => false,
+                        Use::Addr => true,
+                    };
+                if !ok {
+                    cand.insert(g, None);
+                }
+            }
+        }
+    }
+    out.pointees = cand
+        .into_iter()
+        .filter_map(|(g, t)| Some((g, t?)))
+        .collect();
+    out.pointees.sort_unstable();
+    out
+}
+
+/// Length of a padding NOP or of a `LEAQ d(SP), CX` at the start of `b`, else 0.
+fn pad_or_cx(b: &[u8]) -> usize {
+    const FORMS: &[&[u8]] = &[
+        &[0x90],
+        &[0x66, 0x90],
+        &[0x0f, 0x1f, 0x00],
+        &[0x0f, 0x1f, 0x40, 0x00],
+        &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x0f, 0x1f, 0x80, 0, 0, 0, 0],
+        &[0x0f, 0x1f, 0x84, 0x00, 0, 0, 0, 0],
+        &[0x66, 0x0f, 0x1f, 0x84, 0x00, 0, 0, 0, 0],
+    ];
+    if let Some(f) = FORMS.iter().find(|f| b.starts_with(f)) {
+        return f.len();
+    }
+    match b {
+        // LEAQ d8(SP), CX; LEAQ d32(SP), CX.
+        [0x48, 0x8d, 0x4c, 0x24, ..] if b.len() >= 5 => 5,
+        [0x48, 0x8d, 0x8c, 0x24, ..] if b.len() >= 8 => 8,
+        _ => 0,
+    }
+}
+
+/// After `CALL runtime.newobject` ending at `i`: `CMPL runtime.writeBarrier(SB), $0`
+/// (an optional 1-byte `NOP`), `JE L`, then (after an optional load of the old
+/// value into another register) `CALL runtime.gcWriteBarrierN` (one of `wb`: the
+/// skipped block is the write barrier's), and at `L`, `MOVQ AX, G(SB)`.
+/// (offset of `L`, `G`).
+fn wb_store(code: &[u8], i: usize, base: u64, wb: &HashSet<u64>) -> Option<(usize, u64)> {
+    let rip = |k: usize, end: usize| -> Option<u64> {
+        let d = code.get(k..k + 4)?;
+        let d = i64::from(i32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+        Some(base.wrapping_add(end as u64).wrapping_add(d as u64))
+    };
+    // 83 3d disp32 00: CMPL disp(RIP), $0.
+    if code.get(i..i + 2) != Some(&[0x83, 0x3d][..]) || code.get(i + 6) != Some(&0) {
+        return None;
+    }
+    let mut k = i + 7;
+    if code.get(k) == Some(&0x90) {
+        k += 1;
+    }
+    // 74 rel8: JE.
+    if code.get(k) != Some(&0x74) {
+        return None;
+    }
+    let rel = u64::from(*code.get(k + 1)?);
+    if rel == 0 || rel >= 0x80 || rel > MAX_WB_SKIP {
+        return None;
+    }
+    let l = k + 2 + rel as usize;
+    // The barrier block: an optional load of the old value into another register
+    // than AX (`MOVQ G(SB), CX`, Go 1.25+), then the barrier call.
+    let mut c = k + 2;
+    if let Some(&[rex, 0x8b, m]) = code.get(c..c + 3) {
+        if (rex == 0x48 || rex == 0x4c) && m & 0xc7 == 0x05 && (rex == 0x4c || m & 0x38 != 0) {
+            c += 7;
+        }
+    }
+    if c >= l || code.get(c) != Some(&0xe8) || !rip(c + 1, c + 5).is_some_and(|f| wb.contains(&f)) {
+        return None;
+    }
+    // 48 89 05 disp32: MOVQ AX, disp(RIP).
+    if code.get(l..l + 3) != Some(&[0x48, 0x89, 0x05][..]) {
+        return None;
+    }
+    Some((l, rip(l + 3, l + 7)?))
+}
+
+/// How the instruction whose RIP-relative ModRM byte is at `j` uses its address
+/// (`imm` immediate bytes follow the displacement). Opcode bytes are read
+/// backwards; anything not known to only read is a write.
+fn classify(code: &[u8], j: usize, imm: usize) -> Use {
+    let op = code[j - 1];
+    let reg = (code[j] >> 3) & 7;
+    let two = j >= 2 && code[j - 2] == 0x0f;
+    if two {
+        return match op {
+            // MOVUPS/MOVSD/MOVAPS/MOVDQ* loads, MOVZX/MOVSX, prefetch, MOVD/MOVQ load.
+            0x10 | 0x28 | 0x6f | 0x6e | 0xb6 | 0xb7 | 0xbe | 0xbf | 0x18 => Use::Load,
+            // BT (not BTS/BTR/BTC).
+            0xba if reg == 4 => Use::Load,
+            _ => Use::Write,
+        };
+    }
+    match op {
+        // MOV r, r/m; CMP; TEST.
+        0x8b | 0x8a | 0x3b | 0x3a | 0x39 | 0x38 | 0x85 | 0x84 => Use::Load,
+        // Group 1 /7 is CMP; F6/F7 /0 TEST.
+        0x80 | 0x81 | 0x83 if reg == 7 => Use::Load,
+        0xf6 | 0xf7 if reg == 0 => Use::Load,
+        // Loads into a register with ALU ops (r, r/m).
+        0x03 | 0x0b | 0x13 | 0x1b | 0x23 | 0x2b | 0x33 => Use::Load,
+        0x8d => Use::Addr,
+        0xc7 if reg == 0 => {
+            let s = j + 5;
+            if imm == 4 && code.get(s..s + 4) == Some(&[0, 0, 0, 0][..]) {
+                Use::StoreNil
+            } else {
+                Use::Write
+            }
+        }
+        _ => Use::Write,
+    }
+}
+
+impl Builder<'_, '_, '_> {
+    /// What the executable's code says ([`CodeFacts`]), read once; empty on other
+    /// architectures than amd64 or when the text cannot be read.
+    pub(super) fn code_facts(&mut self) -> Rc<CodeFacts> {
+        if let Some(f) = &self.code {
+            return f.clone();
+        }
+        let f = Rc::new(self.read_code_facts().unwrap_or_default());
+        self.code = Some(f.clone());
+        f
+    }
+
+    fn read_code_facts(&self) -> Option<CodeFacts> {
+        if self.proc.core().arch() != Arch::Amd64 {
+            return None;
+        }
+        let bin = self.proc.binary();
+        let md = bin.moduledata().ok()?;
+        let (text, etext) = (md.text(), md.etext());
+        let len = etext
+            .checked_sub(text)
+            .filter(|&l| l > 0 && l <= MAX_TEXT)?;
+        let code = bin.read_at(text, len).ok()?;
+        let tab = self.proc.pclntab()?;
+        let mut funcs = HashMap::new();
+        for f in tab.funcs().flatten() {
+            let n = f.name;
+            if TYPED_FUNCS.contains(&n)
+                || MAP_FUNCS.contains(&n)
+                || n.starts_with("runtime.gcWriteBarrier")
+            {
+                funcs.insert(n, f.entry);
+            }
+        }
+        let data = [md.data_range(), md.bss_range()];
+        Some(scan_amd64(code, text, self.types_range, &data, &funcs))
+    }
+
+    /// Descriptors the code passes to typed runtime calls that read as non-interface
+    /// descriptors (link addresses), for shape inference's catalogue.
+    pub(super) fn code_descriptors(&mut self) -> Vec<u64> {
+        let f = self.code_facts();
+        f.descriptors
+            .iter()
+            .copied()
+            .filter(|&t| self.descriptor(t.wrapping_add(self.bias)) == Some(false))
+            .collect()
+    }
+
+    /// Types what globals hold by the code's account (no DWARF): the fresh `T` a
+    /// global only ever receives, when the object agrees; the map a global is used
+    /// as.
+    pub(super) fn code_evidence(&mut self) {
+        let f = self.code_facts();
+        let bias = self.bias;
+        for &(g, t) in &f.pointees {
+            let Some(w) = self.word(g.wrapping_add(bias)).filter(|&w| w != 0) else {
+                continue;
+            };
+            if self.descriptor(t.wrapping_add(bias)) != Some(false) {
+                continue;
+            }
+            let Some(id) = self.link_to_id(Some(t)) else {
+                continue;
+            };
+            if !matches!(self.heap.find_object(w), Some((_, 0))) {
+                continue;
+            }
+            if self.mask_words(id).is_none_or(|m| m.is_empty()) {
+                continue;
+            }
+            if self.target_fits(w, id, false) {
+                self.claim(w, id, 1);
+            }
+        }
+        for &(g, m) in &f.maps {
+            let addr = g.wrapping_add(bias);
+            let Some(w) = self.word(addr).filter(|&w| w != 0) else {
+                continue;
+            };
+            if self.descriptor(m.wrapping_add(bias)) != Some(false)
+                || !matches!(self.heap.find_object(w), Some((_, 0)))
+            {
+                continue;
+            }
+            let Some(id) = self.link_to_id(Some(m)) else {
+                continue;
+            };
+            if matches!(*self.shape_of(id), Shape::Map(_)) {
+                self.walk(addr, id, 0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn le(v: i32) -> [u8; 4] {
+        v.to_le_bytes()
+    }
+
+    /// LEAQ T, AX; CALL newobject; CMPL flag, $0; JE L; CALL wb; L: MOVQ AX, G.
+    fn alloc_store(base: u64, t: u64, newobj: u64, wb: u64, g: u64) -> Vec<u8> {
+        let mut c = vec![0x48, 0x8d, 0x05];
+        c.extend(le((t as i64 - (base as i64 + 7)) as i32));
+        c.push(0xe8);
+        c.extend(le((newobj as i64 - (base as i64 + 12)) as i32));
+        c.extend([0x83, 0x3d]);
+        c.extend(le((0x60_0100 - (base as i64 + 19)) as i32));
+        c.push(0);
+        c.extend([0x74, 5, 0xe8]);
+        c.extend(le((wb as i64 - (base as i64 + 26)) as i32));
+        let l = base + c.len() as u64;
+        c.extend([0x48, 0x89, 0x05]);
+        c.extend(le((g as i64 - (l as i64 + 7)) as i32));
+        c
+    }
+
+    #[test]
+    fn fresh_object_stored_to_a_global() {
+        let base = 0x40_0000;
+        let (t, newobj, wb, g) = (0x50_0000, 0x41_0000, 0x41_1000, 0x60_0200);
+        let funcs: HashMap<&str, u64> = [
+            ("runtime.newobject", newobj),
+            ("runtime.gcWriteBarrier2", wb),
+        ]
+        .into_iter()
+        .collect();
+        let code = alloc_store(base, t, newobj, wb, g);
+        let f = scan_amd64(
+            &code,
+            base,
+            (0x50_0000, 0x50_1000),
+            &[(0x60_0000, 0x60_1000)],
+            &funcs,
+        );
+        assert_eq!(f.descriptors, vec![t]);
+        assert_eq!(f.pointees, vec![(g, t)]);
+        // Another store to G (MOVQ CX, G) disqualifies it.
+        let mut code2 = code.clone();
+        let at = base + code2.len() as u64;
+        code2.extend([0x48, 0x89, 0x0d]);
+        code2.extend(le((g as i64 - (at as i64 + 7)) as i32));
+        let f = scan_amd64(
+            &code2,
+            base,
+            (0x50_0000, 0x50_1000),
+            &[(0x60_0000, 0x60_1000)],
+            &funcs,
+        );
+        assert!(f.pointees.is_empty());
+        // So does a non-nil immediate (MOVQ $1, G); nil (MOVQ $0, G), a load and
+        // its address taken (LEAQ G, CX) do not.
+        let with = |tail: &[u8], imm: Option<i32>| {
+            let mut c = code.clone();
+            let at = base + c.len() as u64;
+            let len = tail.len() as i64 + 4 + if imm.is_some() { 4 } else { 0 };
+            c.extend(tail);
+            c.extend(le((g as i64 - (at as i64 + len)) as i32));
+            if let Some(v) = imm {
+                c.extend(le(v));
+            }
+            scan_amd64(
+                &c,
+                base,
+                (0x50_0000, 0x50_1000),
+                &[(0x60_0000, 0x60_1000)],
+                &funcs,
+            )
+            .pointees
+        };
+        assert!(with(&[0x48, 0xc7, 0x05], Some(1)).is_empty());
+        assert_eq!(with(&[0x48, 0xc7, 0x05], Some(0)), vec![(g, t)]);
+        assert_eq!(with(&[0x48, 0x8b, 0x0d], None), vec![(g, t)]);
+        assert_eq!(with(&[0x48, 0x8d, 0x0d], None), vec![(g, t)]);
+    }
+
+    #[test]
+    fn map_global_used_with_its_type() {
+        let base = 0x40_0000u64;
+        let (m, assign, g) = (0x50_0040u64, 0x41_0000u64, 0x60_0008u64);
+        let funcs: HashMap<&str, u64> =
+            [("runtime.mapassign_fast64", assign)].into_iter().collect();
+        // MOVQ G, BX; LEAQ M, AX; CALL mapassign_fast64
+        let mut c = vec![0x48, 0x8b, 0x1d];
+        c.extend(le((g as i64 - (base as i64 + 7)) as i32));
+        c.extend([0x48, 0x8d, 0x05]);
+        c.extend(le((m as i64 - (base as i64 + 14)) as i32));
+        c.push(0xe8);
+        c.extend(le((assign as i64 - (base as i64 + 19)) as i32));
+        let f = scan_amd64(
+            &c,
+            base,
+            (0x50_0000, 0x50_1000),
+            &[(0x60_0000, 0x60_1000)],
+            &funcs,
+        );
+        assert_eq!(f.maps, vec![(g, m)]);
+        assert_eq!(f.descriptors, vec![m]);
+    }
+}
