@@ -262,15 +262,20 @@ fn overview_prints_the_typed_share() {
             t["object_percent"].as_f64().unwrap()
         );
         // Known gap (issue #5): Go 1.21 has no allocation headers, so without DWARF
-        // the zoo's big pointer arrays and map buckets stay untyped (~56%): the
-        // runtime records no type for them (`hmap` has none, the arrays are held by
-        // untyped globals) and their shapes are shared by many descriptors.
+        // zoo's `main.gMidSlice` backing array and its targets stay untyped (98.66%
+        // typed on the amd64 matrix; the arrays and maps its globals hold are typed
+        // from what the code stores and passes to the map functions, amd64 only).
         let known_gap = case.go_version().starts_with("go1.21.")
             && !has_dwarf(&case)
             && case.program() == "zoo";
         if known_gap {
-            println!("{name}: known gap, not asserted: {pct:.2}% of live bytes typed");
-            assert!(pct >= 50.0, "{name}: only {pct:.2}% of live bytes typed");
+            println!("{name}: known gap: {pct:.2}% of live bytes typed");
+            let min = if case.name.ends_with("-amd64") {
+                98.5
+            } else {
+                50.0
+            };
+            assert!(pct >= min, "{name}: only {pct:.2}% of live bytes typed");
         } else {
             assert!(pct >= 99.0, "{name}: only {pct:.2}% of live bytes typed");
         }
