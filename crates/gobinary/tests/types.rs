@@ -302,66 +302,78 @@ fn parse_truth(out: &str) -> Vec<Truth> {
 /// Every type tests/goprog's `types` mode reports through reflect (named, generic,
 /// embedded, big GC-program/on-demand masks, another module's) is among
 /// `all_types`, with the same name, package path, kind, size, fields and pointer
-/// mask; the `*Impl`→`Iface` itab points at `(*Impl).M`. Go 1.21–1.27.
+/// mask; the `*Impl`→`Iface` itab points at `(*Impl).M`. Go 1.21–1.27, each
+/// built with its symbol table and DWARF and stripped (`-s -w`: no symbols, so
+/// moduledata is found through `.go.module` or by scanning); each binary is
+/// compared with what the same binary printed.
 #[test]
 fn all_types_match_reflect() {
     for tc in common::toolchains() {
-        let Some(path) = tc.build("linux", "amd64", "") else {
-            continue;
-        };
-        let what = format!("go{} linux/amd64", tc.version);
-        let out = std::process::Command::new(&path)
-            .arg("types")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{what}: goprog types failed");
-        let truth = parse_truth(&String::from_utf8(out.stdout).unwrap());
-        assert!(truth.len() >= 25, "{what}: {} types", truth.len());
-        let file = MappedFile::open(&path).unwrap();
-        let bin = file.parse().unwrap();
-        let md = bin.moduledata().unwrap();
-        let reader = bin.type_reader(&md).unwrap();
-        let all: std::collections::BTreeSet<u64> =
-            reader.all_types().unwrap().into_iter().collect();
-        let mut missing = Vec::new();
-        for t in &truth {
-            if !all.contains(&t.addr) {
-                missing.push(t.string.clone());
-                continue;
-            }
-            let d = reader.type_at(t.addr).unwrap();
-            let w = format!("{what}: {}", t.string);
-            assert_eq!(d.name, t.string, "{w}");
-            assert_eq!(reader.qualified_name(&d).unwrap(), t.qualified, "{w}");
-            assert_eq!(d.kind, Kind::from_raw(t.kind), "{w}");
-            assert_eq!(d.size, t.size, "{w}");
-            let fields: Vec<(String, u64, bool, u64)> = reader
-                .fields(&d)
-                .unwrap()
-                .into_iter()
-                .map(|f| (f.name, f.offset, f.embedded, f.typ))
-                .collect();
-            assert_eq!(fields, t.fields, "{w}");
-            assert_eq!(reader.gc_mask(&d).unwrap(), t.mask, "{w} mask");
+        for ldflags in ["", "-s -w"] {
+            all_types_match_reflect_in(&tc, ldflags);
         }
-        assert!(missing.is_empty(), "{what}: not found: {missing:?}");
-        // The itab of *Impl for Iface holds (*Impl).M.
-        let find = |s: &str| truth.iter().find(|t| t.string == s).unwrap().addr;
-        let (iface, imp) = (find("main.Iface"), find("*main.Impl"));
-        let itab = reader
-            .itabs()
+    }
+}
+
+fn all_types_match_reflect_in(tc: &common::Toolchain, ldflags: &str) {
+    let Some(path) = tc.build("linux", "amd64", ldflags) else {
+        return;
+    };
+    let what = format!("go{} linux/amd64 {ldflags:?}", tc.version);
+    let out = std::process::Command::new(&path)
+        .arg("types")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{what}: goprog types failed");
+    let truth = parse_truth(&String::from_utf8(out.stdout).unwrap());
+    assert!(truth.len() >= 25, "{what}: {} types", truth.len());
+    let file = MappedFile::open(&path).unwrap();
+    let bin = file.parse().unwrap();
+    let md = bin.moduledata().unwrap();
+    if !ldflags.is_empty() {
+        assert!(!bin.has_symbols(), "{what}: has a symbol table");
+        assert_ne!(md.found_by(), gobinary::FoundBy::Symbol, "{what}");
+    }
+    let reader = bin.type_reader(&md).unwrap();
+    let all: std::collections::BTreeSet<u64> = reader.all_types().unwrap().into_iter().collect();
+    let mut missing = Vec::new();
+    for t in &truth {
+        if !all.contains(&t.addr) {
+            missing.push(t.string.clone());
+            continue;
+        }
+        let d = reader.type_at(t.addr).unwrap();
+        let w = format!("{what}: {}", t.string);
+        assert_eq!(d.name, t.string, "{w}");
+        assert_eq!(reader.qualified_name(&d).unwrap(), t.qualified, "{w}");
+        assert_eq!(d.kind, Kind::from_raw(t.kind), "{w}");
+        assert_eq!(d.size, t.size, "{w}");
+        let fields: Vec<(String, u64, bool, u64)> = reader
+            .fields(&d)
             .unwrap()
             .into_iter()
-            .find(|i| i.interface == iface && i.typ == imp)
-            .unwrap_or_else(|| panic!("{what}: no itab"));
-        let tab = bin.pclntab().unwrap();
-        let m = tab.func_for_pc(itab.methods[0]).unwrap().unwrap();
-        assert_eq!(m.name, "main.(*Impl).M", "{what}");
-        assert_eq!(m.entry, itab.methods[0], "{what}");
-        eprintln!(
-            "{what}: {} types, {} itabs",
-            all.len(),
-            reader.itabs().unwrap().len()
-        );
+            .map(|f| (f.name, f.offset, f.embedded, f.typ))
+            .collect();
+        assert_eq!(fields, t.fields, "{w}");
+        assert_eq!(reader.gc_mask(&d).unwrap(), t.mask, "{w} mask");
     }
+    assert!(missing.is_empty(), "{what}: not found: {missing:?}");
+    // The itab of *Impl for Iface holds (*Impl).M.
+    let find = |s: &str| truth.iter().find(|t| t.string == s).unwrap().addr;
+    let (iface, imp) = (find("main.Iface"), find("*main.Impl"));
+    let itab = reader
+        .itabs()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.interface == iface && i.typ == imp)
+        .unwrap_or_else(|| panic!("{what}: no itab"));
+    let tab = bin.pclntab().unwrap();
+    let m = tab.func_for_pc(itab.methods[0]).unwrap().unwrap();
+    assert_eq!(m.name, "main.(*Impl).M", "{what}");
+    assert_eq!(m.entry, itab.methods[0], "{what}");
+    eprintln!(
+        "{what}: {} types, {} itabs",
+        all.len(),
+        reader.itabs().unwrap().len()
+    );
 }

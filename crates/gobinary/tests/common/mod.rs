@@ -35,12 +35,16 @@ impl Toolchain {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         let mut child = c.spawn().ok()?;
-        if let Some(input) = stdin {
-            child.stdin.take()?.write_all(input.as_bytes()).ok()?;
-        } else {
-            drop(child.stdin.take());
-        }
+        // Feed stdin from another thread: a tool answering line by line (addr2line)
+        // fills the stdout pipe before a large input is all written.
+        let writer = child.stdin.take().map(|mut pipe| {
+            let input = stdin.unwrap_or_default().to_string();
+            std::thread::spawn(move || pipe.write_all(input.as_bytes()))
+        });
         let out = child.wait_with_output().ok()?;
+        if let Some(w) = writer {
+            w.join().ok()?.ok()?;
+        }
         if !out.status.success() {
             eprintln!(
                 "go {args:?} failed: {}",
