@@ -1983,14 +1983,42 @@ impl Builder<'_, '_, '_> {
             }
             all.sort_unstable();
             all.dedup();
+            // Swiss map slot types (`struct { key K; elem V }`, the element of a
+            // group's `slots` array): the runtime allocates groups, never a slot.
+            let mut slots = HashSet::new();
+            for &a in &all {
+                let Ok(t) = r.type_at(a) else { continue };
+                if t.kind != Kind::Map {
+                    continue;
+                }
+                let Some(g) = r.map_group(&t).ok().flatten() else {
+                    continue;
+                };
+                let Ok(gt) = r.type_at(g) else { continue };
+                for f in r.fields(&gt).unwrap_or_default() {
+                    if f.name != "slots" {
+                        continue;
+                    }
+                    let elem = r
+                        .type_at(f.typ)
+                        .ok()
+                        .and_then(|at| r.elem(&at).ok().flatten());
+                    slots.extend(elem);
+                }
+            }
             for a in all {
+                if slots.contains(&a) {
+                    continue;
+                }
                 let Ok(t) = r.type_at(a) else { continue };
                 if t.ptr_bytes == 0 || t.size == 0 || t.size > MAX_INFER_SIZE {
                     continue;
                 }
-                // A generic shape (`go.shape.*`) is no value's type: the runtime
-                // allocates with the instantiated type from the dictionary.
-                if t.kind != Kind::Struct && t.name.contains("go.shape.") {
+                // A generic shape (`go.shape.*`), or a type instantiated with one,
+                // is no value's type: generic code allocates with the instantiated
+                // type from its dictionary (closure structs excepted: a closure in
+                // generic code captures shape-typed variables).
+                if t.name.contains("go.shape.") && !t.name.starts_with("struct { F uintptr; ") {
                     continue;
                 }
                 let Ok(mask) = r.gc_mask(&t) else { continue };
