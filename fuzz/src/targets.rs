@@ -252,7 +252,12 @@ fn write(bytes: &mut [u8], off: usize, b: &[u8]) {
 
 /// Runs every `gobinary` entry point on `data`.
 pub fn exercise_binary(data: &[u8]) {
-    let _ = GoBinary::fat_arches(data);
+    // A universal Mach-O (the patches can write its magic): every member by arch.
+    for arch in GoBinary::fat_arches(data).unwrap_or_default() {
+        if let Ok(member) = GoBinary::parse_arch(data, arch) {
+            let _ = (member.arch(), member.build_info(), member.pclntab().is_ok());
+        }
+    }
     let Ok(bin) = GoBinary::parse(data) else {
         return;
     };
