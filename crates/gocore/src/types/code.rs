@@ -27,6 +27,11 @@
 //!   `T` — used only when it agrees with the runtime's record: the pointer starts
 //!   its object and the object's heap bitmap holds `T`'s pointer mask (`T` has
 //!   pointers, so it never comes from the tiny allocator).
+//! * **slices held by globals**: the same for `CALL runtime.makeslice` (element type
+//!   `T`; length and capacity set as constants before the call and stored as
+//!   constants to the slice's other words after it): the data word `G` receives a
+//!   fresh array of `T`s, typed as `cap` of them (the word two after `G`) when the
+//!   array starts its object, fits in it and every element holds `T`'s mask.
 //! * **maps held by globals**: `MOVQ G(SB), BX` and `LEAQ type:M(SB), AX`, in either
 //!   order, directly before a call of a map function (only padding `NOP`s and a
 //!   key's address, `LEAQ d(SP), CX`, in between) (`mapaccess*`, `mapassign*`,
@@ -46,6 +51,9 @@ use super::{Builder, Shape};
 const MAX_TEXT: u64 = 1 << 30;
 /// Farthest a write-barrier check's `JE` may skip (bytes).
 const MAX_WB_SKIP: u64 = 64;
+
+/// Most elements of a slice whose pointer masks are checked.
+const MAX_SLICE_CHECK: u64 = 1 << 16;
 
 /// Runtime functions whose first (`AX`) parameter is a type descriptor.
 const TYPED_FUNCS: &[&str] = &[
@@ -97,6 +105,9 @@ pub(super) struct CodeFacts {
     pub descriptors: Vec<u64>,
     /// Global words that only ever receive a fresh `*T` (or nil): (word, `T`).
     pub pointees: Vec<(u64, u64)>,
+    /// Slice data words of globals that only ever receive a fresh `make([]T, …)`
+    /// (or nil): (data word, `T`); the capacity is the word two after.
+    pub slices: Vec<(u64, u64)>,
     /// Global words holding a map: (word, map type).
     pub maps: Vec<(u64, u64)>,
 }
@@ -130,6 +141,7 @@ pub(super) fn scan_amd64(
     let typed = entry_set(TYPED_FUNCS);
     let maps = entry_set(MAP_FUNCS);
     let newobject = funcs.get("runtime.newobject").copied();
+    let makeslice = funcs.get("runtime.makeslice").copied();
     let wb: HashSet<u64> = funcs
         .iter()
         .filter(|(n, _)| n.starts_with("runtime.gcWriteBarrier"))
@@ -171,31 +183,65 @@ pub(super) fn scan_amd64(
         }
         i
     };
+    // Past those and constant loads into BX and CX (`MOVL $n, BX`, `MOVL $n, CX`,
+    // `MOVQ BX, CX`: makeslice's length and capacity), which leave AX alone.
+    let skip_args = |mut i: usize| -> usize {
+        for _ in 0..6 {
+            let b = code.get(i..).unwrap_or(&[]);
+            let n = match b {
+                [0xbb | 0xb9, _, _, _, _, ..] => 5,
+                [0x48, 0x89, 0xd9, ..] => 3,
+                _ => pad_or_cx(b),
+            };
+            if n == 0 {
+                break;
+            }
+            i += n;
+        }
+        i
+    };
     let mut out = CodeFacts::default();
     let mut desc = HashSet::new();
-    // Recognized stores: instruction offset of the MOVQ AX, G → (G, T).
-    let mut stores: HashMap<usize, (u64, u64)> = HashMap::new();
+    // Recognized stores: instruction offset of the MOVQ AX, G → (G, T, slice).
+    let mut stores: HashMap<usize, (u64, u64, bool)> = HashMap::new();
     let mut map_uses: HashMap<u64, HashSet<u64>> = HashMap::new();
     for i in 0..code.len() {
         if let Some(t) = lea_ax(i).filter(|&t| in_types(t)) {
-            // LEAQ T, AX; CALL f
-            let c = skip(i + 7);
-            if let Some(f) = call(c) {
+            // LEAQ T, AX; CALL f (other arguments set in between)
+            let a = skip_args(i + 7);
+            if let Some(f) = call(a) {
                 if typed.contains(&f) {
                     desc.insert(t);
                 }
+                if Some(f) == newobject {
+                    if let Some((s, g)) = wb_store(code, a + 5, base, &wb) {
+                        if in_data(g) {
+                            stores.insert(s, (g, t, false));
+                        }
+                    }
+                }
+                if Some(f) == makeslice {
+                    // The length and capacity stored as constants first
+                    // (`MOVQ $n, G+8(SB)`, `MOVQ $n, G+16(SB)`).
+                    let mut k = a + 5;
+                    while code.get(k..k + 3) == Some(&[0x48, 0xc7, 0x05][..]) && k < a + 5 + 22 {
+                        k += 11;
+                    }
+                    if let Some((s, g)) = wb_store(code, k, base, &wb) {
+                        if in_data(g) {
+                            stores.insert(s, (g, t, true));
+                        }
+                    }
+                }
+            }
+            // LEAQ M, AX; CALL map function (BX untouched in between)
+            let c = skip(i + 7);
+            if let Some(f) = call(c) {
                 if maps.contains(&f) {
                     desc.insert(t);
                     // MOVQ G, BX; LEAQ M, AX; CALL map function.
                     if let Some(g) = i.checked_sub(7).and_then(load_bx).filter(|&g| in_data(g)) {
                         map_uses.entry(g).or_default().insert(t);
-                    }
-                }
-                if Some(f) == newobject {
-                    if let Some((s, g)) = wb_store(code, c + 5, base, &wb) {
-                        if in_data(g) {
-                            stores.insert(s, (g, t));
-                        }
                     }
                 }
             }
@@ -218,10 +264,10 @@ pub(super) fn scan_amd64(
     }
     out.maps.sort_unstable();
     // Candidate globals, then every reference overlapping one must be harmless.
-    let mut cand: HashMap<u64, Option<u64>> = HashMap::new();
-    for &(g, t) in stores.values() {
-        let e = cand.entry(g).or_insert(Some(t));
-        if *e != Some(t) {
+    let mut cand: HashMap<u64, Option<(u64, bool)>> = HashMap::new();
+    for &(g, t, sl) in stores.values() {
+        let e = cand.entry(g).or_insert(Some((t, sl)));
+        if *e != Some((t, sl)) {
             *e = None;
         }
     }
@@ -265,7 +311,7 @@ pub(super) fn scan_amd64(
                 let own = j >= 2
                     && stores
                         .get(&(j - 2))
-                        .is_some_and(|&(sg, _)| sg == g && a == g);
+                        .is_some_and(|&(sg, _, _)| sg == g && a == g);
                 let ok = own
                     || match u {
                         Use::Load => true,
@@ -279,10 +325,14 @@ pub(super) fn scan_amd64(
             }
         }
     }
-    out.pointees = cand
-        .into_iter()
-        .filter_map(|(g, t)| Some((g, t?)))
-        .collect();
+    for (g, v) in cand {
+        match v {
+            Some((t, false)) => out.pointees.push((g, t)),
+            Some((t, true)) => out.slices.push((g, t)),
+            None => {}
+        }
+    }
+    out.slices.sort_unstable();
     out.pointees.sort_unstable();
     out
 }
@@ -443,9 +493,31 @@ impl Builder<'_, '_, '_> {
             .collect()
     }
 
-    /// Types what globals hold by the code's account (no DWARF): the fresh `T` a
-    /// global only ever receives, when the object agrees; the map a global is used
-    /// as.
+    /// Types the array a slice header at `addr` points to as `cap` values of `id`
+    /// when it starts its object, fits in it and every element holds `id`'s
+    /// (non-empty) pointer mask.
+    fn slice_global(&mut self, addr: u64, id: u32) {
+        let (Some(w), Some(cap)) = (self.word(addr), self.word(addr + 2 * self.ptr)) else {
+            return;
+        };
+        let size = self.size_of(id);
+        if w == 0 || cap == 0 || size == 0 || cap > MAX_SLICE_CHECK {
+            return;
+        }
+        let Some((obj, 0)) = self.heap.object_at(w) else {
+            return;
+        };
+        if cap.saturating_mul(size) > obj.size || self.mask_words(id).is_none_or(|m| m.is_empty()) {
+            return;
+        }
+        if (0..cap).all(|i| self.target_fits(w + i * size, id, false)) {
+            self.claim(w, id, cap);
+        }
+    }
+
+    /// Types what globals hold by the code's account (no DWARF): the fresh `T` or
+    /// `[]T` a global only ever receives, when the object agrees; the map a global
+    /// is used as; and `runtime.allgs`'s array (`[]*runtime.g` in every release).
     pub(super) fn code_evidence(&mut self) {
         let f = self.code_facts();
         let bias = self.bias;
@@ -467,6 +539,22 @@ impl Builder<'_, '_, '_> {
             }
             if self.target_fits(w, id, false) {
                 self.claim(w, id, 1);
+            }
+        }
+        for &(g, t) in &f.slices {
+            let addr = g.wrapping_add(bias);
+            if self.descriptor(t.wrapping_add(bias)) != Some(false) {
+                continue;
+            }
+            let Some(id) = self.link_to_id(Some(t)) else {
+                continue;
+            };
+            self.slice_global(addr, id);
+        }
+        // The runtime's own: `runtime.allgs` is a `[]*runtime.g` in every release.
+        if let Ok(loc) = self.proc.locate_global("runtime.allgs") {
+            if let Some(id) = self.type_named("*runtime.g") {
+                self.slice_global(loc.addr, id);
             }
         }
         for &(g, m) in &f.maps {
@@ -571,6 +659,47 @@ mod tests {
         assert_eq!(with(&[0x48, 0xc7, 0x05], Some(0)), vec![(g, t)]);
         assert_eq!(with(&[0x48, 0x8b, 0x0d], None), vec![(g, t)]);
         assert_eq!(with(&[0x48, 0x8d, 0x0d], None), vec![(g, t)]);
+    }
+
+    #[test]
+    fn fresh_slice_stored_to_a_global() {
+        let base = 0x40_0000u64;
+        let (t, mk, wb, g) = (0x50_0000u64, 0x41_0000u64, 0x41_1000u64, 0x60_0200u64);
+        let funcs: HashMap<&str, u64> =
+            [("runtime.makeslice", mk), ("runtime.gcWriteBarrier2", wb)]
+                .into_iter()
+                .collect();
+        // LEAQ T, AX; MOVL $40, BX; MOVQ BX, CX; CALL makeslice
+        let mut c = vec![0x48, 0x8d, 0x05];
+        c.extend(le((t as i64 - (base as i64 + 7)) as i32));
+        c.extend([0xbb, 40, 0, 0, 0, 0x48, 0x89, 0xd9, 0xe8]);
+        c.extend(le((mk as i64 - (base as i64 + c.len() as i64 + 4)) as i32));
+        // MOVQ $40, G+8; MOVQ $40, G+16
+        for off in [8i64, 16] {
+            let at = base as i64 + c.len() as i64;
+            c.extend([0x48, 0xc7, 0x05]);
+            c.extend(le((g as i64 + off - (at + 11)) as i32));
+            c.extend(le(40));
+        }
+        // CMPL flag, $0; JE L; CALL wb; L: MOVQ AX, G
+        let at = base as i64 + c.len() as i64;
+        c.extend([0x83, 0x3d]);
+        c.extend(le((0x60_0100 - (at + 7)) as i32));
+        c.extend([0, 0x74, 5, 0xe8]);
+        c.extend(le((wb as i64 - (base as i64 + c.len() as i64 + 4)) as i32));
+        let at = base as i64 + c.len() as i64;
+        c.extend([0x48, 0x89, 0x05]);
+        c.extend(le((g as i64 - (at + 7)) as i32));
+        let f = scan_amd64(
+            &c,
+            base,
+            (0x50_0000, 0x50_1000),
+            &[(0x60_0000, 0x60_1000)],
+            &funcs,
+        );
+        assert_eq!(f.slices, vec![(g, t)]);
+        assert!(f.pointees.is_empty());
+        assert_eq!(f.descriptors, vec![t]);
     }
 
     #[test]
