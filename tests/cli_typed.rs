@@ -262,20 +262,16 @@ fn overview_prints_the_typed_share() {
             t["object_percent"].as_f64().unwrap()
         );
         // Known gap (issue #5): Go 1.21 has no allocation headers, so without DWARF
-        // zoo's `main.gMidSlice` backing array and its targets stay untyped (98.66%
-        // typed on the amd64 matrix; the arrays and maps its globals hold are typed
-        // from what the code stores and passes to the map functions, amd64 only).
+        // zoo's arrays, maps and slices held by globals are typed only from what the
+        // code stores and passes to the runtime, which is read on amd64 alone
+        // (99.66% on the amd64 matrix cores; ~56% without the code).
         let known_gap = case.go_version().starts_with("go1.21.")
             && !has_dwarf(&case)
-            && case.program() == "zoo";
+            && case.program() == "zoo"
+            && !case.name.ends_with("-amd64");
         if known_gap {
             println!("{name}: known gap: {pct:.2}% of live bytes typed");
-            let min = if case.name.ends_with("-amd64") {
-                98.5
-            } else {
-                50.0
-            };
-            assert!(pct >= min, "{name}: only {pct:.2}% of live bytes typed");
+            assert!(pct >= 50.0, "{name}: only {pct:.2}% of live bytes typed");
         } else {
             assert!(pct >= 99.0, "{name}: only {pct:.2}% of live bytes typed");
         }
