@@ -274,6 +274,9 @@ pub struct GoBinary<'data> {
     os: Os,
     enc: Encoding,
     sections: Vec<Section<'data>>,
+    /// The first section whose file range goes past the end of the data (name or
+    /// index, start and end offset): the file was cut short.
+    cut: Option<(String, u64, u64)>,
 }
 
 const MAX_SECTIONS: usize = 4096;
@@ -354,7 +357,18 @@ impl<'data> GoBinary<'data> {
             ptr_size: if file.is_64() { 8 } else { 4 },
         };
         let mut sections = Vec::new();
+        let mut cut = None;
         for s in file.sections().take(MAX_SECTIONS) {
+            if let Some((off, size)) = s.file_range() {
+                let end = off.saturating_add(size);
+                if end > data.len() as u64 && cut.is_none() {
+                    let name = match s.name() {
+                        Ok(n) => n.to_string(),
+                        Err(_) => format!("#{}", s.index().0),
+                    };
+                    cut = Some((name, off, end));
+                }
+            }
             let address = s.address();
             if address == 0 {
                 continue; // not loaded (debug info, symbol tables)
@@ -401,7 +415,24 @@ impl<'data> GoBinary<'data> {
             os,
             enc,
             sections,
+            cut,
         })
+    }
+
+    /// The error for a structure that was looked for and not found: "not found",
+    /// or, when the file was cut short, which section the cut goes through.
+    pub(crate) fn not_found(&self, structure: &'static str) -> Error {
+        match &self.cut {
+            Some((name, start, end)) => Error::malformed(
+                structure,
+                Location::Offset(self.data.len() as u64),
+                format!(
+                    "not found: the file is truncated, it ends there, inside section {name} \
+                     (file offsets {start:#x}..{end:#x})"
+                ),
+            ),
+            None => Error::not_found(structure),
+        }
     }
 
     /// The bytes of the (member) file.

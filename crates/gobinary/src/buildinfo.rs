@@ -394,7 +394,7 @@ impl<'data> GoBinary<'data> {
                 break;
             }
         }
-        Err(Error::not_found("build info"))
+        Err(self.not_found("build info"))
     }
 
     /// Parses the build-info header at `addr`.

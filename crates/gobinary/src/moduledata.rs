@@ -483,7 +483,7 @@ impl<'data> GoBinary<'data> {
             }
         }
         let _ = p;
-        Err(Error::not_found("moduledata"))
+        Err(self.not_found("moduledata"))
     }
 
     /// The GC pointer mask of the data section (`moduledata.gcdata` is a GC program

@@ -1228,7 +1228,7 @@ impl<'data> crate::GoBinary<'data> {
                 }
             }
         }
-        Err(Error::not_found("pclntab"))
+        Err(self.not_found("pclntab"))
     }
 
     /// Finds and parses the pclntab, and fills in what the table itself lacks from

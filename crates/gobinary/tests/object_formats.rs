@@ -147,3 +147,85 @@ fn garbage_is_an_error_not_a_panic() {
         let _ = GoBinary::parse(&bad).map(|b| (b.go_build_id(), b.build_info().ok()));
     }
 }
+
+/// Truncated copies of every fixture: the build info and the function table, when
+/// read, are exactly the full file's (never a partial list from a cut table);
+/// otherwise they are an error that says the file is truncated, never a panic.
+#[test]
+fn truncated_binaries_give_errors() {
+    let mut whole_total = 0;
+    for f in common::fixtures() {
+        let full = GoBinary::parse(&f.binary).unwrap();
+        let info = full.build_info().unwrap();
+        let magic = f
+            .binary
+            .windows(14)
+            .position(|w| w == b"\xff Go buildinf:")
+            .expect("build info magic");
+        // A whole file without build info: plainly not found, no talk of a cut.
+        let mut no_magic = f.binary.clone();
+        no_magic[magic] ^= 0xff;
+        let e = GoBinary::parse(&no_magic)
+            .unwrap()
+            .build_info()
+            .unwrap_err();
+        assert!(
+            matches!(e, gobinary::Error::NotFound { .. }),
+            "{}: {e}",
+            f.name
+        );
+        let tab = full.pclntab().unwrap();
+        let funcs: Vec<(u64, String)> = tab
+            .funcs()
+            .map(|x| x.map(|x| (x.entry, x.name.to_string())).unwrap())
+            .collect();
+        let sec = full.section_at(tab.address()).unwrap();
+        let tab_start = (sec.file_offset.unwrap() + (tab.address() - sec.address)) as usize;
+        let tab_end = tab_start + tab.data().len();
+        let (mut errors, mut whole) = (0, 0);
+        for percent in [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99] {
+            let cut = f.binary.len() * percent / 100;
+            let what = format!("{} cut at {cut} ({percent}%)", f.name);
+            let bin = match GoBinary::parse(&f.binary[..cut]) {
+                Ok(bin) => bin,
+                Err(e) => {
+                    assert!(!e.to_string().is_empty(), "{what}");
+                    errors += 1;
+                    continue;
+                }
+            };
+            match bin.build_info() {
+                Ok(got) => {
+                    assert!(cut > magic, "{what}: build info past the cut");
+                    assert_eq!(got, info, "{what}");
+                    whole += 1;
+                }
+                Err(e) => {
+                    // The message says why: the cut.
+                    assert!(e.to_string().contains("truncated"), "{what}: {e}");
+                    errors += 1;
+                }
+            }
+            let listed: Result<Vec<(u64, String)>, _> = bin.pclntab().and_then(|t| {
+                t.funcs()
+                    .map(|x| x.map(|x| (x.entry, x.name.to_string())))
+                    .collect()
+            });
+            match listed {
+                Ok(got) => {
+                    assert!(cut >= tab_end, "{what}: pclntab read past the cut");
+                    assert_eq!(got, funcs, "{what}");
+                    whole += 1;
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains("truncated"), "{what}: {e}");
+                    errors += 1;
+                }
+            }
+        }
+        println!("{}: {errors} errors, {whole} whole reads", f.name);
+        assert!(errors > 0, "{}: no truncation gave an error", f.name);
+        whole_total += whole;
+    }
+    assert!(whole_total > 0, "no truncated copy read whole");
+}
