@@ -245,10 +245,12 @@ fn toolchain_compile_matches_nm_and_addr2line() {
     }
 }
 
-/// Runs a linux/amd64 build of tests/goprog and compares our inlined frames with
-/// what `runtime.CallersFrames` printed.
-fn check_inline(path: &std::path::Path, what: &str) {
-    let out = std::process::Command::new(path).output().unwrap();
+/// Runs a linux build of tests/goprog and compares our inlined frames with what
+/// `runtime.CallersFrames` printed (false when this machine cannot run it).
+fn check_inline(path: &std::path::Path, goarch: &str, what: &str) -> bool {
+    let Some(out) = common::run_linux(path, goarch, &[]) else {
+        return false;
+    };
     let text = String::from_utf8(out.stdout).unwrap();
     let pcs: Vec<u64> = text
         .lines()
@@ -284,6 +286,7 @@ fn check_inline(path: &std::path::Path, what: &str) {
         want.iter().any(|w| w.starts_with("main.inl1 ")),
         "{what}: expected inlined frames in {want:?}"
     );
+    true
 }
 
 #[test]
@@ -292,11 +295,18 @@ fn inlined_frames_match_callers_frames() {
         eprintln!("skip: needs linux/amd64 to run the test program");
         return;
     }
+    // Every release, on each architecture this machine runs (arm64 and arm under
+    // qemu-user).
+    let mut checked = 0;
     for tc in common::toolchains() {
-        if let Some(path) = tc.build("linux", "amd64", "") {
-            check_inline(&path, &format!("go{}", tc.version));
+        for goarch in ["amd64", "386", "arm64", "arm"] {
+            if let Some(path) = tc.build("linux", goarch, "") {
+                let what = format!("go{} linux/{goarch}", tc.version);
+                checked += usize::from(check_inline(&path, goarch, &what));
+            }
         }
     }
+    println!("{checked} toolchain builds compared with runtime.CallersFrames");
     // The committed stripped fixtures (found by section, moduledata by scan).
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("gobinary-fixtures");
     std::fs::create_dir_all(&dir).unwrap();
@@ -310,7 +320,7 @@ fn inlined_frames_match_callers_frames() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::rename(&tmp, &path).unwrap();
-        check_inline(&path, &f.name);
+        assert!(check_inline(&path, "amd64", &f.name), "{}", f.name);
     }
 }
 

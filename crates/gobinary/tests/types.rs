@@ -306,25 +306,32 @@ fn parse_truth(out: &str) -> Vec<Truth> {
 /// built with its symbol table and DWARF and stripped (`-s -w`: no symbols, so
 /// moduledata is found through `.go.module` or by scanning); each binary is
 /// compared with what the same binary printed.
+/// Stripped linux/386 and linux/arm64 builds too (arm64 run under qemu-user).
 #[test]
 fn all_types_match_reflect() {
+    let mut checked = 0;
     for tc in common::toolchains() {
-        for ldflags in ["", "-s -w"] {
-            all_types_match_reflect_in(&tc, ldflags);
+        for (goarch, ldflags) in [
+            ("amd64", ""),
+            ("amd64", "-s -w"),
+            ("386", "-s -w"),
+            ("arm64", "-s -w"),
+        ] {
+            checked += usize::from(all_types_match_reflect_in(&tc, goarch, ldflags));
         }
     }
+    println!("{checked} builds compared with reflect");
 }
 
-fn all_types_match_reflect_in(tc: &common::Toolchain, ldflags: &str) {
-    let Some(path) = tc.build("linux", "amd64", ldflags) else {
-        return;
+/// False when the build could not be made or run here.
+fn all_types_match_reflect_in(tc: &common::Toolchain, goarch: &str, ldflags: &str) -> bool {
+    let Some(path) = tc.build("linux", goarch, ldflags) else {
+        return false;
     };
-    let what = format!("go{} linux/amd64 {ldflags:?}", tc.version);
-    let out = std::process::Command::new(&path)
-        .arg("types")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{what}: goprog types failed");
+    let what = format!("go{} linux/{goarch} {ldflags:?}", tc.version);
+    let Some(out) = common::run_linux(&path, goarch, &["types"]) else {
+        return false;
+    };
     let truth = parse_truth(&String::from_utf8(out.stdout).unwrap());
     assert!(truth.len() >= 25, "{what}: {} types", truth.len());
     let file = MappedFile::open(&path).unwrap();
@@ -376,4 +383,5 @@ fn all_types_match_reflect_in(tc: &common::Toolchain, ldflags: &str) {
         all.len(),
         reader.itabs().unwrap().len()
     );
+    true
 }

@@ -116,6 +116,45 @@ impl Toolchain {
     }
 }
 
+/// Runs a linux build of tests/goprog for `goarch` with `args`: amd64 and 386
+/// natively, arm64 and arm under qemu-user. None (with a printed reason) when this
+/// machine cannot run it.
+pub fn run_linux(path: &Path, goarch: &str, args: &[&str]) -> Option<std::process::Output> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        eprintln!("skip: running linux/{goarch} programs needs a linux/amd64 host");
+        return None;
+    }
+    let mut c = match goarch {
+        "amd64" | "386" => Command::new(path),
+        "arm64" | "arm" => {
+            let qemu = if goarch == "arm64" {
+                "qemu-aarch64"
+            } else {
+                "qemu-arm"
+            };
+            let mut c = Command::new(qemu);
+            c.arg(path);
+            c
+        }
+        _ => return None,
+    };
+    match c.args(args).output() {
+        Ok(out) if out.status.success() => Some(out),
+        Ok(out) => {
+            eprintln!(
+                "skip: {} linux/{goarch} failed: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("skip: cannot run linux/{goarch} {}: {e}", path.display());
+            None
+        }
+    }
+}
+
 /// FNV-1a over the names and contents of tests/goprog's files.
 fn source_hash() -> u64 {
     static HASH: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
