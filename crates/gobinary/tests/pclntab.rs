@@ -209,13 +209,28 @@ fn toolchain_builds_match_nm_and_addr2line() {
             let file = MappedFile::open(&path).unwrap();
             let bin = file.parse().unwrap();
             let tab = bin.pclntab().unwrap();
-            check_funcs(&tab, &nm_text(&tc, p).unwrap(), &what);
+            let nm = nm_text(&tc, p).unwrap();
+            check_funcs(&tab, &nm, &what);
             let lines = addr2line(&tc, p, &tab, 5);
             assert!(
                 lines.lines().count() > tab.func_count(),
                 "{what}: every entry and sampled PCs"
             );
             check_lines(&tab, &lines, &what);
+            // The stripped build (no symbols for nm) lays out text identically:
+            // its table must give what nm and addr2line said of the full build.
+            if (goos, goarch) == ("linux", "amd64") {
+                let Some(stripped) = tc.build(goos, goarch, "-s -w") else {
+                    continue;
+                };
+                let what = format!("{what} -s -w");
+                let file = MappedFile::open(&stripped).unwrap();
+                let bin = file.parse().unwrap();
+                assert!(!bin.has_symbols(), "{what}: has symbols");
+                let tab = bin.pclntab().unwrap();
+                check_funcs(&tab, &nm, &what);
+                check_lines(&tab, &lines, &what);
+            }
         }
     }
 }
