@@ -21,8 +21,8 @@
 //!   [`NODWARF_HEADERS_ASSERTED`] and >= 99% of live bytes typed (leak: on every
 //!   release); on amd64 also [`NODWARF_CODE_ASSERTED`] (what the code says globals
 //!   hold: fresh arrays, a map's type) on every release and
-//!   [`NODWARF_IFACE_HOLDER_ASSERTED`] up to Go 1.25, and >= 99% of live bytes
-//!   typed on every release.
+//!   [`NODWARF_IFACE_HOLDER_ASSERTED`], and >= 99% of live bytes typed on every
+//!   release.
 //!
 //! User arenas (zoo's `arenas` truth section, `exp-arenas` cases): every chunk is
 //! typed `user arena chunk`, never the type of its first value; the live chunk's
@@ -43,8 +43,7 @@
 //! `main.CycleNode` (held only by the untyped global `main.gCycle`, stored from a
 //! spilled register, not right after its allocation), `main.StackHeld` (a frame
 //! slot), `main.Cleaned` and `main.WeakTarget` (untyped globals; a cleanup or weak
-//! handle records no type), `main.IfaceHolder` on Go 1.26+ (another candidate
-//! fits as well); on arm64 what the amd64 code reader gives (and there, on Go 1.21,
+//! handle records no type); on arm64 what the amd64 code reader gives (and there, on Go 1.21,
 //! zoo's arrays, maps and `main.gMidSlice`, so 99% is not asserted).
 
 use corefile::{Core, OpenOptions};
@@ -157,12 +156,11 @@ const NODWARF_CODE_ASSERTED: &[&str] = &[
     "main.MidSliceTarget",
 ];
 
-/// Truth types asserted without DWARF on amd64 up to Go 1.25: `main.IfaceHolder`
-/// is inferred (the one candidate whose interface and func fields hold what the
-/// runtime writes there; from 1.22 its descriptor is known only because code
-/// allocates it; swiss map slot and `go.shape` types are no candidates). From 1.26
-/// a runtime type, `struct { head *runtime.spanSPMC; tail atomic.UnsafePointer }`,
-/// fits as well.
+/// Truth types asserted without DWARF on Go 1.21 and on amd64 on every release:
+/// `main.IfaceHolder` is inferred (the one candidate whose interface, func and
+/// not-in-heap pointer fields hold what the runtime writes there; from 1.22 its
+/// descriptor is known only because code allocates it; swiss map slot and
+/// `go.shape` types are no candidates).
 const NODWARF_IFACE_HOLDER_ASSERTED: &[&str] = &["main.IfaceHolder"];
 
 /// The Go minor release of a case (`go1.22.10` → 22).
@@ -336,7 +334,7 @@ fn live_type_counts_match_the_truth() {
                 || (!dwarf && headers && NODWARF_HEADERS_ASSERTED.contains(&name))
                 || (!dwarf && amd64 && NODWARF_CODE_ASSERTED.contains(&name))
                 || (!dwarf
-                    && (minor(&case) == 21 || amd64 && minor(&case) <= 25)
+                    && (minor(&case) == 21 || amd64)
                     && NODWARF_IFACE_HOLDER_ASSERTED.contains(&name))
         };
         // Each named object of an asserted type is that object, typed so (not just

@@ -571,8 +571,8 @@ impl Builder<'_, '_, '_> {
 
 impl Builder<'_, '_, '_> {
     /// `(offset, what its word holds)` of every interface field of a value of type
-    /// `id`, of every func field, and of every pointer field whose target type is
-    /// not a descriptor's.
+    /// `id`, of every func field, and of every pointer field (to a not-in-heap type
+    /// too) whose target type is not a descriptor's.
     fn interface_fields(&mut self, id: u32) -> Rc<Vec<(u64, Word)>> {
         if let Some(v) = self.ev.ifields.get(&id) {
             return v.clone();
@@ -613,6 +613,28 @@ impl Builder<'_, '_, '_> {
             Shape::Struct(fields) => {
                 for &(off, f) in fields {
                     self.collect_interface_fields(f, base + off, depth + 1, out);
+                }
+                // Pointers to not-in-heap types (no GC pointer, so not in the shape)
+                // point at the runtime's off-heap memory, never at a descriptor.
+                let addr = self.data.get(id as usize).map_or(0, |d| d.entry.addr);
+                let Some(r) = self.reader.as_ref() else {
+                    return;
+                };
+                let Ok(t) = r.type_at(addr.wrapping_sub(self.bias)) else {
+                    return;
+                };
+                for f in r.fields(&t).unwrap_or_default() {
+                    let Ok(ft) = r.type_at(f.typ) else { continue };
+                    if ft.kind != Kind::Pointer || ft.ptr_bytes != 0 {
+                        continue;
+                    }
+                    let elem = r.elem(&ft).ok().flatten().and_then(|e| r.type_at(e).ok());
+                    let name = elem.map(|e| e.name).unwrap_or_default();
+                    let lower = name.to_ascii_lowercase();
+                    let descriptor_like = lower.contains("type") || lower.contains("itab");
+                    if !(name.is_empty() || descriptor_like || name == "uint8") {
+                        out.push((base + f.offset, Word::Ptr));
+                    }
                 }
             }
             Shape::Array { elem, len, stride } => {
