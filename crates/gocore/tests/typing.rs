@@ -41,10 +41,10 @@
 //! the code recorded names their type, and their shape (`struct { P *T; ID int64 }`)
 //! is shared by several descriptors so inference does not choose:
 //! `main.CycleNode` (held only by the untyped global `main.gCycle`, stored from a
-//! spilled register, not right after its allocation), `main.StackHeld` (a frame
-//! slot), `main.Cleaned` and `main.WeakTarget` (untyped globals; a cleanup or weak
-//! handle records no type); on arm64 what the amd64 code reader gives (and there, on Go 1.21,
-//! zoo's arrays, maps and `main.gMidSlice`, so 99% is not asserted).
+//! register reloaded from a spill slot, not right after its allocation) and
+//! `main.StackHeld` (a frame slot filled from a call's result); on arm64 what the
+//! amd64 code reader gives (and there, on Go 1.21, zoo's arrays, maps and
+//! `main.gMidSlice`, so 99% is not asserted).
 
 use corefile::{Core, OpenOptions};
 use gocore::{Error, Heap, Process, Reachability, RootSet, Typing};
@@ -140,7 +140,9 @@ const NODWARF_HEADERS_ASSERTED: &[&str] =
 /// Truth types asserted without DWARF on amd64 (every release) from what the code
 /// says (`types/code.rs`): `main.gSmallArr`, `main.gMidArr` and `main.gLargeArr` only
 /// ever receive a fresh `new([N]*T)`, so their arrays and elements are typed, and
-/// `main.gMidSlice` a fresh `make([]main.MidSliceElem, 40)`;
+/// `main.gMidSlice` a fresh `make([]main.MidSliceElem, 40)`, `main.gCleaned` and
+/// `main.gWeakTarget` a fresh `&T{…}` (fields set through `AX` first; Go 1.27
+/// allocates through `mallocgcSmallScan*`, the type in `BX`);
 /// `main.gBigMap`, `main.gBigKV` and `main.gGrowMap` are passed to `mapassign*`
 /// with their map types, so their buckets, keys and values are.
 const NODWARF_CODE_ASSERTED: &[&str] = &[
@@ -154,6 +156,10 @@ const NODWARF_CODE_ASSERTED: &[&str] = &[
     "main.BigMapKey",
     "main.GrowVal",
     "main.MidSliceTarget",
+    // Go 1.24+: held by globals that only ever receive the fresh object (the
+    // cleanup and weak-handle specials record no type)
+    "main.Cleaned",
+    "main.WeakTarget",
 ];
 
 /// Truth types asserted without DWARF on Go 1.21 and on amd64 on every release:

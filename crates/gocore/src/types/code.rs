@@ -15,7 +15,9 @@
 //!   types; itabs only types converted to non-empty interfaces), so shape inference
 //!   would otherwise not know them as candidates; a wider catalogue only makes its
 //!   "the only descriptor that fits" stricter.
-//! * **pointees of globals**: `CALL runtime.newobject` (type `T`) followed by the
+//! * **pointees of globals**: `CALL runtime.newobject` (type `T`; Go 1.27's
+//!   `runtime.mallocgcSmallScan*` with `LEAQ type:T(SB), BX`) followed (after
+//!   stores initializing the fresh object's fields through `AX`) by the
 //!   compiler's write-barrier check `CMPL runtime.writeBarrier(SB), $0; JE L` whose
 //!   target `L` is `MOVQ AX, G(SB)`: on that path the fresh `*T` is stored, unchanged,
 //!   into the word `G` (the barrier block in between only records the old and new
@@ -200,12 +202,39 @@ pub(super) fn scan_amd64(
         }
         i
     };
+    // Go 1.27's size-specialized allocators take the type in BX (size in AX,
+    // needzero in CX): `LEAQ type:T(SB), BX; MOVL $1, CX; CALL
+    // runtime.mallocgcSmallScanNoHeaderSC2(SB)` allocates a `T`, returned in AX.
+    let typed_malloc: HashSet<u64> = funcs
+        .iter()
+        .filter(|(n, _)| n.starts_with("runtime.mallocgcSmallScan"))
+        .map(|(_, &e)| e)
+        .collect();
+    let lea_bx = |i: usize| -> Option<u64> {
+        (code.get(i..i + 3) == Some(&[0x48, 0x8d, 0x1d][..])).then_some(())?;
+        rip(i + 3, i + 7)
+    };
     let mut out = CodeFacts::default();
     let mut desc = HashSet::new();
     // Recognized stores: instruction offset of the MOVQ AX, G → (G, T, slice).
     let mut stores: HashMap<usize, (u64, u64, bool)> = HashMap::new();
     let mut map_uses: HashMap<u64, HashSet<u64>> = HashMap::new();
     for i in 0..code.len() {
+        if let Some(t) = lea_bx(i).filter(|&t| in_types(t)) {
+            let mut a = i + 7;
+            if let [0xb9, _, _, _, _, ..] = code.get(a..).unwrap_or(&[]) {
+                a += 5;
+            }
+            a = skip(a);
+            if call(a).is_some_and(|f| typed_malloc.contains(&f)) {
+                desc.insert(t);
+                if let Some((s, g)) = wb_store(code, skip_init(code, a + 5), base, &wb) {
+                    if in_data(g) {
+                        stores.insert(s, (g, t, false));
+                    }
+                }
+            }
+        }
         if let Some(t) = lea_ax(i).filter(|&t| in_types(t)) {
             // LEAQ T, AX; CALL f (other arguments set in between)
             let a = skip_args(i + 7);
@@ -214,7 +243,7 @@ pub(super) fn scan_amd64(
                     desc.insert(t);
                 }
                 if Some(f) == newobject {
-                    if let Some((s, g)) = wb_store(code, a + 5, base, &wb) {
+                    if let Some((s, g)) = wb_store(code, skip_init(code, a + 5), base, &wb) {
                         if in_data(g) {
                             stores.insert(s, (g, t, false));
                         }
@@ -337,6 +366,54 @@ pub(super) fn scan_amd64(
     out
 }
 
+/// Past the initialization of a fresh object's fields that may follow its
+/// allocation without touching AX (at most 8 instructions): stores into `d(AX)` of
+/// an immediate or a register (`MOVQ $6, 8(AX)`, `MOVQ CX, 8(AX)`, `MOVUPS X15,
+/// 8(AX)`), loads of a frame slot into another register than AX (`MOVQ 0x48(SP),
+/// CX`) and padding.
+fn skip_init(code: &[u8], mut i: usize) -> usize {
+    for _ in 0..8 {
+        let b = code.get(i..).unwrap_or(&[]);
+        // ModRM with base AX: mod 00 (no disp), 01 (disp8), 10 (disp32); rm = 000.
+        let ax_mem = |m: u8| -> Option<usize> {
+            if m & 7 != 0 {
+                return None;
+            }
+            match m >> 6 {
+                0 => Some(0),
+                1 => Some(1),
+                2 => Some(4),
+                _ => None,
+            }
+        };
+        let n = match b {
+            // MOVQ $imm32, d(AX); MOVL $imm32, d(AX).
+            [0x48, 0xc7, m, ..] | [0xc7, m, ..] if (m >> 3) & 7 == 0 => {
+                let rex = usize::from(b[0] == 0x48);
+                ax_mem(*m).map_or(0, |d| rex + 2 + d + 4)
+            }
+            // MOVB $imm8, d(AX).
+            [0xc6, m, ..] if (m >> 3) & 7 == 0 => ax_mem(*m).map_or(0, |d| 2 + d + 1),
+            // MOVQ reg, d(AX) (any register: a store leaves AX alone).
+            [0x48 | 0x4c, 0x89, m, ..] => ax_mem(*m).map_or(0, |d| 3 + d),
+            // MOVUPS X15, d(AX).
+            [0x44, 0x0f, 0x11, m, ..] if (m >> 3) & 7 == 7 => ax_mem(*m).map_or(0, |d| 4 + d),
+            // MOVQ d8(SP), reg (not AX).
+            [rex @ (0x48 | 0x4c), 0x8b, m, 0x24, _, ..]
+                if m & 0xc7 == 0x44 && (*rex == 0x4c || m & 0x38 != 0) =>
+            {
+                5
+            }
+            _ => pad_or_cx(b),
+        };
+        if n == 0 || b.len() < n {
+            break;
+        }
+        i += n;
+    }
+    i
+}
+
 /// Length of a padding NOP or of a `LEAQ d(SP), CX` at the start of `b`, else 0.
 fn pad_or_cx(b: &[u8]) -> usize {
     const FORMS: &[&[u8]] = &[
@@ -396,6 +473,13 @@ fn wb_store(code: &[u8], i: usize, base: u64, wb: &HashSet<u64>) -> Option<(usiz
         if (rex == 0x48 || rex == 0x4c) && m & 0xc7 == 0x05 && (rex == 0x4c || m & 0x38 != 0) {
             c += 7;
         }
+    }
+    for _ in 0..2 {
+        let n = pad_or_cx(code.get(c..).unwrap_or(&[]));
+        if n == 0 {
+            break;
+        }
+        c += n;
     }
     if c >= l || code.get(c) != Some(&0xe8) || !rip(c + 1, c + 5).is_some_and(|f| wb.contains(&f)) {
         return None;
@@ -474,6 +558,7 @@ impl Builder<'_, '_, '_> {
             if TYPED_FUNCS.contains(&n)
                 || MAP_FUNCS.contains(&n)
                 || n.starts_with("runtime.gcWriteBarrier")
+                || n.starts_with("runtime.mallocgcSmallScan")
             {
                 funcs.insert(n, f.entry);
             }
@@ -659,6 +744,44 @@ mod tests {
         assert_eq!(with(&[0x48, 0xc7, 0x05], Some(0)), vec![(g, t)]);
         assert_eq!(with(&[0x48, 0x8b, 0x0d], None), vec![(g, t)]);
         assert_eq!(with(&[0x48, 0x8d, 0x0d], None), vec![(g, t)]);
+    }
+
+    #[test]
+    fn specialized_allocator_with_field_init_and_padded_barrier() {
+        // Go 1.27: MOVL $16, AX; LEAQ T, BX; MOVL $1, CX; CALL mallocgcSmallScan…;
+        // MOVQ $6, 8(AX); CMPL flag, $0; JE L; MOVQ G, DX; NOPL; CALL wb;
+        // <MOVQ AX, 0(R11)>; L: MOVQ AX, G
+        let base = 0x40_0000u64;
+        let (t, mk, wb, g) = (0x50_0000u64, 0x41_0000u64, 0x41_1000u64, 0x60_0200u64);
+        let funcs: HashMap<&str, u64> = [
+            ("runtime.mallocgcSmallScanNoHeaderSC2", mk),
+            ("runtime.gcWriteBarrier2", wb),
+        ]
+        .into_iter()
+        .collect();
+        let pos = |c: &Vec<u8>| base as i64 + c.len() as i64;
+        let mut c = vec![0xb8, 16, 0, 0, 0, 0x48, 0x8d, 0x1d];
+        c.extend(le((t as i64 - (pos(&c) + 4)) as i32));
+        c.extend([0xb9, 1, 0, 0, 0, 0xe8]);
+        c.extend(le((mk as i64 - (pos(&c) + 4)) as i32));
+        c.extend([0x48, 0xc7, 0x40, 0x08, 6, 0, 0, 0, 0x83, 0x3d]);
+        c.extend(le((0x60_0100 - (pos(&c) + 5)) as i32));
+        // JE over: MOVQ G, DX (7) + NOPL (3) + CALL (5) + MOVQ AX, 0(R11) (3) = 18.
+        c.extend([0, 0x74, 18, 0x48, 0x8b, 0x15]);
+        c.extend(le((g as i64 - (pos(&c) + 4)) as i32));
+        c.extend([0x0f, 0x1f, 0x00, 0xe8]);
+        c.extend(le((wb as i64 - (pos(&c) + 4)) as i32));
+        c.extend([0x49, 0x89, 0x03, 0x48, 0x89, 0x05]);
+        c.extend(le((g as i64 - (pos(&c) + 4)) as i32));
+        let f = scan_amd64(
+            &c,
+            base,
+            (0x50_0000, 0x50_1000),
+            &[(0x60_0000, 0x60_1000)],
+            &funcs,
+        );
+        assert_eq!(f.descriptors, vec![t]);
+        assert_eq!(f.pointees, vec![(g, t)]);
     }
 
     #[test]
