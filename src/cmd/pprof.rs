@@ -83,7 +83,7 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
                 typing.as_ref(),
                 retained
                     .as_ref()
-                    .map(|f| f as &dyn Fn(gocore::ObjId) -> u64),
+                    .map(|f| f as &(dyn Fn(gocore::ObjId) -> u64 + Sync)),
             ),
         };
         for w in &p.warnings {
