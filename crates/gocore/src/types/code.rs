@@ -535,7 +535,18 @@ impl Builder<'_, '_, '_> {
         if let Some(f) = &self.code {
             return f.clone();
         }
+        let t0 = std::time::Instant::now();
         let f = Rc::new(self.read_code_facts().unwrap_or_default());
+        if std::env::var_os("GOCORE_TIMING").is_some() {
+            eprintln!(
+                "typing: code facts {:.3?} ({} descriptors, {} globals, {} slices, {} maps)",
+                t0.elapsed(),
+                f.descriptors.len(),
+                f.pointees.len(),
+                f.slices.len(),
+                f.maps.len()
+            );
+        }
         self.code = Some(f.clone());
         f
     }
