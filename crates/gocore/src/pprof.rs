@@ -758,8 +758,8 @@ struct Batch {
     chunk: usize,
     chunks: usize,
     cap: usize,
-    /// The walked prefix of the queue is dropped once it is this long and half the
-    /// queue.
+    /// The walked prefix of the queue is dropped once it is this long and a quarter
+    /// of the queue.
     compact: usize,
 }
 
@@ -937,9 +937,9 @@ fn walk_profile(
             break;
         }
         head += done;
-        // Drop the walked prefix once it is half the queue: the queue then holds
-        // at most about twice the widest frontier, not every object.
-        if head >= batch.compact && head * 2 >= w.queue.len() {
+        // Drop the walked prefix once it is a quarter of the queue: the queue then
+        // holds at most about 4/3 of the widest frontier, not every object.
+        if head >= batch.compact && head * 4 >= w.queue.len() {
             w.queue.drain(..head);
             w.addrs.drain(..head);
             head = 0;
