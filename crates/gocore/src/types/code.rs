@@ -593,7 +593,8 @@ impl Builder<'_, '_, '_> {
     /// when it starts its object, fits in it and every element holds `id`'s
     /// (non-empty) pointer mask.
     fn slice_global(&mut self, addr: u64, id: u32) {
-        let (Some(w), Some(cap)) = (self.word(addr), self.word(addr + 2 * self.ptr)) else {
+        let (Some(w), Some(cap)) = (self.word(addr), self.word(addr.wrapping_add(2 * self.ptr)))
+        else {
             return;
         };
         let size = self.size_of(id);

@@ -224,7 +224,11 @@ impl Builder<'_, '_, '_> {
         if boxed && mask.is_empty() {
             return false;
         }
-        let end = if boxed { obj.size } else { off + size };
+        let end = if boxed {
+            obj.size
+        } else {
+            off.saturating_add(size)
+        };
         let p = self.ptr;
         let mut got = Vec::new();
         for ptr in self.heap.pointers(&obj) {
@@ -243,7 +247,7 @@ impl Builder<'_, '_, '_> {
             return;
         };
         let p = self.ptr;
-        let Some(data) = self.word(slot + p).filter(|&d| d != 0) else {
+        let Some(data) = self.word(slot.wrapping_add(p)).filter(|&d| d != 0) else {
             return;
         };
         let direct = self.data.get(dy as usize).is_some_and(|d| d.direct_iface);
@@ -254,7 +258,7 @@ impl Builder<'_, '_, '_> {
             return;
         }
         // A reflect.Value {typ_, ptr, flag} with flagIndir: ptr points at the value.
-        if let Some(flag) = self.word(slot + 2 * p) {
+        if let Some(flag) = self.word(slot.wrapping_add(2 * p)) {
             if flag & FLAG_INDIR != 0 && flag & KIND_MASK == kind {
                 return;
             }
@@ -266,7 +270,7 @@ impl Builder<'_, '_, '_> {
                     self.claim(data, e, 1);
                 }
             }
-            _ => self.walk(slot + p, dy, 0),
+            _ => self.walk(slot.wrapping_add(p), dy, 0),
         }
     }
 
@@ -348,7 +352,7 @@ impl Builder<'_, '_, '_> {
             for &o in &offs {
                 // A data word after a non-pointer word.
                 if o >= p && prev != Some(o - p) {
-                    self.interface_word(obj.addr + o - p);
+                    self.interface_word(obj.addr.wrapping_add(o - p));
                 }
                 prev = Some(o);
             }
@@ -375,31 +379,31 @@ impl Builder<'_, '_, '_> {
         let gs: Vec<u64> = gs.filter_map(|g| g.ok()).map(|g| g.addr).collect();
         let hchan = self.type_named("runtime.hchan");
         for g in gs {
-            let mut sg = self.word(g + waiting).unwrap_or(0);
+            let mut sg = self.word(g.wrapping_add(waiting)).unwrap_or(0);
             let mut n = 0;
             while sg != 0 && n < MAX_SUDOGS {
                 n += 1;
-                let c = self.word(sg + c_off).unwrap_or(0);
-                let ty = self.word(c + et).unwrap_or(0);
+                let c = self.word(sg.wrapping_add(c_off)).unwrap_or(0);
+                let ty = self.word(c.wrapping_add(et)).unwrap_or(0);
                 if c != 0 && self.descriptor(ty) == Some(false) {
                     if let Some(h) = hchan {
                         self.claim(c, h, 1);
                     }
                     // A sender's sudog is queued in sendq; its elem is the value.
-                    let mut q = self.word(c + sendq).unwrap_or(0);
+                    let mut q = self.word(c.wrapping_add(sendq)).unwrap_or(0);
                     let mut k = 0;
                     while q != 0 && q != sg && k < MAX_SUDOGS {
                         k += 1;
-                        q = self.word(q + next).unwrap_or(0);
+                        q = self.word(q.wrapping_add(next)).unwrap_or(0);
                     }
-                    let v = self.word(sg + elem).unwrap_or(0);
+                    let v = self.word(sg.wrapping_add(elem)).unwrap_or(0);
                     if q == sg && v != 0 {
                         if let Some(id) = self.intern(ty) {
                             self.walk(v, id, 0);
                         }
                     }
                 }
-                sg = self.word(sg + waitlink).unwrap_or(0);
+                sg = self.word(sg.wrapping_add(waitlink)).unwrap_or(0);
             }
         }
     }
@@ -425,7 +429,7 @@ impl Builder<'_, '_, '_> {
             }
         }
         for c in chans {
-            let ty = self.word(c + et).unwrap_or(0);
+            let ty = self.word(c.wrapping_add(et)).unwrap_or(0);
             if self.descriptor(ty) != Some(false) {
                 continue;
             }
@@ -433,8 +437,10 @@ impl Builder<'_, '_, '_> {
             if matches!(*self.shape_of(id), Shape::Inert) {
                 continue;
             }
-            let buf = self.word(c + self.off.chan_buf).unwrap_or(0);
-            let n = self.word(c + self.off.chan_dataqsiz).unwrap_or(0);
+            let buf = self.word(c.wrapping_add(self.off.chan_buf)).unwrap_or(0);
+            let n = self
+                .word(c.wrapping_add(self.off.chan_dataqsiz))
+                .unwrap_or(0);
             if n > 0 && self.target_fits(buf, id, false) {
                 self.claim(buf, id, n);
             }
@@ -475,24 +481,24 @@ impl Builder<'_, '_, '_> {
         let mut total = 0u64;
         // (Queued finalizers: see [`Builder::finalizer_queue`].)
         'spans: for (mspan, base) in spans {
-            let mut sp = self.word(mspan + specials).unwrap_or(0);
+            let mut sp = self.word(mspan.wrapping_add(specials)).unwrap_or(0);
             while sp != 0 {
                 total += 1;
                 if total > MAX_SPECIALS {
                     break 'spans;
                 }
                 let (Some(k), Some(o)) = (
-                    read(sp + kind.offset, kind.size),
-                    read(sp + offset.offset, offset.size),
+                    read(sp.wrapping_add(kind.offset), kind.size),
+                    read(sp.wrapping_add(offset.offset), offset.size),
                 ) else {
                     break;
                 };
                 if k as i64 == k_fin {
-                    if let Some(t) = self.word(sp + ot) {
-                        found.push((base + o, t));
+                    if let Some(t) = self.word(sp.wrapping_add(ot)) {
+                        found.push((base.wrapping_add(o), t));
                     }
                 }
-                sp = self.word(sp + next).unwrap_or(0);
+                sp = self.word(sp.wrapping_add(next)).unwrap_or(0);
             }
         }
         for (obj, t) in found {
@@ -552,16 +558,19 @@ impl Builder<'_, '_, '_> {
             let c = self
                 .proc
                 .core()
-                .read_u32(b + cnt)
+                .read_u32(b.wrapping_add(cnt))
                 .map_or(0, u64::from)
                 .min(cap);
             for i in 0..c {
-                let e = b + fin + i * fsize;
-                if let (Some(a), Some(t)) = (self.word(e + arg), self.word(e + ot)) {
+                let e = b.wrapping_add(fin).wrapping_add(i.wrapping_mul(fsize));
+                if let (Some(a), Some(t)) = (
+                    self.word(e.wrapping_add(arg)),
+                    self.word(e.wrapping_add(ot)),
+                ) {
                     found.push((a, t));
                 }
             }
-            b = self.word(b + alllink).unwrap_or(0);
+            b = self.word(b.wrapping_add(alllink)).unwrap_or(0);
         }
         for (a, t) in found {
             self.claim_pointee(a, t);
@@ -612,7 +621,7 @@ impl Builder<'_, '_, '_> {
             Shape::Func => out.push((base, Word::Func)),
             Shape::Struct(fields) => {
                 for &(off, f) in fields {
-                    self.collect_interface_fields(f, base + off, depth + 1, out);
+                    self.collect_interface_fields(f, base.wrapping_add(off), depth + 1, out);
                 }
                 // Pointers to not-in-heap types (no GC pointer, so not in the shape)
                 // point at the runtime's off-heap memory, never at a descriptor.
@@ -633,13 +642,18 @@ impl Builder<'_, '_, '_> {
                     let lower = name.to_ascii_lowercase();
                     let descriptor_like = lower.contains("type") || lower.contains("itab");
                     if !(name.is_empty() || descriptor_like || name == "uint8") {
-                        out.push((base + f.offset, Word::Ptr));
+                        out.push((base.wrapping_add(f.offset), Word::Ptr));
                     }
                 }
             }
             Shape::Array { elem, len, stride } => {
                 for i in 0..(*len).min(64) {
-                    self.collect_interface_fields(*elem, base + i * stride, depth + 1, out);
+                    self.collect_interface_fields(
+                        *elem,
+                        base.wrapping_add(i.wrapping_mul(*stride)),
+                        depth + 1,
+                        out,
+                    );
                 }
             }
             _ => {}
@@ -659,7 +673,8 @@ impl Builder<'_, '_, '_> {
         let size = self.size_of(id);
         for j in 0..k.min(64) {
             for &(off, inter) in fields.iter() {
-                let Some(w) = self.word(addr + j * size + off) else {
+                let Some(w) = self.word(addr.wrapping_add(j.wrapping_mul(size)).wrapping_add(off))
+                else {
                     return false;
                 };
                 if w == 0 {
