@@ -1,5 +1,12 @@
 //! Runtime type descriptors (`internal/abi.Type` and its kind-specific extensions),
-//! read from the binary without DWARF. Go 1.21 and later.
+//! read from the binary without DWARF. Go 1.19 and later.
+//!
+//! Go 1.19 and 1.20 declare the descriptors in `runtime/type.go` (`_type`,
+//! `uncommontype`, `structfield`, `name`, `itab`); Go 1.21 moved them to
+//! `internal/abi` with the same field order, sizes, kind/tflag bits and name
+//! encoding (embedded flag in the name's bit 3, field offsets unshifted since
+//! 1.19), so one reader serves 1.19-1.26. Go 1.18 still packed the embedded flag
+//! into `structfield.offsetAnon` and is refused (`MIN_MINOR`).
 
 use crate::bytes::{uvarint, Encoding};
 use crate::moduledata::Moduledata;
@@ -229,7 +236,7 @@ pub struct TypeReader<'a, 'data> {
 const MAX_ITEMS: u64 = 1 << 20;
 
 impl<'data> GoBinary<'data> {
-    /// A type-descriptor reader for the module described by `md` (Go 1.21+).
+    /// A type-descriptor reader for the module described by `md` (Go 1.19+).
     ///
     /// ```no_run
     /// # fn f(bin: &gobinary::GoBinary<'_>) -> gobinary::Result<()> {
@@ -243,11 +250,11 @@ impl<'data> GoBinary<'data> {
             .ok()
             .and_then(|b| GoVersion::parse(&b.go_version))
             .ok_or_else(|| Error::not_found("Go version (build info)"))?;
-        if !v.at_least(1, 21) {
+        if !v.at_least(1, MIN_MINOR) {
             return Err(Error::Unsupported {
                 structure: "type descriptors",
                 go_version: Some(v.raw),
-                reason: "only Go 1.21 and later".into(),
+                reason: "only Go 1.19 and later".into(),
             });
         }
         let (types, etypes) = md.types_range();
@@ -294,7 +301,7 @@ impl TypeReader<'_, '_> {
     }
 
     /// Addresses of the type descriptors listed in `moduledata.typelinks`
-    /// (Go 1.21–1.26; 1.27 dropped the list).
+    /// (Go 1.19–1.26; 1.27 dropped the list).
     ///
     /// ```no_run
     /// # fn f(r: &gobinary::TypeReader<'_, '_>) -> gobinary::Result<()> {
@@ -542,7 +549,7 @@ impl TypeReader<'_, '_> {
     /// significant bit first, `ceil(ptr_bytes / ptr_size / 8)` bytes long.
     ///
     /// Works for every way a release stores it: a plain mask in `GCData`; a GC
-    /// program (Go 1.21–1.23, `KindGCProg`), which is run; and, from Go 1.24, a type
+    /// program (Go 1.19–1.23, `KindGCProg`), which is run; and, from Go 1.24, a type
     /// with `TFlagGCMaskOnDemand` (large arrays and structs), whose mask is built
     /// from its element or field types as the runtime's `buildGCMask` does.
     ///
@@ -928,7 +935,7 @@ impl TypeReader<'_, '_> {
         let interface = self.ptr(addr)?;
         let typ = self.ptr(addr.wrapping_add(p))?;
         let hash = self.u32_at(addr.wrapping_add(2 * p))?;
-        // Go 1.21-1.22: hash, [4]byte padding, fun; 1.23+ (abi.ITab): hash, fun.
+        // Go 1.19-1.22: hash, [4]byte padding, fun; 1.23+ (abi.ITab): hash, fun.
         let fun = if self.minor < 23 {
             2 * p + 8
         } else {
@@ -998,6 +1005,9 @@ impl TypeReader<'_, '_> {
     }
 }
 
+/// Oldest release read: Go 1.18's `structfield.offsetAnon` held `offset<<1 |
+/// embedded`; from 1.19 the offset is plain and the embedded flag is in the name.
+const MIN_MINOR: u32 = 19;
 /// `TFlagGCMaskOnDemand` (Go 1.24+).
 const TFLAG_GC_MASK_ON_DEMAND: u8 = 0x10;
 /// Cap on descriptors walked or collected.

@@ -79,7 +79,7 @@ fn dwarf_types(data: &[u8]) -> BTreeMap<u64, DwarfType> {
 
 #[test]
 fn descriptors_match_dwarf() {
-    for tc in common::toolchains() {
+    for tc in common::toolchains_with_debian() {
         for goarch in ["amd64", "386"] {
             let Some(path) = tc.build("linux", goarch, "") else {
                 continue;
@@ -221,9 +221,9 @@ fn fixture_types_and_methods() {
     for f in common::fixtures() {
         let bin = GoBinary::parse(&f.binary).unwrap();
         let Ok(md) = bin.moduledata() else { continue };
-        let Ok(reader) = bin.type_reader(&md) else {
-            continue; // go1.19
-        };
+        let reader = bin
+            .type_reader(&md)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.name));
         let all = reader
             .all_types()
             .unwrap_or_else(|e| panic!("{}: {e}", f.name));
@@ -302,7 +302,8 @@ fn parse_truth(out: &str) -> Vec<Truth> {
 /// Every type tests/goprog's `types` mode reports through reflect (named, generic,
 /// embedded, big GC-program/on-demand masks, another module's) is among
 /// `all_types`, with the same name, package path, kind, size, fields and pointer
-/// mask; the `*Impl`→`Iface` itab points at `(*Impl).M`. Go 1.21–1.27, each
+/// mask; the `*Impl`→`Iface` itab points at `(*Impl).M`. Go 1.21–1.27 and
+/// Debian's go1.19 when installed (`runtime/type.go` descriptors), each
 /// built with its symbol table and DWARF and stripped (`-s -w`: no symbols, so
 /// moduledata is found through `.go.module` or by scanning); each binary is
 /// compared with what the same binary printed.
@@ -310,7 +311,7 @@ fn parse_truth(out: &str) -> Vec<Truth> {
 #[test]
 fn all_types_match_reflect() {
     let mut checked = 0;
-    for tc in common::toolchains() {
+    for tc in common::toolchains_with_debian() {
         for (goarch, ldflags) in [
             ("amd64", ""),
             ("amd64", "-s -w"),
