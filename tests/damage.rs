@@ -505,6 +505,9 @@ fn damaged_cores_never_panic_or_hang() {
         start.elapsed()
     );
     assert!(total.errors > 0 && total.partial > 0, "{total:?}");
+    // Fewer goroutines or objects always come with a warning (zeroed span metadata
+    // is caught by the heap's cross-check with `mheap_.pagesInUse`).
+    assert_eq!(total.silent, 0, "silently smaller results: {total:?}");
 }
 
 /// The inputs that hung or misled the model before their fixes, replayed alone:
@@ -779,4 +782,5 @@ fn gdb_core_damaged_in_place() {
         t.tried, t.errors, t.partial, t.silent, t.clean, t.slowest, start.elapsed()
     );
     assert!(t.errors > 0 && t.partial > 0, "{t:?}");
+    assert_eq!(t.silent, 0, "{name}: silently smaller results: {t:?}");
 }

@@ -59,6 +59,17 @@ fn heap_objects_and_pointers_match_the_truth() {
         for w in heap.warnings() {
             println!("{}: warning: {w}", case.name);
         }
+        // The in-use pages cross-check (damaged span metadata) never fires on an
+        // undamaged core.
+        assert!(
+            !heap
+                .warnings()
+                .iter()
+                .any(|w| w.contains("mheap_.pagesInUse")),
+            "{}: in-use spans disagree with mheap_.pagesInUse: {:?}",
+            case.name,
+            heap.warnings()
+        );
         let truth = case.truth();
         let headers = matches!(heap.layout(), PointerLayout::AllocHeaders { .. });
         let classes: Vec<u64> = truth["memstats"]["BySize"]

@@ -484,7 +484,11 @@ impl<'a> Heap<'a> {
     /// Reads `runtime.mheap_` and indexes every span and allocated object.
     ///
     /// Damaged spans (implausible sizes, unreadable bitmaps) are skipped with a
-    /// [warning](Heap::warnings); an unreadable `mheap_` is an error.
+    /// [warning](Heap::warnings); an unreadable `mheap_` is an error. Spans lost
+    /// without a trace (a zeroed `mspan` reads as free, a zeroed `allspans` slot as
+    /// nil) are caught by comparing the in-use spans' bytes with the runtime's
+    /// `mheap_.pagesInUse`, which agree exactly on undamaged cores: a mismatch is a
+    /// warning that the heap is incomplete.
     ///
     /// ```no_run
     /// let core = corefile::Core::open("core")?;
@@ -777,6 +781,25 @@ impl<'a> Heap<'a> {
                 value: count,
                 limit: u64::from(u32::MAX),
             });
+        }
+        // Cross-check with the runtime's own count of in-use pages: a span whose
+        // mspan or `allspans` slot was zeroed reads as dead or nil and its objects
+        // vanish without any other trace. On undamaged cores the two agree exactly
+        // (as `Breakdown`'s first check asserts on the whole corpus).
+        if let Ok(pages) = mheap.field("pagesInUse").and_then(|f| f.uint()) {
+            let found: u64 = sorted_spans
+                .iter()
+                .filter(|s| s.state == SpanState::InUse)
+                .fold(0u64, |a, s| a.saturating_add(s.bytes()));
+            let recorded = pages.saturating_mul(page_size);
+            if found != recorded {
+                warn(
+                    &mut warnings,
+                    format!(
+                        "in-use spans cover {found} bytes but mheap_.pagesInUse records {pages} pages ({recorded} bytes): span metadata is missing or damaged, the heap is incomplete"
+                    ),
+                );
+            }
         }
 
         // Hot copies, ranks of the bitmap words, id → span samples, page table.
