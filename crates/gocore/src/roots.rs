@@ -643,6 +643,16 @@ impl Collector<'_, '_> {
         let d_link = l.offset("runtime._defer", "link").ok();
         let d_heap = l.offset("runtime._defer", "heap").ok();
         let goroutines: Vec<_> = self.proc.goroutines()?.collect();
+        if goroutines.is_empty() {
+            // A Go program always has runtime.main's goroutine in allgs (which
+            // never shrinks): an empty list is a damaged allgs, and no stack is
+            // scanned for roots.
+            self.warn(
+                "runtime.allgs lists no goroutine (a running program has at least \
+                 runtime.main's): no stack roots"
+                    .to_string(),
+            );
+        }
         for g in goroutines {
             let g = match g {
                 Ok(g) => g,
