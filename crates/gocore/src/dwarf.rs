@@ -42,6 +42,20 @@ pub(crate) const NAMING_SECTIONS: &[SectionId] = &[
     SectionId::DebugLine,
 ];
 
+/// [`NAMING_SECTIONS`] plus the location lists: what reading variables' locations
+/// (typing's frame and global variables) needs; no ranges or frames.
+pub(crate) const LOCATION_SECTIONS: &[SectionId] = &[
+    SectionId::DebugInfo,
+    SectionId::DebugAbbrev,
+    SectionId::DebugStr,
+    SectionId::DebugStrOffsets,
+    SectionId::DebugLineStr,
+    SectionId::DebugAddr,
+    SectionId::DebugLine,
+    SectionId::DebugLoc,
+    SectionId::DebugLocLists,
+];
+
 /// Whether the file has a non-empty `.debug_info` section (compressed or not).
 pub(crate) fn has_dwarf(file: &object::File<'_>) -> bool {
     file.section_by_name(".debug_info")

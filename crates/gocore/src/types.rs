@@ -102,7 +102,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-use gimli::{AttributeValue, EndianSlice, Operation, RunTimeEndian, SectionId};
+use gimli::{AttributeValue, EndianSlice, Operation, RunTimeEndian};
 use gobinary::{Kind, TypeReader};
 use object::{Object as _, ObjectSection};
 
@@ -2574,18 +2574,7 @@ fn dwarf_types(data: &[u8]) -> Result<DwarfTypes, String> {
         RunTimeEndian::Big
     };
     // Only the sections typing reads (not ranges, frames, aranges …).
-    const TYPING_SECTIONS: &[SectionId] = &[
-        SectionId::DebugInfo,
-        SectionId::DebugAbbrev,
-        SectionId::DebugStr,
-        SectionId::DebugStrOffsets,
-        SectionId::DebugLineStr,
-        SectionId::DebugAddr,
-        SectionId::DebugLine,
-        SectionId::DebugLoc,
-        SectionId::DebugLocLists,
-    ];
-    let sections = crate::dwarf::load(&file, Some(TYPING_SECTIONS))?;
+    let sections = crate::dwarf::load(&file, Some(crate::dwarf::LOCATION_SECTIONS))?;
     let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
     // DIE offset → runtime type; DIE offset → referenced type (typedefs).
     let mut rtype: HashMap<usize, u64> = HashMap::new();

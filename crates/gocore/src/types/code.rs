@@ -682,6 +682,17 @@ mod tests {
         v.to_le_bytes()
     }
 
+    /// [`scan_amd64`] with the tests' type section 0x50_0000.. and data 0x60_0000..
+    fn scan(code: &[u8], base: u64, funcs: &HashMap<&str, u64>) -> CodeFacts {
+        scan_amd64(
+            code,
+            base,
+            (0x50_0000, 0x50_1000),
+            &[(0x60_0000, 0x60_1000)],
+            funcs,
+        )
+    }
+
     /// LEAQ T, AX; CALL newobject; CMPL flag, $0; JE L; CALL wb; L: MOVQ AX, G.
     fn alloc_store(base: u64, t: u64, newobj: u64, wb: u64, g: u64) -> Vec<u8> {
         let mut c = vec![0x48, 0x8d, 0x05];
@@ -710,13 +721,7 @@ mod tests {
         .into_iter()
         .collect();
         let code = alloc_store(base, t, newobj, wb, g);
-        let f = scan_amd64(
-            &code,
-            base,
-            (0x50_0000, 0x50_1000),
-            &[(0x60_0000, 0x60_1000)],
-            &funcs,
-        );
+        let f = scan(&code, base, &funcs);
         assert_eq!(f.descriptors, vec![t]);
         assert_eq!(f.pointees, vec![(g, t)]);
         // Another store to G (MOVQ CX, G) disqualifies it.
@@ -724,13 +729,7 @@ mod tests {
         let at = base + code2.len() as u64;
         code2.extend([0x48, 0x89, 0x0d]);
         code2.extend(le((g as i64 - (at as i64 + 7)) as i32));
-        let f = scan_amd64(
-            &code2,
-            base,
-            (0x50_0000, 0x50_1000),
-            &[(0x60_0000, 0x60_1000)],
-            &funcs,
-        );
+        let f = scan(&code2, base, &funcs);
         assert!(f.pointees.is_empty());
         // So does a non-nil immediate (MOVQ $1, G); nil (MOVQ $0, G), a load and
         // its address taken (LEAQ G, CX) do not.
@@ -743,14 +742,7 @@ mod tests {
             if let Some(v) = imm {
                 c.extend(le(v));
             }
-            scan_amd64(
-                &c,
-                base,
-                (0x50_0000, 0x50_1000),
-                &[(0x60_0000, 0x60_1000)],
-                &funcs,
-            )
-            .pointees
+            scan(&c, base, &funcs).pointees
         };
         assert!(with(&[0x48, 0xc7, 0x05], Some(1)).is_empty());
         assert_eq!(with(&[0x48, 0xc7, 0x05], Some(0)), vec![(g, t)]);
@@ -785,13 +777,7 @@ mod tests {
         c.extend(le((wb as i64 - (pos(&c) + 4)) as i32));
         c.extend([0x49, 0x89, 0x03, 0x48, 0x89, 0x05]);
         c.extend(le((g as i64 - (pos(&c) + 4)) as i32));
-        let f = scan_amd64(
-            &c,
-            base,
-            (0x50_0000, 0x50_1000),
-            &[(0x60_0000, 0x60_1000)],
-            &funcs,
-        );
+        let f = scan(&c, base, &funcs);
         assert_eq!(f.descriptors, vec![t]);
         assert_eq!(f.pointees, vec![(g, t)]);
     }
@@ -825,13 +811,7 @@ mod tests {
         let at = base as i64 + c.len() as i64;
         c.extend([0x48, 0x89, 0x05]);
         c.extend(le((g as i64 - (at + 7)) as i32));
-        let f = scan_amd64(
-            &c,
-            base,
-            (0x50_0000, 0x50_1000),
-            &[(0x60_0000, 0x60_1000)],
-            &funcs,
-        );
+        let f = scan(&c, base, &funcs);
         assert_eq!(f.slices, vec![(g, t)]);
         assert!(f.pointees.is_empty());
         assert_eq!(f.descriptors, vec![t]);
@@ -850,13 +830,7 @@ mod tests {
         c.extend(le((m as i64 - (base as i64 + 14)) as i32));
         c.push(0xe8);
         c.extend(le((assign as i64 - (base as i64 + 19)) as i32));
-        let f = scan_amd64(
-            &c,
-            base,
-            (0x50_0000, 0x50_1000),
-            &[(0x60_0000, 0x60_1000)],
-            &funcs,
-        );
+        let f = scan(&c, base, &funcs);
         assert_eq!(f.maps, vec![(g, m)]);
         assert_eq!(f.descriptors, vec![m]);
     }
