@@ -49,6 +49,8 @@ use corefile::Arch;
 
 use super::{Builder, Shape};
 
+mod arm64;
+
 /// Largest text read (bytes).
 const MAX_TEXT: u64 = 1 << 30;
 /// Farthest a write-barrier check's `JE` may skip (bytes).
@@ -552,7 +554,8 @@ impl Builder<'_, '_, '_> {
     }
 
     fn read_code_facts(&self) -> Option<CodeFacts> {
-        if self.proc.core().arch() != Arch::Amd64 {
+        let arch = self.proc.core().arch();
+        if arch != Arch::Amd64 && arch != Arch::Arm64 {
             return None;
         }
         let bin = self.proc.binary();
@@ -575,7 +578,10 @@ impl Builder<'_, '_, '_> {
             }
         }
         let data = [md.data_range(), md.bss_range()];
-        Some(scan_amd64(code, text, self.types_range, &data, &funcs))
+        Some(match arch {
+            Arch::Arm64 => arm64::scan_arm64(code, text, self.types_range, &data, &funcs),
+            _ => scan_amd64(code, text, self.types_range, &data, &funcs),
+        })
     }
 
     /// Descriptors the code passes to typed runtime calls that read as non-interface
