@@ -45,7 +45,8 @@ commands:
       (1.22) exp-noswissmap (1.24, 1.25) exp-greenteagc exp-noswissmap+greenteagc (1.25)
       exp-nogreenteagc (1.26, 1.27), exp-arenas (1.21-1.27, zoo's user arenas; test:
       crates/gocore/tests/arenas.rs), made only for those releases, crash producer and amd64
-      only; `--modes exp` selects all of them.
+      only; `--modes exp` selects all of them. arm64 (unless --no-arm64): default x {crash,
+      sigquit} and nodwarf x crash.
 
   layouts
       regenerate crates/gocore/src/layout/generated/ from reference builds of every
@@ -639,6 +640,10 @@ fn cmd_matrix(args: &[String]) -> Result<()> {
                         cases.push(Case::new(p, r, Mode::Default, pr, Arch::Arm64));
                     }
                 }
+            }
+            // arm64 without DWARF: typing from arm64 code (types/code/arm64.rs).
+            if o.arm64 && modes.contains(&Mode::NoDwarf) && producers.contains(&Producer::Crash) {
+                cases.push(Case::new(p, r, Mode::NoDwarf, Producer::Crash, Arch::Arm64));
             }
         }
     }
