@@ -1,18 +1,951 @@
-//! Typing evidence read from arm64 code (the counterpart of the amd64 reader in
-//! `types/code.rs`). Not implemented yet: no facts are read on arm64.
+//! Typing evidence read from arm64 code: the counterpart of the amd64 reader in
+//! `types/code.rs`, giving the same [`CodeFacts`] with the same strictness (facts
+//! only from exact instruction sequences; a global kept only when every instruction
+//! of the text referring to it agrees).
+//!
+//! Instructions are fixed 32-bit little-endian words; Go's register ABI passes the
+//! first argument in `R0`, the second in `R1`, the third in `R2`. Go's assembler
+//! reaches a global or a type descriptor with a PC-relative pair whose second half
+//! is the very next instruction (one relocation patches both): `ADRP sym, Rd`, then
+//! `ADD $lo, Rd, Rd'` (the address, `MOVD $sym(SB), R`), or a load/store with
+//! unsigned offset based on `Rd` (`MOVD sym(SB), R`, `MOVD R, sym(SB)`), or
+//! `ADD $lo, Rd, R27` followed by a load/store (pair) based on `R27` (`STP (R2, R2),
+//! sym+8(SB)` through the temporary register). The sequences read (as in Go 1.21 to
+//! 1.27's output for `linux/arm64`):
+//!
+//! * **descriptors**: `ADRP+ADD type:T, R0` followed (after instructions that only
+//!   set other argument registers: `MOVD $n, R1`, `MOVD R1, R2`, `ADD $d, RSP, R2`,
+//!   `MOVD d(RSP), R2`, `NOP`) by `BL f` for a runtime function whose first
+//!   parameter is a type (`super::TYPED_FUNCS`, the map functions); Go 1.27's
+//!   `runtime.mallocgcSmallScan*` take `(size R0, type R1, needzero R2)`, so there
+//!   it is `ADRP+ADD type:T, R1`.
+//! * **pointees of globals**: after `BL runtime.newobject` (or the 1.27 allocators)
+//!   and the fresh object's field initialization (stores based on `R0`, loads of
+//!   frame slots and constants into other registers), the write-barrier check
+//!   `ADRP+MOVWU runtime.writeBarrier, Rn; CBZW Rn, L`, whose skipped block only
+//!   loads the old value into another register than `R0`, calls a
+//!   `runtime.gcWriteBarrier*` and stores into the barrier buffer (`R25`), with `L:
+//!   ADRP+MOVD R0, G(SB)`: the fresh `*T` goes unchanged into `G`. Kept (as on
+//!   amd64) when every reference of the whole text to an address overlapping `G` is
+//!   a load, a store of `ZR` (nil) at `G`, an address taken, or such a recognized
+//!   store of the same `T`.
+//! * **slices held by globals**: the same after `BL runtime.makeslice` with the
+//!   length and capacity set as constants before the call and stored, from
+//!   registers holding constants, to `G+8` and `G+16` right after it (`STP` through
+//!   `R27` on Go 1.27, two `MOVD`s before).
+//! * **maps held by globals**: `ADRP+MOVD G, R1` right before `ADRP+ADD type:M, R0`,
+//!   or right after it, then (other argument registers set in between) `BL` a map
+//!   function: `G` holds a map of type `M` (kept when all such uses name one `M`).
+//!
+//! Cost: one pass over the text for the sequences and one for the references, a few
+//! word comparisons per instruction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::CodeFacts;
+use super::{CodeFacts, Use, MAP_FUNCS, MAX_WB_SKIP, TYPED_FUNCS};
+
+/// The zero register / stack pointer number.
+const ZR: u32 = 31;
+/// Go's write-barrier buffer register (`R25`).
+const WB_BUF: u32 = 25;
+/// Most instructions skipped while looking for the next one of a sequence.
+const MAX_SKIP: usize = 8;
+
+/// The instruction word at byte offset `i`.
+fn word(code: &[u8], i: usize) -> Option<u32> {
+    let b = code.get(i..i.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Sign-extends the low `bits` of `v`.
+fn sext(v: u32, bits: u32) -> i64 {
+    let s = 64 - bits;
+    (i64::from(v) << s) >> s
+}
+
+/// `ADRP Rd, page`: (Rd, page) for the instruction at link address `pc`.
+fn adrp(w: u32, pc: u64) -> Option<(u32, u64)> {
+    if w & 0x9f00_0000 != 0x9000_0000 {
+        return None;
+    }
+    let imm = ((w >> 5) & 0x7_ffff) << 2 | (w >> 29) & 3;
+    let off = sext(imm, 21) << 12;
+    Some((w & 31, (pc & !0xfff).wrapping_add(off as u64)))
+}
+
+/// `ADD Xd, Xn, #imm` (64-bit, optionally shifted by 12): (d, n, imm).
+fn add_imm(w: u32) -> Option<(u32, u32, u64)> {
+    if w & 0xff80_0000 != 0x9100_0000 {
+        return None;
+    }
+    let imm = u64::from((w >> 10) & 0xfff) << if w & (1 << 22) != 0 { 12 } else { 0 };
+    Some((w & 31, (w >> 5) & 31, imm))
+}
+
+/// A load or store of one register with unsigned offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LdSt {
+    store: bool,
+    /// SIMD/FP register.
+    vector: bool,
+    /// Bytes accessed.
+    width: u64,
+    rt: u32,
+    rn: u32,
+    off: u64,
+}
+
+/// `LDR`/`STR` (any size, integer or SIMD) with unsigned, scaled offset.
+fn ldst(w: u32) -> Option<LdSt> {
+    if w & 0x3b00_0000 != 0x3900_0000 {
+        return None;
+    }
+    let vector = w & (1 << 26) != 0;
+    let opc = (w >> 22) & 3;
+    let size = w >> 30;
+    let scale = if vector && opc >= 2 { 4 } else { size };
+    if vector && scale > 4 {
+        return None;
+    }
+    let store = if vector { opc & 1 == 0 } else { opc == 0 };
+    Some(LdSt {
+        store,
+        vector,
+        width: 1 << scale,
+        rt: w & 31,
+        rn: (w >> 5) & 31,
+        off: u64::from((w >> 10) & 0xfff) << scale,
+    })
+}
+
+/// A load or store of a register pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pair {
+    store: bool,
+    /// Bytes of each register.
+    elem: u64,
+    rt: u32,
+    rt2: u32,
+    rn: u32,
+    /// Offset of the access from `rn` (0 for post-index).
+    off: i64,
+}
+
+/// `LDP`/`STP` (any addressing form, integer or SIMD).
+fn pair(w: u32) -> Option<Pair> {
+    if (w >> 27) & 7 != 0b101 || w & (1 << 25) != 0 {
+        return None;
+    }
+    let vector = w & (1 << 26) != 0;
+    let opc = w >> 30;
+    let elem = match (vector, opc) {
+        (false, 0) => 4,
+        (false, 1) => 4, // LDPSW
+        (false, 2) => 8,
+        (true, 0) => 4,
+        (true, 1) => 8,
+        (true, 2) => 16,
+        _ => return None,
+    };
+    let index = (w >> 23) & 3;
+    let imm = sext((w >> 15) & 0x7f, 7) * elem as i64;
+    Some(Pair {
+        store: w & (1 << 22) == 0,
+        elem,
+        rt: w & 31,
+        rt2: (w >> 10) & 31,
+        rn: (w >> 5) & 31,
+        off: if index == 1 { 0 } else { imm },
+    })
+}
+
+/// `BL target`: the target for the instruction at `pc`.
+fn bl(w: u32, pc: u64) -> Option<u64> {
+    (w & 0xfc00_0000 == 0x9400_0000).then(|| pc.wrapping_add((sext(w & 0x3ff_ffff, 26) * 4) as u64))
+}
+
+/// `CBZ Wt/Xt, target` (not `CBNZ`): (t, target).
+fn cbz(w: u32, pc: u64) -> Option<(u32, u64)> {
+    (w & 0x7f00_0000 == 0x3400_0000).then(|| {
+        (
+            w & 31,
+            pc.wrapping_add((sext((w >> 5) & 0x7_ffff, 19) * 4) as u64),
+        )
+    })
+}
+
+/// `NOP`.
+const NOP: u32 = 0xd503_201f;
+
+/// The register an instruction that only sets one register from constants, frame
+/// slots or another register writes: `MOVZ`/`MOVN`/`MOVK`, `ORR Rd, ZR, #imm`,
+/// `MOV Rd, Rm` (`ORR Rd, ZR, Rm`), `ADD Rd, RSP, #imm`, `LDR Rd, [RSP, #imm]`
+/// (integer); `Some(None)` for `NOP`.
+fn sets_one(w: u32) -> Option<Option<u32>> {
+    if w == NOP {
+        return Some(None);
+    }
+    let d = w & 31;
+    // MOVN/MOVZ/MOVK (32/64-bit): x001_0010_1.
+    if w & 0x1f80_0000 == 0x1280_0000 && (w >> 29) & 3 != 1 {
+        return Some(Some(d));
+    }
+    // ORR (immediate) from ZR.
+    if w & 0x7f80_0000 == 0x3200_0000 && (w >> 5) & 31 == ZR {
+        return (d != ZR).then_some(Some(d));
+    }
+    // ORR (shifted register) Rd, ZR, Rm, no shift: MOV.
+    if w & 0x7fe0_fc00 == 0x2a00_0000 && (w >> 5) & 31 == ZR {
+        return Some(Some(d));
+    }
+    // ADD Xd, SP, #imm.
+    if let Some((d, ZR, _)) = add_imm(w) {
+        return (d != ZR).then_some(Some(d));
+    }
+    // LDR (integer) from the frame.
+    if let Some(l) = ldst(w) {
+        if !l.store && !l.vector && l.rn == ZR && l.rt != ZR {
+            return Some(Some(l.rt));
+        }
+    }
+    None
+}
 
 /// Reads the facts from an arm64 text `code` that starts at link address `base`
-/// (same arguments as [`super::scan_amd64`]). Reads nothing yet.
+/// (same arguments as [`super::scan_amd64`]).
 pub(super) fn scan_arm64(
-    _code: &[u8],
-    _base: u64,
-    _types: (u64, u64),
-    _data: &[(u64, u64)],
-    _funcs: &HashMap<&str, u64>,
+    code: &[u8],
+    base: u64,
+    types: (u64, u64),
+    data: &[(u64, u64)],
+    funcs: &HashMap<&str, u64>,
 ) -> CodeFacts {
-    CodeFacts::default()
+    Scan {
+        code,
+        base,
+        types,
+        data,
+        typed: entries(funcs, |n| TYPED_FUNCS.contains(&n)),
+        maps: entries(funcs, |n| MAP_FUNCS.contains(&n)),
+        wb: entries(funcs, |n| n.starts_with("runtime.gcWriteBarrier")),
+        typed_malloc: entries(funcs, |n| n.starts_with("runtime.mallocgcSmallScan")),
+        newobject: funcs.get("runtime.newobject").copied(),
+        makeslice: funcs.get("runtime.makeslice").copied(),
+    }
+    .run()
+}
+
+fn entries(funcs: &HashMap<&str, u64>, f: impl Fn(&str) -> bool) -> HashSet<u64> {
+    funcs
+        .iter()
+        .filter(|(n, _)| f(n))
+        .map(|(_, &e)| e)
+        .collect()
+}
+
+struct Scan<'a> {
+    code: &'a [u8],
+    base: u64,
+    types: (u64, u64),
+    data: &'a [(u64, u64)],
+    typed: HashSet<u64>,
+    maps: HashSet<u64>,
+    wb: HashSet<u64>,
+    typed_malloc: HashSet<u64>,
+    newobject: Option<u64>,
+    makeslice: Option<u64>,
+}
+
+impl Scan<'_> {
+    fn pc(&self, i: usize) -> u64 {
+        self.base.wrapping_add(i as u64)
+    }
+
+    fn word(&self, i: usize) -> Option<u32> {
+        word(self.code, i)
+    }
+
+    fn in_types(&self, a: u64) -> bool {
+        a >= self.types.0 && a < self.types.1
+    }
+
+    fn in_data(&self, a: u64) -> bool {
+        self.data.iter().any(|&(s, e)| a >= s && a < e)
+    }
+
+    /// `ADRP Rd; ADD Rd, Rd, #lo` at `i`: (d, address).
+    fn addr_into(&self, i: usize) -> Option<(u32, u64)> {
+        let (d, page) = adrp(self.word(i)?, self.pc(i))?;
+        let (d2, n, lo) = add_imm(self.word(i + 4)?)?;
+        (d2 == d && n == d).then(|| (d, page.wrapping_add(lo)))
+    }
+
+    /// `ADRP Rk; LDR Xt, [Rk, #lo]` (64-bit) at `i`: (t, address).
+    fn load_from(&self, i: usize) -> Option<(u32, u64)> {
+        let (k, page) = adrp(self.word(i)?, self.pc(i))?;
+        let l = ldst(self.word(i + 4)?)?;
+        (!l.store && !l.vector && l.width == 8 && l.rn == k && l.rt != ZR)
+            .then(|| (l.rt, page.wrapping_add(l.off)))
+    }
+
+    /// `ADRP Rk; STR Xt, [Rk, #lo]` (64-bit) at `i`: (t, address).
+    fn store_to(&self, i: usize) -> Option<(u32, u64)> {
+        let (k, page) = adrp(self.word(i)?, self.pc(i))?;
+        let l = ldst(self.word(i + 4)?)?;
+        (l.store && !l.vector && l.width == 8 && l.rn == k)
+            .then(|| (l.rt, page.wrapping_add(l.off)))
+    }
+
+    /// Past instructions that only set registers outside `keep` (a bit mask)
+    /// from constants, frame slots or other registers (argument set-up between a
+    /// type's load and the call).
+    fn skip_args(&self, mut i: usize, keep: u32) -> usize {
+        for _ in 0..MAX_SKIP {
+            match self.word(i).and_then(sets_one) {
+                Some(None) => {}
+                Some(Some(d)) if keep & (1 << d) == 0 => {}
+                _ => break,
+            }
+            i += 4;
+        }
+        i
+    }
+
+    /// `BL f` at `i`: `f`.
+    fn call(&self, i: usize) -> Option<u64> {
+        bl(self.word(i)?, self.pc(i))
+    }
+
+    /// Past the initialization of a fresh object (in `R0`) that may follow its
+    /// allocation without changing `R0`: stores based on `R0` (`MOVD R3, 8(R0)`,
+    /// `STP (ZR, ZR), 8(R0)`, no write-back), register set-up into other registers
+    /// ([`sets_one`]).
+    fn skip_init(&self, mut i: usize) -> usize {
+        for _ in 0..MAX_SKIP {
+            let Some(w) = self.word(i) else { break };
+            let ok = match sets_one(w) {
+                Some(None) => true,
+                Some(Some(d)) => d != 0,
+                None => {
+                    ldst(w).is_some_and(|l| l.store && l.rn == 0)
+                        || pair(w).is_some_and(|p| p.store && p.rn == 0 && (w >> 23) & 3 == 2)
+                }
+            };
+            if !ok {
+                break;
+            }
+            i += 4;
+        }
+        i
+    }
+
+    /// At `i`: `ADRP+MOVWU runtime.writeBarrier, Rn; CBZW Rn, L`, a skipped block
+    /// that loads into other registers than `R0`, calls a write barrier (one of
+    /// `wb`) and stores into the barrier buffer, and at `L`, `ADRP+MOVD R0, G`:
+    /// (offset of the `STR`, `G`).
+    fn wb_store(&self, i: usize) -> Option<(usize, u64)> {
+        let (k, _) = adrp(self.word(i)?, self.pc(i))?;
+        let flag = ldst(self.word(i + 4)?)?;
+        if flag.store || flag.vector || flag.width != 4 || flag.rn != k {
+            return None;
+        }
+        let c = i + 8;
+        let (t, target) = cbz(self.word(c)?, self.pc(c))?;
+        if t != flag.rt || self.word(c)? & (1 << 31) != 0 {
+            return None;
+        }
+        let skip = target.checked_sub(self.pc(c))?;
+        if skip <= 4 || skip > MAX_WB_SKIP {
+            return None;
+        }
+        let l = c + skip as usize;
+        let mut called = false;
+        let mut j = c + 4;
+        while j < l {
+            let w = self.word(j)?;
+            if let Some((d, _)) = adrp(w, self.pc(j)) {
+                if d == 0 {
+                    return None;
+                }
+            } else if let Some(f) = bl(w, self.pc(j)) {
+                if !self.wb.contains(&f) {
+                    return None;
+                }
+                called = true;
+            } else if let Some(x) = ldst(w) {
+                // Loads of the old value into another register; stores into the
+                // barrier buffer.
+                let ok = if x.store {
+                    x.rn == WB_BUF
+                } else {
+                    x.rt != 0 || x.vector
+                };
+                if !ok {
+                    return None;
+                }
+            } else if let Some(p) = pair(w) {
+                if !p.store || p.rn != WB_BUF || (w >> 23) & 3 != 2 {
+                    return None;
+                }
+            } else if w != NOP {
+                return None;
+            }
+            j += 4;
+        }
+        if !called {
+            return None;
+        }
+        let (r, g) = self.store_to(l)?;
+        (r == 0).then_some((l + 4, g))
+    }
+
+    /// After `BL runtime.makeslice` (next instruction at `i`): constants into
+    /// registers, then those registers stored to `G+8` and `G+16` (`ADRP; ADD $lo,
+    /// R27; STP (Ra, Rb), (R27)`, or two `ADRP; MOVD Ra, sym(SB)`), then the
+    /// barrier-checked store of `R0` into `G`: (offset of the `STR`, `G`).
+    fn slice_store(&self, i: usize) -> Option<(usize, u64)> {
+        let mut consts = 0u32;
+        let mut k = i;
+        for _ in 0..2 {
+            let w = self.word(k)?;
+            let Some(Some(d)) = sets_one(w) else { break };
+            // Only constants (MOVZ/MOVN/ORR from ZR), not frame slots or registers.
+            let movz_movn = w & 0x1f80_0000 == 0x1280_0000 && (w >> 29) & 1 == 0;
+            if movz_movn || w & 0x7f80_0000 == 0x3200_0000 {
+                consts |= 1 << d;
+                k += 4;
+            } else {
+                break;
+            }
+        }
+        let is_const = |r: u32| r != ZR && consts & (1 << r) != 0;
+        let mut lens = Vec::new();
+        if let (Some((t, page)), Some(w)) = (
+            self.word(k).and_then(|w| adrp(w, self.pc(k))),
+            self.word(k + 4),
+        ) {
+            if let (Some((d, n, lo)), Some(p)) = (add_imm(w), self.word(k + 8).and_then(pair)) {
+                if n == t
+                    && p.store
+                    && p.rn == d
+                    && p.elem == 8
+                    && (self.word(k + 8)? >> 23) & 3 == 2
+                    && is_const(p.rt)
+                    && is_const(p.rt2)
+                {
+                    let a = page.wrapping_add(lo).wrapping_add(p.off as u64);
+                    lens = vec![a, a.wrapping_add(8)];
+                    k += 12;
+                }
+            }
+        }
+        if lens.is_empty() {
+            for _ in 0..2 {
+                let (r, a) = self.store_to(k)?;
+                if !is_const(r) {
+                    return None;
+                }
+                lens.push(a);
+                k += 8;
+            }
+        }
+        let (s, g) = self.wb_store(k)?;
+        (lens == [g.wrapping_add(8), g.wrapping_add(16)]).then_some((s, g))
+    }
+
+    fn run(&self) -> CodeFacts {
+        let code = self.code;
+        let mut desc = HashSet::new();
+        // Recognized stores: offset of the STR → (G, T, slice).
+        let mut stores: HashMap<usize, (u64, u64, bool)> = HashMap::new();
+        let mut map_uses: HashMap<u64, HashSet<u64>> = HashMap::new();
+        let mut i = 0;
+        while i + 8 <= code.len() {
+            let Some((d, t)) = self
+                .addr_into(i)
+                .filter(|&(d, t)| d <= 1 && self.in_types(t))
+            else {
+                i += 4;
+                continue;
+            };
+            if d == 1 {
+                // Go 1.27: ADRP+ADD type:T, R1; MOVD $1, R2; BL mallocgcSmallScan*.
+                let a = self.skip_args(i + 8, 1 << 1);
+                if self.call(a).is_some_and(|f| self.typed_malloc.contains(&f)) {
+                    desc.insert(t);
+                    if let Some((s, g)) = self.wb_store(self.skip_init(a + 4)) {
+                        if self.in_data(g) {
+                            stores.insert(s, (g, t, false));
+                        }
+                    }
+                }
+                i += 4;
+                continue;
+            }
+            let a = self.skip_args(i + 8, 1);
+            if let Some(f) = self.call(a) {
+                if self.typed.contains(&f) || self.maps.contains(&f) {
+                    desc.insert(t);
+                }
+                if Some(f) == self.newobject {
+                    if let Some((s, g)) = self.wb_store(self.skip_init(a + 4)) {
+                        if self.in_data(g) {
+                            stores.insert(s, (g, t, false));
+                        }
+                    }
+                }
+                if Some(f) == self.makeslice {
+                    if let Some((s, g)) = self.slice_store(a + 4) {
+                        if self.in_data(g) {
+                            stores.insert(s, (g, t, true));
+                        }
+                    }
+                }
+                // ADRP+MOVD G, R1 right before; the call after argument set-up
+                // that leaves R0 and R1 alone.
+                if self.maps.contains(&f) && self.skip_args(i + 8, 0b11) == a {
+                    if let Some((1, g)) = i.checked_sub(8).and_then(|p| self.load_from(p)) {
+                        if self.in_data(g) {
+                            map_uses.entry(g).or_default().insert(t);
+                        }
+                    }
+                }
+            }
+            // ADRP+ADD type:M, R0; ADRP+MOVD G, R1; BL map function.
+            let m = self.skip_args(i + 8, 0b11);
+            if let Some((1, g)) = self.load_from(m) {
+                let c = self.skip_args(m + 8, 0b11);
+                if self.call(c).is_some_and(|f| self.maps.contains(&f)) && self.in_data(g) {
+                    desc.insert(t);
+                    map_uses.entry(g).or_default().insert(t);
+                }
+            }
+            i += 4;
+        }
+        let mut out = CodeFacts {
+            descriptors: desc.into_iter().collect(),
+            ..CodeFacts::default()
+        };
+        out.descriptors.sort_unstable();
+        for (g, ts) in map_uses {
+            if ts.len() == 1 {
+                out.maps.extend(ts.into_iter().map(|t| (g, t)));
+            }
+        }
+        out.maps.sort_unstable();
+        let mut cand: HashMap<u64, Option<(u64, bool)>> = HashMap::new();
+        for &(g, t, sl) in stores.values() {
+            let e = cand.entry(g).or_insert(Some((t, sl)));
+            if *e != Some((t, sl)) {
+                *e = None;
+            }
+        }
+        if !cand.is_empty() {
+            let mut words: Vec<u64> = cand.keys().copied().collect();
+            words.sort_unstable();
+            self.check_refs(&words, &stores, &mut cand);
+        }
+        for (g, v) in cand {
+            match v {
+                Some((t, false)) => out.pointees.push((g, t)),
+                Some((t, true)) => out.slices.push((g, t)),
+                None => {}
+            }
+        }
+        out.pointees.sort_unstable();
+        out.slices.sort_unstable();
+        out
+    }
+
+    /// Drops every candidate word that some reference of the text (an `ADRP` and
+    /// the instruction using it) may write otherwise than by a recognized store.
+    fn check_refs(
+        &self,
+        words: &[u64],
+        stores: &HashMap<usize, (u64, u64, bool)>,
+        cand: &mut HashMap<u64, Option<(u64, bool)>>,
+    ) {
+        let mut i = 0;
+        while i + 4 <= self.code.len() {
+            let Some((k, page)) = self.word(i).and_then(|w| adrp(w, self.pc(i))) else {
+                i += 4;
+                continue;
+            };
+            let j = i + 4;
+            let Some(w) = self.word(j) else { break };
+            // (address, bytes, use)
+            let access: Option<(u64, u64, Use)> = if let Some(l) = ldst(w).filter(|l| l.rn == k) {
+                let a = page.wrapping_add(l.off);
+                let u = if !l.store {
+                    Use::Load
+                } else if l.rt == ZR && !l.vector && l.width == 8 {
+                    Use::StoreNil
+                } else {
+                    Use::Write
+                };
+                Some((a, l.width, u))
+            } else if let Some((d, _, lo)) = add_imm(w).filter(|&(_, n, _)| n == k) {
+                let a = page.wrapping_add(lo);
+                // The address used right away by a load/store (pair) through it.
+                let next = self.word(j + 4);
+                if let Some(l) = next.and_then(ldst).filter(|l| l.rn == d) {
+                    let u = if !l.store {
+                        Use::Load
+                    } else if l.rt == ZR && !l.vector && l.width == 8 {
+                        Use::StoreNil
+                    } else {
+                        Use::Write
+                    };
+                    Some((a.wrapping_add(l.off), l.width, u))
+                } else if let Some(p) = next.and_then(pair).filter(|p| p.rn == d) {
+                    let u = if !p.store {
+                        Use::Load
+                    } else if p.rt == ZR && p.rt2 == ZR && p.elem == 8 {
+                        Use::StoreNil
+                    } else {
+                        Use::Write
+                    };
+                    Some((a.wrapping_add(p.off as u64), 2 * p.elem, u))
+                } else {
+                    None // an address taken (assumed to store G's static type)
+                }
+            } else {
+                // ADRP used otherwise: any word of its page may be written.
+                Some((page, 4096, Use::Write))
+            };
+            i += 4;
+            let Some((a, width, u)) = access else {
+                continue;
+            };
+            if !self.in_data(a) && !self.in_data(a.wrapping_add(width - 1)) {
+                continue;
+            }
+            let lo = a.saturating_sub(7);
+            let s = words.partition_point(|&g| g < lo);
+            for &g in words[s..]
+                .iter()
+                .take_while(|&&g| g < a.saturating_add(width))
+            {
+                let own = stores.get(&j).is_some_and(|&(sg, _, _)| sg == g && a == g);
+                let ok = own
+                    || match u {
+                        Use::Load | Use::Addr => true,
+                        // A nil store covering G exactly (STP (ZR, ZR): both words).
+                        Use::StoreNil => g >= a && (g - a) % 8 == 0,
+                        Use::Write => false,
+                    };
+                if !ok {
+                    cand.insert(g, None);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: u64 = 0x40_0000;
+
+    /// Assembles instruction words (little-endian).
+    fn asm(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// `ADRP Rd, page(target)` at byte offset `at`.
+    fn adrp_to(d: u32, at: usize, target: u64) -> u32 {
+        let pc = BASE + at as u64;
+        let imm = ((target & !0xfff) as i64 - (pc & !0xfff) as i64) >> 12;
+        let imm = imm as u32 & 0x1f_ffff;
+        0x9000_0000 | (imm & 3) << 29 | (imm >> 2) << 5 | d
+    }
+    /// `ADD Xd, Xn, #lo(target)`.
+    fn add_lo(d: u32, n: u32, target: u64) -> u32 {
+        0x9100_0000 | ((target & 0xfff) as u32) << 10 | n << 5 | d
+    }
+    /// `LDR Xt, [Xn, #lo(target)]` (64-bit, 8-aligned).
+    fn ldr_lo(t: u32, n: u32, target: u64) -> u32 {
+        0xf940_0000 | ((target & 0xfff) as u32 / 8) << 10 | n << 5 | t
+    }
+    /// `STR Xt, [Xn, #off]`.
+    fn str_x(t: u32, n: u32, off: u64) -> u32 {
+        0xf900_0000 | (off as u32 / 8) << 10 | n << 5 | t
+    }
+    /// `LDR Wt, [Xn, #off]`.
+    fn ldr_w(t: u32, n: u32, off: u64) -> u32 {
+        0xb940_0000 | (off as u32 / 4) << 10 | n << 5 | t
+    }
+    /// `BL target` at byte offset `at`.
+    fn bl_to(at: usize, target: u64) -> u32 {
+        0x9400_0000 | (((target as i64 - (BASE + at as u64) as i64) / 4) as u32 & 0x3ff_ffff)
+    }
+    /// `CBZ Wt, +n instructions`.
+    fn cbzw(t: u32, n: u32) -> u32 {
+        0x3400_0000 | (n & 0x7_ffff) << 5 | t
+    }
+    /// `MOVZ Xd, #imm`.
+    fn movz(d: u32, imm: u32) -> u32 {
+        0xd280_0000 | imm << 5 | d
+    }
+    /// `STP Xt, Xt2, [Xn, #off]` (signed offset).
+    fn stp(t: u32, t2: u32, n: u32, off: i64) -> u32 {
+        0xa900_0000 | ((off / 8) as u32 & 0x7f) << 15 | t2 << 10 | n << 5 | t
+    }
+
+    /// [`scan_arm64`] with the tests' type section 0x50_0000.. and data 0x60_0000..
+    fn scan(code: &[u32], funcs: &HashMap<&str, u64>) -> CodeFacts {
+        scan_arm64(
+            &asm(code),
+            BASE,
+            (0x50_0000, 0x50_1000),
+            &[(0x60_0000, 0x60_1000)],
+            funcs,
+        )
+    }
+
+    const FLAG: u64 = 0x60_0910;
+    const WB: u64 = 0x41_1000;
+
+    /// Appends the Go 1.21 write-barrier check and the store of R0 to `g`:
+    /// `ADRP+MOVWU flag, R1; CBZW R1, L; BL wb; MOVD R0, (R25); ADRP+MOVD g, R1;
+    /// MOVD R1, 8(R25); L: ADRP+MOVD R0, g`.
+    fn barrier_store(c: &mut Vec<u32>, g: u64) {
+        let at = |c: &Vec<u32>| c.len() * 4;
+        c.push(adrp_to(27, at(c), FLAG));
+        c.push(ldr_w(1, 27, FLAG & 0xfff));
+        c.push(cbzw(1, 6));
+        c.push(bl_to(at(c), WB));
+        c.push(str_x(0, 25, 0));
+        c.push(adrp_to(27, at(c), g));
+        c.push(ldr_lo(1, 27, g));
+        c.push(str_x(1, 25, 8));
+        c.push(adrp_to(27, at(c), g));
+        c.push(str_x(0, 27, g & 0xfff));
+    }
+
+    /// `ADRP+ADD T, R0; BL newobject` then the barrier-checked store into `g`.
+    fn alloc_store(t: u64, newobj: u64, g: u64) -> Vec<u32> {
+        let mut c = vec![adrp_to(0, 0, t), add_lo(0, 0, t), bl_to(8, newobj)];
+        barrier_store(&mut c, g);
+        c
+    }
+
+    #[test]
+    fn decodes_the_instructions_read() {
+        // From Go 1.27's objdump: ADRP 884736(PC), R0 at 0xab660.
+        assert_eq!(adrp(0x9000_06c0, 0xab660), Some((0, 0xab000 + 884736)));
+        assert_eq!(add_imm(0x9138_0000), Some((0, 0, 3584)));
+        // MOVWU 2320(R27), R1; MOVD R0, 2088(R27); MOVD 2088(R27), R3.
+        let w = ldst(0xb949_1361).unwrap();
+        assert_eq!(
+            (w.store, w.width, w.rt, w.rn, w.off),
+            (false, 4, 1, 27, 2320)
+        );
+        let s = ldst(0xf904_1760).unwrap();
+        assert_eq!(
+            (s.store, s.width, s.rt, s.rn, s.off),
+            (true, 8, 0, 27, 2088)
+        );
+        assert!(!ldst(0xf944_1763).unwrap().store);
+        // CALL at 0xab668 to runtime.newobject (-0x829d8 words → 0x28c00).
+        assert_eq!(bl(0x97fd_f58a, 0xab668), Some(0xab668 - 4 * 0x20a76));
+        // CBZW R1, 5(PC); STP (R0, R3), (R25); STP (R2, R2), (R27).
+        assert_eq!(cbz(0x3400_00a1, 0x1000), Some((1, 0x1014)));
+        let p = pair(0xa900_0f20).unwrap();
+        assert_eq!(
+            (p.store, p.elem, p.rt, p.rt2, p.rn, p.off),
+            (true, 8, 0, 3, 25, 0)
+        );
+        assert_eq!(pair(0xa900_0b62).unwrap().rn, 27);
+        // ORR $16, ZR, R0; MOVD $40, R1; MOVD R1, R2; ADD $104, RSP, R2;
+        // MOVD 120(RSP), R1; MOVD R0, R1 — and not ADRP or a store.
+        assert_eq!(sets_one(0xb27c_03e0), Some(Some(0)));
+        assert_eq!(sets_one(0xd280_0501), Some(Some(1)));
+        assert_eq!(sets_one(0xaa01_03e2), Some(Some(2)));
+        assert_eq!(sets_one(0x9101_a3e2), Some(Some(2)));
+        assert_eq!(sets_one(0xf940_3fe1), Some(Some(1)));
+        assert_eq!(sets_one(0xaa00_03e1), Some(Some(1)));
+        assert_eq!(sets_one(NOP), Some(None));
+        assert_eq!(sets_one(0x9000_06c0), None);
+        assert_eq!(sets_one(0xf900_0403), None);
+    }
+
+    #[test]
+    fn fresh_object_stored_to_a_global() {
+        let (t, newobj, g) = (0x50_0000, 0x41_0000, 0x60_0200);
+        let funcs: HashMap<&str, u64> = [
+            ("runtime.newobject", newobj),
+            ("runtime.gcWriteBarrier2", WB),
+        ]
+        .into_iter()
+        .collect();
+        let code = alloc_store(t, newobj, g);
+        let f = scan(&code, &funcs);
+        assert_eq!(f.descriptors, vec![t]);
+        assert_eq!(f.pointees, vec![(g, t)]);
+        assert!(f.slices.is_empty() && f.maps.is_empty());
+        let with = |tail: &[u32]| {
+            let mut c = code.clone();
+            let at = c.len() * 4;
+            c.push(adrp_to(27, at, g));
+            c.extend(tail);
+            scan(&c, &funcs).pointees
+        };
+        // Another store to G (MOVD R1, G) disqualifies it, as does one into the
+        // middle of G (MOVW R1, G+4), a pair store over it and an ADRP whose page
+        // is used otherwise.
+        assert!(with(&[str_x(1, 27, g & 0xfff)]).is_empty());
+        assert!(
+            with(&[0xb900_0000 | (((g & 0xfff) as u32 + 4) / 4) << 10 | 27 << 5 | 1]).is_empty()
+        );
+        assert!(with(&[add_lo(27, 27, g - 8), stp(1, 2, 27, 0)]).is_empty());
+        assert!(with(&[0xc8df_ff61]).is_empty()); // LDAR X1, (R27)
+                                                  // Nil (MOVD ZR, G; STP (ZR, ZR), G-8), a load, the address taken do not.
+        assert_eq!(with(&[str_x(ZR, 27, g & 0xfff)]), vec![(g, t)]);
+        assert_eq!(
+            with(&[add_lo(27, 27, g - 8), stp(ZR, ZR, 27, 0)]),
+            vec![(g, t)]
+        );
+        assert_eq!(with(&[ldr_lo(3, 27, g)]), vec![(g, t)]);
+        assert_eq!(with(&[add_lo(1, 27, g)]), vec![(g, t)]);
+        // A store to another T disqualifies it.
+        let mut c = code.clone();
+        let t2 = t + 0x40;
+        c.extend([adrp_to(0, c.len() * 4, t2), add_lo(0, 0, t2)]);
+        c.push(bl_to(c.len() * 4, newobj));
+        barrier_store(&mut c, g);
+        assert!(scan(&c, &funcs).pointees.is_empty());
+        // The block must call a write barrier: another call is not one.
+        let mut c = code.clone();
+        c[6] = bl_to(24, newobj);
+        assert!(scan(&c, &funcs).pointees.is_empty());
+        // R0 changed in the block: not the fresh object.
+        let mut c = code.clone();
+        c[9] = ldr_lo(0, 27, g);
+        assert!(scan(&c, &funcs).pointees.is_empty());
+    }
+
+    #[test]
+    fn specialized_allocator_with_field_init_and_go127_barrier() {
+        // Go 1.27: ORR $16, ZR, R0; ADRP+ADD T, R1; ORR $1, ZR, R2; BL
+        // mallocgcSmallScanNoHeaderSC2; ORR $6, ZR, R3; MOVD R3, 8(R0);
+        // ADRP+MOVWU flag, R3; CBZW R3, 5(PC); ADRP+MOVD G, R4; BL wb;
+        // STP (R0, R4), (R25); L: ADRP+MOVD R0, G.
+        let (t, mk, g) = (0x50_0000u64, 0x41_0000u64, 0x60_07e0u64);
+        let funcs: HashMap<&str, u64> = [
+            ("runtime.mallocgcSmallScanNoHeaderSC2", mk),
+            ("runtime.gcWriteBarrier2", WB),
+        ]
+        .into_iter()
+        .collect();
+        let mut c = vec![0xb27c_03e0, adrp_to(1, 4, t), add_lo(1, 1, t), 0xb240_03e2];
+        c.push(bl_to(16, mk));
+        c.extend([0xb27f_07e3, str_x(3, 0, 8)]);
+        c.extend([
+            adrp_to(27, 28, FLAG),
+            ldr_w(3, 27, FLAG & 0xfff),
+            cbzw(3, 5),
+        ]);
+        c.extend([
+            adrp_to(27, 40, g),
+            ldr_lo(4, 27, g),
+            bl_to(48, WB),
+            stp(0, 4, 25, 0),
+        ]);
+        c.extend([adrp_to(27, 56, g), str_x(0, 27, g & 0xfff)]);
+        let f = scan(&c, &funcs);
+        assert_eq!(f.descriptors, vec![t]);
+        assert_eq!(f.pointees, vec![(g, t)]);
+        // The type in R0 is the size's register there: nothing.
+        let mut c2 = c.clone();
+        c2[1] = adrp_to(0, 4, t);
+        c2[2] = add_lo(0, 0, t);
+        assert!(scan(&c2, &funcs).pointees.is_empty());
+    }
+
+    #[test]
+    fn fresh_slice_stored_to_a_global() {
+        let (t, mk, g) = (0x50_0000u64, 0x41_0000u64, 0x60_0c20u64);
+        let funcs: HashMap<&str, u64> =
+            [("runtime.makeslice", mk), ("runtime.gcWriteBarrier2", WB)]
+                .into_iter()
+                .collect();
+        // ADRP+ADD T, R0; MOVD $40, R1; MOVD R1, R2; BL makeslice; MOVD $40, R2.
+        let head = |c: &mut Vec<u32>| {
+            c.extend([adrp_to(0, 0, t), add_lo(0, 0, t), movz(1, 40), 0xaa01_03e2]);
+            c.push(bl_to(16, mk));
+            c.push(movz(2, 40));
+        };
+        // Go 1.27: ADRP; ADD $lo(G+8), R27, R27; STP (R2, R2), (R27).
+        let mut c = Vec::new();
+        head(&mut c);
+        c.extend([
+            adrp_to(27, 24, g + 8),
+            add_lo(27, 27, g + 8),
+            stp(2, 2, 27, 0),
+        ]);
+        barrier_store(&mut c, g);
+        let f = scan(&c, &funcs);
+        assert_eq!(f.slices, vec![(g, t)]);
+        assert!(f.pointees.is_empty());
+        assert_eq!(f.descriptors, vec![t]);
+        // Go 1.21: ADRP+MOVD R2, G+8; ADRP+MOVD R2, G+16.
+        let mut c = Vec::new();
+        head(&mut c);
+        c.extend([adrp_to(27, 24, g + 8), str_x(2, 27, (g + 8) & 0xfff)]);
+        c.extend([adrp_to(27, 32, g + 16), str_x(2, 27, (g + 16) & 0xfff)]);
+        barrier_store(&mut c, g);
+        assert_eq!(scan(&c, &funcs).slices, vec![(g, t)]);
+        // Length stored elsewhere than G+8: nothing.
+        let mut c2 = c.clone();
+        c2[7] = str_x(2, 27, (g + 24) & 0xfff);
+        assert!(scan(&c2, &funcs).slices.is_empty());
+        // A length from a frame slot (not a constant): nothing.
+        let mut c3 = c.clone();
+        c3[5] = 0xf940_3fe2; // MOVD 120(RSP), R2
+        assert!(scan(&c3, &funcs).slices.is_empty());
+    }
+
+    #[test]
+    fn map_global_used_with_its_type() {
+        let (m, assign, g) = (0x50_0040u64, 0x41_0000u64, 0x60_0810u64);
+        let funcs: HashMap<&str, u64> = [("runtime.mapassign", assign)].into_iter().collect();
+        // ADRP+MOVD G, R1; ADRP+ADD M, R0; ADD $104, RSP, R2; BL mapassign.
+        let c = vec![
+            adrp_to(27, 0, g),
+            ldr_lo(1, 27, g),
+            adrp_to(0, 8, m),
+            add_lo(0, 0, m),
+            0x9101_a3e2,
+            bl_to(20, assign),
+        ];
+        let f = scan(&c, &funcs);
+        assert_eq!(f.maps, vec![(g, m)]);
+        assert_eq!(f.descriptors, vec![m]);
+        // The other order: ADRP+ADD M, R0; ADRP+MOVD G, R1; BL.
+        let c2 = vec![
+            adrp_to(0, 0, m),
+            add_lo(0, 0, m),
+            adrp_to(27, 8, g),
+            ldr_lo(1, 27, g),
+            bl_to(16, assign),
+        ];
+        assert_eq!(scan(&c2, &funcs).maps, vec![(g, m)]);
+        // R1 overwritten in between (MOVD R0, R1): not G.
+        let mut c3 = c.clone();
+        c3[4] = 0xaa00_03e1;
+        assert!(scan(&c3, &funcs).maps.is_empty());
+        // Two map types for one global: nothing.
+        let mut c4 = c.clone();
+        let m2 = m + 0x40;
+        c4.extend([
+            adrp_to(27, 24, g),
+            ldr_lo(1, 27, g),
+            adrp_to(0, 32, m2),
+            add_lo(0, 0, m2),
+        ]);
+        c4.push(bl_to(40, assign));
+        assert!(scan(&c4, &funcs).maps.is_empty());
+    }
 }
