@@ -139,8 +139,9 @@ const NODWARF_HEADERS_ASSERTED: &[&str] =
     &["main.MidSliceTarget", "main.BigMapKey", "main.GrowVal"];
 
 /// Truth types asserted without DWARF on amd64 and arm64 (every release) from what
-/// the code says (`types/code.rs`, `types/code/arm64.rs`): `main.gSmallArr`, `main.gMidArr` and `main.gLargeArr` only
-/// ever receive a fresh `new([N]*T)`, so their arrays and elements are typed, and
+/// the code says (`types/code.rs`, `types/code/arm64.rs`): `main.gSmallArr`,
+/// `main.gMidArr` and `main.gLargeArr` only ever receive a fresh `new([N]*T)`, so
+/// their arrays and elements are typed, and
 /// `main.gMidSlice` a fresh `make([]main.MidSliceElem, 40)`, `main.gCleaned` and
 /// `main.gWeakTarget` a fresh `&T{…}` (fields set through `AX` first; Go 1.27
 /// allocates through `mallocgcSmallScan*`, the type in `BX`, on arm64 in `R1`);
