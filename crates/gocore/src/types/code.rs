@@ -1,4 +1,5 @@
-//! Typing evidence read from the executable's machine code (amd64; no DWARF needed).
+//! Typing evidence read from the executable's machine code (amd64 here, arm64 in
+//! `code/arm64.rs`, which reads the same facts; no DWARF needed).
 //!
 //! The function table and the code survive stripping, and Go's compiler passes a
 //! type descriptor to the runtime in a fixed way: under the register ABI the first
@@ -532,7 +533,7 @@ fn classify(code: &[u8], j: usize, imm: usize) -> Use {
 
 impl Builder<'_, '_, '_> {
     /// What the executable's code says ([`CodeFacts`]), read once; empty on other
-    /// architectures than amd64 or when the text cannot be read.
+    /// architectures than amd64 and arm64 or when the text cannot be read.
     pub(super) fn code_facts(&mut self) -> Rc<CodeFacts> {
         if let Some(f) = &self.code {
             return f.clone();
