@@ -908,6 +908,42 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_words_never_panic() {
+        // Pseudo-random words mixed with the opcodes read (ADRP, ADD, LDR/STR,
+        // LDP/STP, BL, CBZ) and a text whose length is not a multiple of 4.
+        let funcs: HashMap<&str, u64> = [
+            ("runtime.newobject", 0x40_0100),
+            ("runtime.makeslice", 0x40_0200),
+            ("runtime.mapassign", 0x40_0300),
+            ("runtime.gcWriteBarrier2", 0x40_0400),
+        ]
+        .into_iter()
+        .collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut code = Vec::new();
+        for k in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let r = x as u32;
+            let w = match k % 7 {
+                0 => 0x9000_0000 | (r & 0x6fff_ffff),
+                1 => 0x9100_0000 | (r & 0x007f_ffff),
+                2 => 0x3900_0000 | (r & 0xc4ff_ffff),
+                3 => 0x2800_0000 | (r & 0xc5ff_ffff),
+                4 => 0x9400_0000 | (r & 0x03ff_ffff),
+                5 => 0x3400_0000 | (r & 0x80ff_ffff),
+                _ => r,
+            };
+            code.extend(w.to_le_bytes());
+        }
+        code.push(0x90);
+        for base in [0, BASE, u64::MAX - 0x1000] {
+            let _ = scan_arm64(&code, base, (0, u64::MAX), &[(0, u64::MAX)], &funcs);
+        }
+    }
+
+    #[test]
     fn map_global_used_with_its_type() {
         let (m, assign, g) = (0x50_0040u64, 0x41_0000u64, 0x60_0810u64);
         let funcs: HashMap<&str, u64> = [("runtime.mapassign", assign)].into_iter().collect();
