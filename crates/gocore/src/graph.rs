@@ -220,6 +220,9 @@ impl ObjectGraph {
         // Objects, in id order: batches of objects scanned in parallel, each
         // giving its rows in order.
         g.off.push(0);
+        // A round holds its batches' objects (40 bytes each) and rows: a few
+        // batches per thread keep that to a few MB.
+        let par_batches = (4 * rayon::current_num_threads()).clamp(4, 256);
         let mut batch: Vec<crate::heap::Object> = Vec::with_capacity(BATCH);
         let mut batches: Vec<Vec<crate::heap::Object>> = Vec::new();
         let mut next = 0u32;
@@ -238,7 +241,7 @@ impl ObjectGraph {
             } else if !batch.is_empty() {
                 batches.push(std::mem::take(&mut batch));
             }
-            if batches.len() == PAR_BATCHES || (end && !batches.is_empty()) {
+            if batches.len() == par_batches || (end && !batches.is_empty()) {
                 let rows: Vec<BatchRows> =
                     batches.par_iter().map(|b| scan_batch(heap, b)).collect();
                 for (lens, edges, warnings) in rows {
@@ -628,9 +631,8 @@ impl ObjectGraph {
     }
 }
 
-/// Objects per parallel batch, and batches per parallel round.
-const BATCH: usize = 1 << 14;
-const PAR_BATCHES: usize = 64;
+/// Objects per parallel batch (a round has a few batches per thread).
+const BATCH: usize = 1 << 12;
 
 /// Per object of a batch (id, number of distinct targets), the targets, and
 /// warnings.
