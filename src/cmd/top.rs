@@ -148,7 +148,7 @@ pub fn with_analysis_opts<R>(
     let t0 = std::time::Instant::now();
     let lap = |what: &str| {
         if timing {
-            eprintln!("gocore: timing: {what} at {:?}", t0.elapsed());
+            eprintln!("gocore: timing: {what} at {:?}{}", t0.elapsed(), rss_anon());
         }
     };
     super::objects::with_heap(a, |proc, heap| {
@@ -203,6 +203,19 @@ pub fn with_analysis_opts<R>(
         lap("report");
         r
     })
+}
+
+/// `, RssAnon N kB` from `/proc/self/status` (Linux), for `GOCORE_TIMING`: the
+/// anonymous memory held after a phase; empty where there is no such file.
+pub fn rss_anon() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("RssAnon:"))
+                .map(|l| format!(", {}", l.split_whitespace().collect::<Vec<_>>().join(" ")))
+        })
+        .unwrap_or_default()
 }
 
 /// Runs `a` on a thread of its own beside `b` (typing beside roots, marking or the

@@ -99,41 +99,89 @@ impl Dominators {
     }
 
     /// Semi-NCA, then retained sizes from `sizes(node_count)`.
+    ///
+    /// Memory, for `n` nodes, `k` reachable ones and `e'` edges between reachable
+    /// nodes that are not DFS tree edges: the DFS keeps `pre` (4n), `order` and
+    /// `parent` (4k each) and no stack; the semidominator pass has its own reverse
+    /// edges by preorder number without the tree edges (4k + 4e'), `pre` dropped,
+    /// and the 12-byte records; the results (immediate dominators, retained bytes)
+    /// are allocated once those are freed.
     fn build(graph: &ObjectGraph, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
         let nodes = graph.node_count();
         let root = graph.super_root().0;
-        // 1. Iterative DFS preorder from the super-root.
+        // 1. DFS preorder from the super-root, without a stack: when a node's
+        // successors are done, its parent resumes after the edge to it (rows are
+        // sorted and deduplicated, so a binary search finds it).
         let mut pre = vec![NONE; nodes]; // node -> preorder number
         let mut order: Vec<u32> = Vec::new(); // preorder number -> node
         let mut parent: Vec<u32> = Vec::new(); // by preorder number
-        {
-            let mut stack: Vec<(u32, u32)> = vec![(root, 0)];
-            pre[root as usize] = 0;
+        if let Some(p) = pre.get_mut(root as usize) {
+            *p = 0;
             order.push(root);
             parent.push(NONE);
-            while let Some(top) = stack.last_mut() {
-                let (v, i) = *top;
+            let (mut v, mut i) = (root, 0usize);
+            loop {
                 let succ = graph.successors(NodeId(v));
-                match succ.get(i as usize) {
-                    Some(&w) => {
-                        top.1 += 1;
-                        if let Some(p) = pre.get_mut(w as usize) {
-                            if *p == NONE {
-                                *p = order.len() as u32;
-                                parent.push(pre[v as usize]);
-                                order.push(w);
-                                stack.push((w, 0));
-                            }
+                if let Some(&w) = succ.get(i) {
+                    i += 1;
+                    if let Some(p) = pre.get_mut(w as usize) {
+                        if *p == NONE {
+                            *p = order.len() as u32;
+                            parent.push(pre[v as usize]);
+                            order.push(w);
+                            (v, i) = (w, 0);
                         }
                     }
-                    None => {
-                        stack.pop();
-                    }
+                    continue;
                 }
+                let up = parent[pre[v as usize] as usize];
+                if up == NONE {
+                    break;
+                }
+                let u = order[up as usize];
+                let s = graph.successors(NodeId(u));
+                i = match s.binary_search(&v) {
+                    Ok(j) => j + 1,
+                    Err(_) => s.iter().position(|&x| x == v).map_or(s.len(), |j| j + 1),
+                };
+                v = u;
             }
         }
         let k = order.len();
-        // 2. Semidominators (by preorder numbers), eval with iterative path
+        order.shrink_to_fit();
+        parent.shrink_to_fit();
+        // 2. Reverse edges by preorder number, for reachable nodes, sources in
+        // preorder. A tree edge parent(w) -> w is left out: its semidominator
+        // candidate is always parent(w) (an unprocessed node evaluates to itself),
+        // which is where w's semidominator starts.
+        let mut roff = vec![0u32; k + 1];
+        let rows = |f: &mut dyn FnMut(usize, u32)| {
+            for (pv, &v) in order.iter().enumerate() {
+                for &w in graph.successors(NodeId(v)) {
+                    if let Some(&pw) = pre.get(w as usize) {
+                        if pw != NONE && parent[pw as usize] != pv as u32 {
+                            f(pw as usize, pv as u32);
+                        }
+                    }
+                }
+            }
+        };
+        rows(&mut |pw, _| roff[pw + 1] += 1);
+        for i in 0..k {
+            roff[i + 1] += roff[i];
+        }
+        let mut redges = vec![0u32; roff[k] as usize];
+        // roff[w] is the fill cursor of row w, then shifted back to the row starts.
+        rows(&mut |pw, pv| {
+            redges[roff[pw] as usize] = pv;
+            roff[pw] += 1;
+        });
+        for i in (1..=k).rev() {
+            roff[i] = roff[i - 1];
+        }
+        roff[0] = 0;
+        drop(pre);
+        // Semidominators (by preorder numbers), eval with iterative path
         // compression.
         // One 12-byte record per node (semidominator, label, forest ancestor): eval
         // touches one cache line per node on its path instead of three.
@@ -146,13 +194,8 @@ impl Dominators {
             .collect();
         let mut path: Vec<u32> = Vec::new();
         for w in (1..k).rev() {
-            let node = order[w];
-            let mut s = t[w].semi;
-            for &p in graph.predecessors(NodeId(node)) {
-                let v = pre[p as usize];
-                if v == NONE {
-                    continue; // unreachable predecessor
-                }
+            let mut s = parent[w].min(t[w].semi);
+            for &v in &redges[roff[w] as usize..roff[w + 1] as usize] {
                 let u = eval(v, &mut t, &mut path);
                 s = s.min(t[u as usize].semi);
             }
@@ -160,6 +203,8 @@ impl Dominators {
             t[w].ancestor = parent[w];
         }
         drop(path);
+        drop(redges);
+        drop(roff);
         // 3. Immediate dominators: nearest common ancestor of parent and semi.
         let mut idom_pre = parent;
         for w in 1..k {
@@ -172,17 +217,7 @@ impl Dominators {
         drop(t);
         // 4. Back to node ids; retained sizes bottom-up (reverse preorder: every
         // node comes after its immediate dominator).
-        // Sizes become retained bytes in place (unreachable nodes weigh nothing);
-        // the node-to-preorder map's memory becomes the immediate dominators.
-        let mut retained = sizes(nodes);
-        retained.resize(nodes, 0);
-        for (r, &p) in retained.iter_mut().zip(&pre) {
-            if p == NONE {
-                *r = 0;
-            }
-        }
-        let mut idom = pre;
-        idom.fill(NONE);
+        let mut idom = vec![NONE; nodes];
         for w in 1..k {
             let d = idom_pre[w];
             if d != NONE {
@@ -190,6 +225,14 @@ impl Dominators {
             }
         }
         drop(idom_pre);
+        // Sizes become retained bytes in place (unreachable nodes weigh nothing).
+        let mut retained = sizes(nodes);
+        retained.resize(nodes, 0);
+        for (v, (r, &d)) in retained.iter_mut().zip(&idom).enumerate() {
+            if d == NONE && v as u32 != root {
+                *r = 0;
+            }
+        }
         for &v in order.iter().skip(1).rev() {
             let d = idom[v as usize];
             if d != NONE {
@@ -294,14 +337,19 @@ impl Dominators {
         for i in 0..nodes {
             off[i + 1] += off[i];
         }
-        let mut fill = off.clone();
+        // off[d] is row d's fill cursor, then shifted back to the row starts (no
+        // second per-node array).
         let mut kids = vec![0u32; off[nodes] as usize];
         for (v, &d) in self.idom.iter().enumerate() {
             if d != NONE {
-                kids[fill[d as usize] as usize] = v as u32;
-                fill[d as usize] += 1;
+                kids[off[d as usize] as usize] = v as u32;
+                off[d as usize] += 1;
             }
         }
+        for i in (1..=nodes).rev() {
+            off[i] = off[i - 1];
+        }
+        off[0] = 0;
         for i in 0..nodes {
             let row = &mut kids[off[i] as usize..off[i + 1] as usize];
             if row.len() > 1 {
