@@ -49,8 +49,10 @@ use std::rc::Rc;
 use corefile::Arch;
 
 use super::{Builder, Shape};
+use crate::roots::{RootKind, RootOptions, RootSet};
 
 mod arm64;
+mod flow;
 
 /// Largest text read (bytes).
 const MAX_TEXT: u64 = 1 << 30;
@@ -115,6 +117,9 @@ pub(super) struct CodeFacts {
     pub slices: Vec<(u64, u64)>,
     /// Global words holding a map: (word, map type).
     pub maps: Vec<(u64, u64)>,
+    /// Frame slots holding a fresh `*T` while the frame's function is in a call:
+    /// (the call's return address, offset from SP, `T`), sorted.
+    pub frames: Vec<(u64, i64, u64)>,
 }
 
 /// How an instruction refers to a RIP-relative address.
@@ -132,13 +137,15 @@ enum Use {
 
 /// Reads the facts from an amd64 text `code` that starts at link address `base`.
 /// `types` is the type section, `data` the ranges globals live in, `funcs` the
-/// entries of runtime functions by name.
+/// entries of runtime functions by name, `fns` every function (entry, end, size of
+/// its argument area) sorted by entry, for the data flow ([`flow`]).
 pub(super) fn scan_amd64(
     code: &[u8],
     base: u64,
     types: (u64, u64),
     data: &[(u64, u64)],
     funcs: &HashMap<&str, u64>,
+    fns: &[(u64, u64, u32)],
 ) -> CodeFacts {
     let entry_set = |names: &[&str]| -> HashSet<u64> {
         names.iter().filter_map(|n| funcs.get(n).copied()).collect()
@@ -287,6 +294,23 @@ pub(super) fn scan_amd64(
             }
         }
     }
+    // Stores of a fresh `*T` the data flow inside functions finds (spill slots,
+    // registers copied, results of functions returning a fresh object).
+    let fl = flow::analyze(&flow::Env {
+        code,
+        base,
+        types,
+        funcs: fns,
+        newobject,
+        malloc_bx: &typed_malloc,
+        wb: &wb,
+    });
+    for &(s, g, t) in &fl.stores {
+        if in_data(g) {
+            stores.entry(s).or_insert((g, t, false));
+        }
+    }
+    out.frames = fl.frames;
     out.descriptors = desc.into_iter().collect();
     out.descriptors.sort_unstable();
     for (g, ts) in map_uses {
@@ -531,6 +555,101 @@ fn classify(code: &[u8], j: usize, imm: usize) -> Use {
     }
 }
 
+/// What the code of `proc`'s executable says ([`CodeFacts`]); `types_range` is its
+/// type section (link addresses). `None` on other architectures than amd64 and
+/// arm64 or when the text cannot be read.
+fn read_facts(proc: &crate::Process<'_>, types_range: (u64, u64)) -> Option<CodeFacts> {
+    let arch = proc.core().arch();
+    if arch != Arch::Amd64 && arch != Arch::Arm64 {
+        return None;
+    }
+    let bin = proc.binary();
+    let md = bin.moduledata().ok()?;
+    let (text, etext) = (md.text(), md.etext());
+    let len = etext
+        .checked_sub(text)
+        .filter(|&l| l > 0 && l <= MAX_TEXT)?;
+    let code = bin.read_at(text, len).ok()?;
+    let tab = proc.pclntab()?;
+    let mut funcs = HashMap::new();
+    let mut fns = Vec::new();
+    for f in tab.funcs().flatten() {
+        fns.push((f.entry, f.end, u32::try_from(f.args).unwrap_or(u32::MAX)));
+        let n = f.name;
+        if TYPED_FUNCS.contains(&n)
+            || MAP_FUNCS.contains(&n)
+            || n.starts_with("runtime.gcWriteBarrier")
+            || n.starts_with("runtime.mallocgcSmallScan")
+        {
+            funcs.insert(n, f.entry);
+        }
+    }
+    let data = [md.data_range(), md.bss_range()];
+    Some(match arch {
+        Arch::Arm64 => arm64::scan_arm64(code, text, types_range, &data, &funcs),
+        _ => {
+            fns.sort_unstable();
+            scan_amd64(code, text, types_range, &data, &funcs, &fns)
+        }
+    })
+}
+
+/// The goroutine frame slots that `frames` ([`CodeFacts::frames`]) says hold a
+/// fresh `*T`: (slot's run-time address, `T`), for the live, precisely scanned
+/// pointer slots of the runtime's stack maps of frames parked in those calls
+/// (`bias`: run-time minus link addresses).
+fn frame_slots(
+    proc: &crate::Process<'_>,
+    heap: &crate::Heap<'_>,
+    frames: &[(u64, i64, u64)],
+    bias: u64,
+) -> Vec<(u64, u64)> {
+    let mut found = Vec::new();
+    let opts = RootOptions {
+        globals: false,
+        stacks: true,
+        specials: false,
+        queues: false,
+    };
+    let Ok(rs) = RootSet::collect_with(proc, heap, &opts) else {
+        return found;
+    };
+    let live: HashSet<u64> = rs
+        .roots()
+        .filter(|r| {
+            matches!(
+                r.kind,
+                RootKind::Frame {
+                    conservative: false,
+                    ..
+                }
+            )
+        })
+        .map(|r| r.slot)
+        .collect();
+    let Ok(gs) = proc.goroutines() else {
+        return found;
+    };
+    let gs: Vec<_> = gs.filter_map(|g| g.ok()).collect();
+    for g in gs {
+        for fr in g.frames(proc) {
+            let Ok(fr) = fr else { break };
+            if fr.inlined || fr.trap {
+                continue;
+            }
+            let pc = fr.pc.wrapping_sub(bias);
+            let k = frames.partition_point(|x| x.0 < pc);
+            for &(_, d, t) in frames[k..].iter().take_while(|x| x.0 == pc) {
+                let slot = fr.sp.wrapping_add(d as u64);
+                if live.contains(&slot) {
+                    found.push((slot, t));
+                }
+            }
+        }
+    }
+    found
+}
+
 impl Builder<'_, '_, '_> {
     /// What the executable's code says ([`CodeFacts`]), read once; empty on other
     /// architectures than amd64 and arm64 or when the text cannot be read.
@@ -542,12 +661,13 @@ impl Builder<'_, '_, '_> {
         let f = Rc::new(self.read_code_facts().unwrap_or_default());
         if std::env::var_os("GOCORE_TIMING").is_some() {
             eprintln!(
-                "typing: code facts {:.3?} ({} descriptors, {} globals, {} slices, {} maps)",
+                "typing: code facts {:.3?} ({} descriptors, {} globals, {} slices, {} maps, {} frame slots)",
                 t0.elapsed(),
                 f.descriptors.len(),
                 f.pointees.len(),
                 f.slices.len(),
-                f.maps.len()
+                f.maps.len(),
+                f.frames.len()
             );
         }
         self.code = Some(f.clone());
@@ -555,34 +675,7 @@ impl Builder<'_, '_, '_> {
     }
 
     fn read_code_facts(&self) -> Option<CodeFacts> {
-        let arch = self.proc.core().arch();
-        if arch != Arch::Amd64 && arch != Arch::Arm64 {
-            return None;
-        }
-        let bin = self.proc.binary();
-        let md = bin.moduledata().ok()?;
-        let (text, etext) = (md.text(), md.etext());
-        let len = etext
-            .checked_sub(text)
-            .filter(|&l| l > 0 && l <= MAX_TEXT)?;
-        let code = bin.read_at(text, len).ok()?;
-        let tab = self.proc.pclntab()?;
-        let mut funcs = HashMap::new();
-        for f in tab.funcs().flatten() {
-            let n = f.name;
-            if TYPED_FUNCS.contains(&n)
-                || MAP_FUNCS.contains(&n)
-                || n.starts_with("runtime.gcWriteBarrier")
-                || n.starts_with("runtime.mallocgcSmallScan")
-            {
-                funcs.insert(n, f.entry);
-            }
-        }
-        let data = [md.data_range(), md.bss_range()];
-        Some(match arch {
-            Arch::Arm64 => arm64::scan_arm64(code, text, self.types_range, &data, &funcs),
-            _ => scan_amd64(code, text, self.types_range, &data, &funcs),
-        })
+        read_facts(self.proc, self.types_range)
     }
 
     /// Descriptors the code passes to typed runtime calls that read as non-interface
@@ -619,6 +712,46 @@ impl Builder<'_, '_, '_> {
         }
     }
 
+    /// Whether `t` (link address) is a closure context's struct (`struct { F
+    /// uintptr; … }`): what a function value points to is typed from its code
+    /// pointer (the closure source), which names the function.
+    fn closure_struct(&self, t: u64) -> bool {
+        self.reader
+            .as_ref()
+            .and_then(|r| r.type_at(t).ok())
+            .is_some_and(|d| d.name.starts_with("struct { F uintptr; "))
+    }
+
+    /// Types the objects goroutine frames hold in slots that, by the code's data
+    /// flow, hold a fresh `*T` while the frame's function is in the call the frame
+    /// is parked in (`frames`: return address, offset from SP, `T`): only live,
+    /// precisely scanned pointer slots of the runtime's stack maps, and only when
+    /// the pointer starts its object and the object's heap bits hold `T`'s mask.
+    fn code_frames(&mut self, frames: &[(u64, i64, u64)]) {
+        for (slot, t) in frame_slots(self.proc, self.heap, frames, self.bias) {
+            if self.closure_struct(t) {
+                continue;
+            }
+            let Some(w) = self.word(slot).filter(|&w| w != 0) else {
+                continue;
+            };
+            if self.descriptor(t.wrapping_add(self.bias)) != Some(false) {
+                continue;
+            }
+            let Some(id) = self.link_to_id(Some(t)) else {
+                continue;
+            };
+            if !matches!(self.heap.find_object(w), Some((_, 0)))
+                || self.mask_words(id).is_none_or(|m| m.is_empty())
+            {
+                continue;
+            }
+            if self.target_fits(w, id, false) {
+                self.claim(w, id, 1);
+            }
+        }
+    }
+
     /// Types what globals hold by the code's account (no DWARF): the fresh `T` or
     /// `[]T` a global only ever receives, when the object agrees; the map a global
     /// is used as; and `runtime.allgs`'s array (`[]*runtime.g` in every release).
@@ -629,6 +762,9 @@ impl Builder<'_, '_, '_> {
             let Some(w) = self.word(g.wrapping_add(bias)).filter(|&w| w != 0) else {
                 continue;
             };
+            if self.closure_struct(t) {
+                continue;
+            }
             if self.descriptor(t.wrapping_add(bias)) != Some(false) {
                 continue;
             }
@@ -644,6 +780,9 @@ impl Builder<'_, '_, '_> {
             if self.target_fits(w, id, false) {
                 self.claim(w, id, 1);
             }
+        }
+        if !f.frames.is_empty() {
+            self.code_frames(&f.frames);
         }
         for &(g, t) in &f.slices {
             let addr = g.wrapping_add(bias);
@@ -697,6 +836,7 @@ mod tests {
             (0x50_0000, 0x50_1000),
             &[(0x60_0000, 0x60_1000)],
             funcs,
+            &[],
         )
     }
 
@@ -822,6 +962,79 @@ mod tests {
         assert_eq!(f.slices, vec![(g, t)]);
         assert!(f.pointees.is_empty());
         assert_eq!(f.descriptors, vec![t]);
+    }
+
+    /// On the cases with DWARF (amd64), the object every global pointee fact and
+    /// every frame slot fact points to (the pointer starting an object) is typed
+    /// by DWARF with that very `T` (the facts are applied only without DWARF).
+    #[test]
+    fn code_facts_agree_with_dwarf() {
+        use crate::{Heap, Process, Typing};
+        let cases = testkit::cases_where(|c| {
+            c.name.ends_with("-amd64") && matches!(c.mode().as_ref(), "default" | "pie" | "cgo")
+        });
+        let (mut agree, mut failures) = (0, Vec::new());
+        for case in cases {
+            let core = corefile::Core::open_with(
+                case.core_path(),
+                &corefile::OpenOptions::new().executable(case.exe_path()),
+            )
+            .unwrap();
+            let proc = Process::new(&core).unwrap();
+            let heap = Heap::new(&proc).unwrap();
+            let typing = Typing::compute(&proc, &heap).unwrap();
+            let md = proc.binary().moduledata().unwrap();
+            let f = read_facts(&proc, md.types_range()).unwrap();
+            let reader = proc.binary().type_reader(&md).unwrap();
+            let closure = |t: u64| {
+                reader
+                    .type_at(t)
+                    .is_ok_and(|d| d.name.starts_with("struct { F uintptr; "))
+            };
+            let bias = proc.load_bias();
+            let mut held: Vec<(String, u64, u64)> = Vec::new();
+            for &(g, t) in &f.pointees {
+                if let Ok(w) = core.read_u64(g.wrapping_add(bias)) {
+                    held.push((format!("global {g:#x}"), w, t));
+                }
+            }
+            for (slot, t) in frame_slots(&proc, &heap, &f.frames, bias) {
+                if let Ok(w) = core.read_u64(slot) {
+                    held.push((format!("frame slot {slot:#x}"), w, t));
+                }
+            }
+            let (mut n, mut nf) = (0, 0);
+            for (what, w, t) in held {
+                if closure(t) {
+                    continue;
+                }
+                let Some((id, 0)) = heap.find_object(w) else {
+                    continue;
+                };
+                let Some(ty) = typing.object_type(id) else {
+                    continue;
+                };
+                let e = typing.type_entry(ty.ty).unwrap();
+                if e.addr == t.wrapping_add(bias) && ty.offset == 0 {
+                    n += 1;
+                    nf += usize::from(what.starts_with("frame"));
+                } else {
+                    failures.push(format!(
+                        "{}: {what} holds {w:#x}, typed {} by DWARF, code says {t:#x}",
+                        case.name, e.name
+                    ));
+                }
+            }
+            println!(
+                "{}: {n} objects held by {} global and {} frame slot facts agree with DWARF ({nf} held by frames)",
+                case.name,
+                f.pointees.len(),
+                f.frames.len()
+            );
+            agree += n;
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert!(agree > 0, "no fact checked");
     }
 
     #[test]
