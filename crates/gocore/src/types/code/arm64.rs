@@ -27,8 +27,15 @@
 //!   `runtime.gcWriteBarrier*` and stores into the barrier buffer (`R25`), with `L:
 //!   ADRP+MOVD R0, G(SB)`: the fresh `*T` goes unchanged into `G`. Kept (as on
 //!   amd64) when every reference of the whole text to an address overlapping `G` is
-//!   a load, a store of `ZR` (nil) at `G`, an address taken, or such a recognized
-//!   store of the same `T`.
+//!   a load, a store of `ZR` (nil) at `G`, an address taken (also when the next
+//!   instruction stores through it with a register offset: an element of a global
+//!   array, like amd64's `LEAQ` then indexed `MOVQ`), or such a recognized store of
+//!   the same `T`. A reference is the `ADRP` with the next instruction: a load or
+//!   store (pair) based on it or on the address an `ADD` made from it, at the
+//!   offset encoded; exclusive, ordered and atomic accesses touch the address
+//!   itself (atomic read-modify-writes and store-releases are writes), stores with
+//!   a 9-bit offset may write 256 bytes either side; an `ADRP` used any other way
+//!   may write anywhere in its page.
 //! * **slices held by globals**: the same after `BL runtime.makeslice` with the
 //!   length and capacity set as constants before the call and stored, from
 //!   registers holding constants, to `G+8` and `G+16` right after it (`STP` through
@@ -157,6 +164,58 @@ fn pair(w: u32) -> Option<Pair> {
         rn: (w >> 5) & 31,
         off: if index == 1 { 0 } else { imm },
     })
+}
+
+/// The base register of any load/store instruction (every form but PC-relative
+/// literal loads): bits 27 and 25 of the encoding are 1 and 0.
+fn mem_base(w: u32) -> Option<u32> {
+    let literal = (w >> 27) & 7 == 0b011 && (w >> 24) & 3 == 0;
+    (w & 0x0a00_0000 == 0x0800_0000 && !literal).then_some((w >> 5) & 31)
+}
+
+/// How a load/store that is neither [`ldst`] nor [`pair`] uses its base register's
+/// address `A`: (use, first byte touched relative to `A`, bytes). Loads read only;
+/// load-acquire/store-release and exclusive forms touch `A` itself (16 bytes at
+/// most), atomic read-modify-writes are writes there; stores with an unscaled or
+/// pre/post-indexed 9-bit offset may write within 256 bytes either side; a store
+/// with a register offset (`MOVD R0, (R2)(R1<<3)`: an element of a global array
+/// whose address was taken) is [`Use::Addr`], like amd64's `LEAQ` and indexed
+/// `MOVQ` (assumed to store the element's static type).
+fn other_access(w: u32) -> (Use, i64, u64) {
+    let bit = |n: u32| (w >> n) & 1 == 1;
+    const NEAR: (i64, u64) = (-256, 512 + 16);
+    // Exclusive and ordered: LDAR, STLR, LDXR, STXR, LDAXP, CAS, ….
+    if (w >> 24) & 0x3f == 0b00_1000 {
+        let cas = bit(23) && bit(21);
+        let u = if bit(22) && !cas {
+            Use::Load
+        } else {
+            Use::Write
+        };
+        return (u, 0, 16);
+    }
+    // Load/store register (unscaled, pre/post-indexed, register offset) and atomic
+    // memory operations.
+    if (w >> 27) & 7 == 0b111 && (w >> 24) & 3 == 0 {
+        let vector = bit(26);
+        let opc = (w >> 22) & 3;
+        if bit(21) && (w >> 10) & 3 == 0 {
+            return (Use::Write, 0, 16); // LDADD, SWP, … (read-modify-write)
+        }
+        let store = if vector { opc & 1 == 0 } else { opc == 0 };
+        if !store {
+            return (Use::Load, 0, 16);
+        }
+        if bit(21) && (w >> 10) & 3 == 0b10 {
+            return (Use::Addr, 0, 16);
+        }
+        return (Use::Write, NEAR.0, NEAR.1);
+    }
+    // SIMD structure loads/stores (LD1, ST1, …).
+    if w & 0xbf00_0000 == 0x0c00_0000 {
+        return (if bit(22) { Use::Load } else { Use::Write }, 0, 64);
+    }
+    (Use::Write, NEAR.0, NEAR.1)
 }
 
 /// `BL target`: the target for the instruction at `pc`.
@@ -606,8 +665,19 @@ impl Scan<'_> {
                         Use::Write
                     };
                     Some((a.wrapping_add(p.off as u64), 2 * p.elem, u))
+                } else if let Some((u, lo, len)) =
+                    next.filter(|&w| mem_base(w) == Some(d)).map(other_access)
+                {
+                    // Another access through it (exclusive, atomic, unscaled, …).
+                    Some((a.wrapping_add(lo as u64), len, u))
                 } else {
                     None // an address taken (assumed to store G's static type)
+                }
+            } else if mem_base(w) == Some(k) {
+                match other_access(w) {
+                    // Indexed from a page address: anywhere.
+                    (Use::Addr, _, _) => Some((0, u64::MAX, Use::Write)),
+                    (u, lo, len) => Some((page.wrapping_add(lo as u64), len, u)),
                 }
             } else {
                 // ADRP used otherwise: any word of its page may be written.
@@ -617,15 +687,18 @@ impl Scan<'_> {
             let Some((a, width, u)) = access else {
                 continue;
             };
-            if !self.in_data(a) && !self.in_data(a.wrapping_add(width - 1)) {
+            // Bytes [a, end) may be touched (everything for a register offset).
+            let (a, end) = if width > 1 << 40 {
+                (0, u64::MAX)
+            } else {
+                (a, a.saturating_add(width))
+            };
+            if !self.data.iter().any(|&(s, e)| a < e && end > s) {
                 continue;
             }
             let lo = a.saturating_sub(7);
             let s = words.partition_point(|&g| g < lo);
-            for &g in words[s..]
-                .iter()
-                .take_while(|&&g| g < a.saturating_add(width))
-            {
+            for &g in words[s..].iter().take_while(|&&g| g < end) {
                 let own = stores.get(&j).is_some_and(|&(sg, _, _)| sg == g && a == g);
                 let ok = own
                     || match u {
@@ -769,6 +842,23 @@ mod tests {
         assert_eq!(sets_one(NOP), Some(None));
         assert_eq!(sets_one(0x9000_06c0), None);
         assert_eq!(sets_one(0xf900_0403), None);
+        // Load/store base registers: STUR X1, [R27, #-8]; LDAR X1, [R27]; STP; not
+        // an LDR literal, ADD or BL.
+        assert_eq!(mem_base(0xf81f_8361), Some(27));
+        assert_eq!(mem_base(0xc8df_ff61), Some(27));
+        assert_eq!(mem_base(0xa900_0f20), Some(25));
+        assert_eq!(mem_base(0x5800_0041), None);
+        assert_eq!(mem_base(0x9138_0000), None);
+        assert_eq!(mem_base(0x97fd_f58a), None);
+        // LDAR X1, (R1) reads; STLR X0, (R1) and LDADDAL write where they point;
+        // STUR within 256 bytes; STR X1, (R27)(R3<<3) anywhere; LDR with a
+        // register offset reads.
+        assert!(other_access(0xc8df_fc21) == (Use::Load, 0, 16));
+        assert!(other_access(0xc89f_fc20) == (Use::Write, 0, 16));
+        assert!(other_access(0xf8e0_0022) == (Use::Write, 0, 16));
+        assert!(other_access(0xf81f_8361) == (Use::Write, -256, 528));
+        assert!(other_access(0xf823_7b61) == (Use::Addr, 0, 16));
+        assert!(other_access(0xf863_7b61).0 == Use::Load);
     }
 
     #[test]
@@ -800,14 +890,27 @@ mod tests {
             with(&[0xb900_0000 | (((g & 0xfff) as u32 + 4) / 4) << 10 | 27 << 5 | 1]).is_empty()
         );
         assert!(with(&[add_lo(27, 27, g - 8), stp(1, 2, 27, 0)]).is_empty());
-        assert!(with(&[0xc8df_ff61]).is_empty()); // LDAR X1, (R27)
-                                                  // Nil (MOVD ZR, G; STP (ZR, ZR), G-8), a load, the address taken do not.
+        // STLR X1, (R27) at G; a store with a register offset from G's page
+        // (not from an address taken: that is an element of another global).
+        assert!(with(&[add_lo(27, 27, g), 0xc89f_ff61]).is_empty());
+        assert!(with(&[0xf823_7b61]).is_empty());
+        // STUR X1, [R27, #-8] right after the address of G+8 is taken.
+        assert!(with(&[add_lo(27, 27, g + 8), 0xf81f_8361]).is_empty());
+        // Nil (MOVD ZR, G; STP (ZR, ZR), G-8), a load, the address taken do not.
         assert_eq!(with(&[str_x(ZR, 27, g & 0xfff)]), vec![(g, t)]);
         assert_eq!(
             with(&[add_lo(27, 27, g - 8), stp(ZR, ZR, 27, 0)]),
             vec![(g, t)]
         );
         assert_eq!(with(&[ldr_lo(3, 27, g)]), vec![(g, t)]);
+        // LDAR X1, (R27) at G; a load with a register offset; a store with a
+        // register offset from the address of another global (an array element).
+        assert_eq!(with(&[add_lo(27, 27, g), 0xc8df_ff61]), vec![(g, t)]);
+        assert_eq!(with(&[0xf863_7b61]), vec![(g, t)]);
+        assert_eq!(
+            with(&[add_lo(27, 27, g - 0x100), 0xf823_7b61]),
+            vec![(g, t)]
+        );
         assert_eq!(with(&[add_lo(1, 27, g)]), vec![(g, t)]);
         // A store to another T disqualifies it.
         let mut c = code.clone();
