@@ -41,7 +41,37 @@
 //!   `mapdelete*`, `mapiterinit`, `mapclear`): those take `(maptype, map)`, so `G`
 //!   holds a map of type `M` (kept only when all such uses of `G` name one `M`).
 //!
-//! Cost: one pass over the text, a few byte comparisons per byte.
+//! On amd64 a data flow inside functions (`code/flow.rs`) adds what a fixed
+//! sequence cannot see: in each function that calls an allocator (or a function
+//! found to return a fresh object), every instruction is decoded and the registers
+//! and 8-byte frame slots `d(SP)` holding a fresh `*T` are followed over the
+//! function's branches — kept through exact copies only (`MOVQ R1, R2`, a spill
+//! `MOVQ R, d(SP)` and its reload), forgotten by any other write, by calls (all
+//! registers but across `gcWriteBarrierN`; the slots in the callee's argument
+//! area, all slots for an unknown callee) and where paths disagree; slots are not
+//! followed from the lowest address the function takes of its frame (`LEAQ
+//! x(SP)`) up. It gives:
+//!
+//! * **stores to globals** `MOVQ R, G(SB)` of a fresh `*T` however it got into
+//!   `R` (`gCycle = a` after `a` was spilled across calls and reloaded on both
+//!   paths of the write barrier check): recognized stores for the pointee rule
+//!   above, which still requires every other reference to `G` to agree;
+//! * **functions returning a fresh `*T`** on every `RET` (in `AX`): a call of one
+//!   is an allocation of a `T` (found round by round, for wrappers of wrappers);
+//! * **frame slots**: the slots holding a fresh `*T` at each call's return address
+//!   (`held := newStackHeld()` kept across the goroutine's later calls). A
+//!   goroutine frame parked in that call holds a `*T` there: used only when the
+//!   slot is a live, precisely scanned pointer slot of the runtime's stack map at
+//!   that PC (a dead slot's object may have been freed and reused), the pointer
+//!   starts its object and the object's heap bits hold `T`'s mask.
+//!
+//! Closure contexts (`struct { F uintptr; … }`) are left to the closure source,
+//! which names the function. A function with an instruction the decoder does not
+//! know, an indirect `JMP` (jump table) or a branch into an instruction gives no
+//! facts.
+//!
+//! Cost: one pass over the text, a few byte comparisons per byte; then decoding
+//! the functions that allocate.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
