@@ -1107,10 +1107,17 @@ mod tests {
         })
     }
 
+    /// Emits instructions into an [`Asm`].
+    type Emit = dyn Fn(&mut Asm);
+
+    /// Code, functions (entry, end, args), the result function's entry, the
+    /// caller's return address of interest.
+    type Built = (Vec<u8>, Vec<(u64, u64, u32)>, u64, u64);
+
     /// buildCycle's shape: `a` spilled to 0x58(SP), a second allocation, the
     /// write barrier check whose two paths both reload `a` into R8, `MOVQ R8,
     /// G(SB)`. `mid` goes between the spill and the check.
-    fn spill(mid: &dyn Fn(&mut Asm)) -> (Vec<u8>, usize, u64) {
+    fn spill(mid: &Emit) -> (Vec<u8>, usize, u64) {
         let base = 0x40_0000;
         let mut a = Asm {
             base,
@@ -1174,7 +1181,7 @@ mod tests {
     #[test]
     fn spill_slot_facts_need_every_write_to_agree() {
         let base = 0x40_0000;
-        let cases: [(&str, &dyn Fn(&mut Asm)); 6] = [
+        let cases: [(&str, &Emit); 6] = [
             // Another value stored to the slot.
             ("MOVQ CX, 0x58(SP)", &|a| {
                 a.raw(&[0x48, 0x89, 0x4c, 0x24, 0x58]);
@@ -1232,10 +1239,7 @@ mod tests {
 
     /// newStackHeld and chanReceiver: a function returning its fresh object from
     /// a spill slot; a caller keeping the result in a frame slot across calls.
-    fn result_and_caller(
-        alt_return: bool,
-        callee_args_cover: bool,
-    ) -> (Vec<u8>, Vec<(u64, u64, u32)>, u64, u64) {
+    fn result_and_caller(alt_return: bool, callee_args_cover: bool) -> Built {
         let base = 0x40_0000u64;
         let mut a = Asm {
             base,
