@@ -168,14 +168,15 @@ enum Use {
 /// Reads the facts from an amd64 text `code` that starts at link address `base`.
 /// `types` is the type section, `data` the ranges globals live in, `funcs` the
 /// entries of runtime functions by name, `fns` every function (entry, end, size of
-/// its argument area) sorted by entry, for the data flow ([`flow`]).
+/// its argument area, whether it has a `deferreturn`) sorted by entry, for the
+/// data flow ([`flow`]).
 pub(super) fn scan_amd64(
     code: &[u8],
     base: u64,
     types: (u64, u64),
     data: &[(u64, u64)],
     funcs: &HashMap<&str, u64>,
-    fns: &[(u64, u64, u32)],
+    fns: &[(u64, u64, u32, bool)],
 ) -> CodeFacts {
     let entry_set = |names: &[&str]| -> HashSet<u64> {
         names.iter().filter_map(|n| funcs.get(n).copied()).collect()
@@ -604,7 +605,12 @@ fn read_facts(proc: &crate::Process<'_>, types_range: (u64, u64)) -> Option<Code
     let mut funcs = HashMap::new();
     let mut fns = Vec::new();
     for f in tab.funcs().flatten() {
-        fns.push((f.entry, f.end, u32::try_from(f.args).unwrap_or(u32::MAX)));
+        fns.push((
+            f.entry,
+            f.end,
+            u32::try_from(f.args).unwrap_or(u32::MAX),
+            f.deferreturn != 0,
+        ));
         let n = f.name;
         if TYPED_FUNCS.contains(&n)
             || MAP_FUNCS.contains(&n)

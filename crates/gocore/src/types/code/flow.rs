@@ -625,8 +625,10 @@ pub(super) struct Env<'a> {
     pub base: u64,
     /// The type section.
     pub types: (u64, u64),
-    /// Functions: (entry, end, args size), sorted by entry.
-    pub funcs: &'a [(u64, u64, u32)],
+    /// Functions: (entry, end, args size, has a `deferreturn`), sorted by entry.
+    /// A function with a `deferreturn` is not analysed: after a recovered panic
+    /// it resumes there by a path the code does not show.
+    pub funcs: &'a [(u64, u64, u32, bool)],
     /// `runtime.newobject` (type in AX).
     pub newobject: Option<u64>,
     /// Go 1.27's `runtime.mallocgcSmallScan*` (type in BX).
@@ -659,7 +661,10 @@ pub(super) fn analyze(env: &Env<'_>) -> Flow {
     for _ in 0..MAX_ROUNDS {
         // Round one: the callers of allocators; then the callers of the functions
         // found to return a fresh object (their facts may grow), until none is new.
-        for &(entry, end, _) in env.funcs {
+        for &(entry, end, _, defers) in env.funcs {
+            if defers {
+                continue;
+            }
             let (Some(lo), Some(hi)) = (
                 entry
                     .checked_sub(env.base)
@@ -924,7 +929,7 @@ impl Ctx<'_, '_> {
                     }
                     // The callee's argument area lies at the bottom of our frame.
                     match callee {
-                        Some((_, _, args)) => {
+                        Some((_, _, args, _)) => {
                             let a = i64::from(args).max(0);
                             s.forget_slots(i64::MIN, (a + 7) & !7);
                         }
@@ -1085,13 +1090,13 @@ mod tests {
     const OTHER: u64 = 0x41_2000;
     const BIG: u64 = 0x41_3000;
 
-    fn run(code: &[u8], base: u64, fns: &[(u64, u64, u32)]) -> Flow {
+    fn run(code: &[u8], base: u64, fns: &[(u64, u64, u32, bool)]) -> Flow {
         let mut all = fns.to_vec();
         all.extend([
-            (NEWOBJ, NEWOBJ + 16, 8),
-            (WB, WB + 16, 0),
-            (OTHER, OTHER + 16, 16),
-            (BIG, BIG + 16, 0x60),
+            (NEWOBJ, NEWOBJ + 16, 8, false),
+            (WB, WB + 16, 0, false),
+            (OTHER, OTHER + 16, 16, false),
+            (BIG, BIG + 16, 0x60, false),
         ]);
         all.sort_unstable();
         let malloc = HashSet::new();
@@ -1112,7 +1117,7 @@ mod tests {
 
     /// Code, functions (entry, end, args), the result function's entry, the
     /// caller's return address of interest.
-    type Built = (Vec<u8>, Vec<(u64, u64, u32)>, u64, u64);
+    type Built = (Vec<u8>, Vec<(u64, u64, u32, bool)>, u64, u64);
 
     /// buildCycle's shape: `a` spilled to 0x58(SP), a second allocation, the
     /// write barrier check whose two paths both reload `a` into R8, `MOVQ R8,
@@ -1147,7 +1152,7 @@ mod tests {
     fn spilled_fresh_object_reloaded_and_stored_to_a_global() {
         let base = 0x40_0000;
         let (code, store, end) = spill(&|_| {});
-        let f = run(&code, base, &[(base, end, 0)]);
+        let f = run(&code, base, &[(base, end, 0, false)]);
         assert_eq!(f.stores, vec![(store, G, T)]);
         // The whole scan: G only ever receives a fresh T.
         let funcs: HashMap<&str, u64> = [
@@ -1156,7 +1161,11 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let fns = [(base, end, 0), (NEWOBJ, NEWOBJ + 16, 8), (WB, WB + 16, 0)];
+        let fns = [
+            (base, end, 0, false),
+            (NEWOBJ, NEWOBJ + 16, 8, false),
+            (WB, WB + 16, 0, false),
+        ];
         let all = super::super::scan_amd64(
             &code,
             base,
@@ -1209,14 +1218,14 @@ mod tests {
         ];
         for (what, mid) in cases {
             let (code, _, end) = spill(mid);
-            let f = run(&code, base, &[(base, end, 0)]);
+            let f = run(&code, base, &[(base, end, 0, false)]);
             assert!(f.stores.is_empty(), "{what}: {:?}", f.stores);
         }
         // A call of a function with a small argument area keeps the slot.
         let (code, store, end) = spill(&|a| {
             a.call(OTHER);
         });
-        let f = run(&code, base, &[(base, end, 0)]);
+        let f = run(&code, base, &[(base, end, 0, false)]);
         assert_eq!(f.stores, vec![(store, G, T)]);
         // A register write between the reload and the store loses it.
         for xor in [true, false] {
@@ -1232,7 +1241,7 @@ mod tests {
             }
             a.rip(&[0x4c, 0x89, 0x05], G).epilogue(0x60);
             let end = a.pc();
-            let f = run(&a.c, base, &[(base, end, 0)]);
+            let f = run(&a.c, base, &[(base, end, 0, false)]);
             assert_eq!(f.stores.len(), usize::from(!xor), "XORL: {xor}");
         }
     }
@@ -1267,7 +1276,7 @@ mod tests {
         let ret = a.pc();
         a.epilogue(0x40);
         let cend = a.pc();
-        (a.c, vec![(f, fend, 8), (c, cend, 0)], f, ret)
+        (a.c, vec![(f, fend, 8, false), (c, cend, 0, false)], f, ret)
     }
 
     #[test]
@@ -1286,6 +1295,13 @@ mod tests {
         assert!(!fl.frames.iter().any(|x| x.0 == ret), "{:?}", fl.frames);
         // (The function itself was analysed: its slot 0x48 is known in OTHER.)
         assert!(fl.frames.iter().any(|x| x.1 == 0x48), "{:?}", fl.frames);
+        // A function with a deferreturn is not analysed (a recovered panic resumes
+        // there): no result.
+        let (code, mut fns, _, ret) = result_and_caller(false, false);
+        fns[0].3 = true;
+        let fl = run(&code, base, &fns);
+        assert!(fl.results.is_empty());
+        assert!(!fl.frames.iter().any(|x| x.0 == ret), "{:?}", fl.frames);
         // A callee whose argument area covers the slot.
         let (code, fns, _, ret) = result_and_caller(false, true);
         let fl = run(&code, base, &fns);
@@ -1307,8 +1323,15 @@ mod tests {
         }
         // Functions of random bytes, some starting with an allocation.
         let base = 0x40_0000u64;
-        let fns: Vec<(u64, u64, u32)> = (0..64)
-            .map(|k| (base + k * 256, base + k * 256 + 256, (k as u32) * 8))
+        let fns: Vec<(u64, u64, u32, bool)> = (0..64)
+            .map(|k| {
+                (
+                    base + k * 256,
+                    base + k * 256 + 256,
+                    (k as u32) * 8,
+                    k % 7 == 0,
+                )
+            })
             .collect();
         for k in 0..64usize {
             let mut a = Asm {
