@@ -632,8 +632,8 @@ fn read_facts(proc: &crate::Process<'_>, types_range: (u64, u64)) -> Option<Code
 
 /// The goroutine frame slots that `frames` ([`CodeFacts::frames`]) says hold a
 /// fresh `*T`: (slot's run-time address, `T`), for the live, precisely scanned
-/// pointer slots of the runtime's stack maps of frames parked in those calls
-/// (`bias`: run-time minus link addresses).
+/// pointer slots among the locals of the runtime's stack maps of frames parked in
+/// those calls (`bias`: run-time minus link addresses).
 fn frame_slots(
     proc: &crate::Process<'_>,
     heap: &crate::Heap<'_>,
@@ -650,6 +650,8 @@ fn frame_slots(
     let Ok(rs) = RootSet::collect_with(proc, heap, &opts) else {
         return found;
     };
+    // Locals only (below `varp`): the outgoing argument area at the frame's
+    // bottom belongs to the callee (its spill slots and stack arguments).
     let live: HashSet<u64> = rs
         .roots()
         .filter(|r| {
@@ -657,8 +659,9 @@ fn frame_slots(
                 r.kind,
                 RootKind::Frame {
                     conservative: false,
+                    offset,
                     ..
-                }
+                } if offset < 0
             )
         })
         .map(|r| r.slot)
