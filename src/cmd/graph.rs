@@ -21,7 +21,7 @@ use clap::Args as ClapArgs;
 use gocore::{NodeId, NodeKind};
 use serde_json::{json, Value};
 
-use super::top::{with_analysis, Analysis};
+use super::top::{with_analysis, Analysis, Edges};
 use crate::cli::CoreArgs;
 use crate::output::{hex, human_bytes, print_json};
 
@@ -83,7 +83,7 @@ impl Drawing {
 }
 
 pub fn run(a: &GraphArgs) -> anyhow::Result<ExitCode> {
-    with_analysis(&a.core, |an| {
+    with_analysis(&a.core, Edges::Both, |an| {
         // An address in no object found nothing (exit code 1, as `gocore object`).
         if let Some(s) = a
             .addr

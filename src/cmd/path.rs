@@ -14,7 +14,7 @@ use clap::Args as ClapArgs;
 use gocore::{LabelledPath, PathLabeler, RootKind};
 use serde_json::{json, Value};
 
-use super::top::{with_analysis, Analysis};
+use super::top::{with_analysis, Analysis, Edges};
 use crate::cli::CoreArgs;
 use crate::output::{hex, human_bytes, print_json};
 
@@ -89,7 +89,7 @@ pub fn print_path(p: &LabelledPath, indent: &str) {
 }
 
 pub fn run(a: &PathArgs) -> anyhow::Result<ExitCode> {
-    with_analysis(&a.core, |an: &Analysis<'_, '_>| {
+    with_analysis(&a.core, Edges::Referrers, |an: &Analysis<'_, '_>| {
         let n = an.resolve(&a.addr)?;
         let labeler = PathLabeler::new(an.proc, an.heap, &an.roots, an.typing.as_ref());
         let paths: Vec<LabelledPath> = gocore::paths_to(&an.graph, n, a.limit)

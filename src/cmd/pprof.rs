@@ -55,8 +55,9 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
                 None
             } else {
                 match ObjectGraph::build(heap, &roots) {
-                    Ok(graph) => {
-                        let dom = Dominators::compute(&graph, heap);
+                    Ok(mut graph) => {
+                        // Neither profile reads the graph's edges afterwards.
+                        let dom = Dominators::compute_releasing(&mut graph, heap);
                         Some((graph, dom))
                     }
                     Err(e) => {

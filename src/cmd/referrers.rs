@@ -12,7 +12,7 @@ use clap::Args as ClapArgs;
 use gocore::NodeKind;
 use serde_json::json;
 
-use super::top::{with_analysis, Analysis};
+use super::top::{with_analysis, Analysis, Edges};
 use crate::cli::CoreArgs;
 use crate::output::print_json;
 
@@ -29,7 +29,7 @@ pub struct ReferrersArgs {
 }
 
 pub fn run(a: &ReferrersArgs) -> anyhow::Result<ExitCode> {
-    with_analysis(&a.core, |an: &Analysis<'_, '_>| {
+    with_analysis(&a.core, Edges::Referrers, |an: &Analysis<'_, '_>| {
         let n = an.resolve(&a.addr)?;
         let labeler = gocore::PathLabeler::new(an.proc, an.heap, &an.roots, an.typing.as_ref());
         let refs = labeler.referrers(&an.graph, n);

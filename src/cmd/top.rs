@@ -127,13 +127,28 @@ impl Analysis<'_, '_> {
     }
 }
 
-/// Opens the core and builds heap, roots, types, object graph and dominators, with
-/// warnings on stderr; then runs `f`.
+/// Which edges of the object graph a command reads once the dominator tree is
+/// built: the others are freed before the tree's largest step (lower peak memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edges {
+    /// Neither ([`ObjectGraph::successors`] and [`ObjectGraph::predecessors`] are
+    /// empty): `top`, `pprof`.
+    None,
+    /// The reverse edges (referrers, paths from the roots): `path`, `leaks`,
+    /// `referrers`.
+    Referrers,
+    /// Both directions: `graph`.
+    Both,
+}
+
+/// Opens the core and builds heap, roots, types, object graph (keeping `edges`) and
+/// dominators, with warnings on stderr; then runs `f`.
 pub fn with_analysis<R>(
     a: &CoreArgs,
+    edges: Edges,
     f: impl FnOnce(&Analysis<'_, '_>) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
-    with_analysis_opts(a, true, f)
+    with_analysis_opts(a, true, edges, f)
 }
 
 /// [`with_analysis`], with type propagation ([`Typing`]) only when `types` (else
@@ -142,6 +157,7 @@ pub fn with_analysis<R>(
 pub fn with_analysis_opts<R>(
     a: &CoreArgs,
     types: bool,
+    edges: Edges,
     f: impl FnOnce(&Analysis<'_, '_>) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
     let timing = std::env::var_os("GOCORE_TIMING").is_some();
@@ -181,12 +197,22 @@ pub fn with_analysis_opts<R>(
                 eprintln!("gocore: warning: roots: {w}");
             }
             lap("roots");
-            let graph = ObjectGraph::build(heap, &roots).context("building the object graph")?;
+            let mut graph =
+                ObjectGraph::build(heap, &roots).context("building the object graph")?;
             for w in graph.warnings() {
                 eprintln!("gocore: warning: graph: {w}");
             }
             lap("graph");
-            let dom = Dominators::compute(&graph, heap);
+            let dom = match edges {
+                Edges::Both => Dominators::compute(&graph, heap),
+                Edges::Referrers => {
+                    // Built from the forward edges, kept when those are freed.
+                    let _ = graph.predecessors(graph.super_root());
+                    lap("referrers");
+                    Dominators::compute_releasing(&mut graph, heap)
+                }
+                Edges::None => Dominators::compute_releasing(&mut graph, heap),
+            };
             lap("dominators");
             anyhow::Ok((roots, graph, dom))
         });
@@ -256,7 +282,7 @@ pub struct TopArgs {
 }
 
 pub fn run(a: &TopArgs) -> anyhow::Result<ExitCode> {
-    with_analysis_opts(&a.core, !a.no_types, |an| {
+    with_analysis_opts(&a.core, !a.no_types, Edges::None, |an| {
         if let Some(d) = &a.drill {
             return drill(an, a, d);
         }

@@ -68,16 +68,30 @@ impl Dominators {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compute(graph: &ObjectGraph, heap: &Heap<'_>) -> Dominators {
-        // Sizes are read only once the dominator tree is known (lower peak memory).
-        Dominators::build(graph, |nodes| {
-            let mut sizes = vec![0u64; nodes];
-            for obj in heap.objects() {
-                if let Some(s) = sizes.get_mut(obj.id.index()) {
-                    *s = obj.size + (obj.addr - obj.slot);
-                }
-            }
-            sizes
-        })
+        Dominators::finish(Dfs::new(graph), object_sizes(heap))
+    }
+
+    /// [`Dominators::compute`], freeing the graph's forward edges
+    /// ([`ObjectGraph::release_successors`]) as soon as the tree no longer needs
+    /// them, before its largest step: for callers that need no
+    /// [`ObjectGraph::successors`] afterwards (the peak memory is lower by 4 bytes
+    /// per node and per edge). Reverse edges built before
+    /// ([`ObjectGraph::predecessors`]) are kept.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+    /// let mut graph = gocore::ObjectGraph::build(&heap, &roots)?;
+    /// let dom = gocore::Dominators::compute_releasing(&mut graph, &heap);
+    /// assert!(!graph.has_successors());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compute_releasing(graph: &mut ObjectGraph, heap: &Heap<'_>) -> Dominators {
+        let dfs = Dfs::new(graph);
+        graph.release_successors();
+        Dominators::finish(dfs, object_sizes(heap))
     }
 
     /// [`Dominators::compute`] with explicit node sizes (`sizes[node]`; missing
@@ -91,11 +105,8 @@ impl Dominators {
     /// assert_eq!(dom.retained(gocore::NodeId(0)), 60);
     /// assert_eq!(dom.retained(gocore::NodeId(1)), 20);
     /// ```
-    pub fn with_sizes(graph: &ObjectGraph, mut sizes: Vec<u64>) -> Dominators {
-        Dominators::build(graph, move |nodes| {
-            sizes.resize(nodes, 0);
-            sizes
-        })
+    pub fn with_sizes(graph: &ObjectGraph, sizes: Vec<u64>) -> Dominators {
+        Dominators::finish(Dfs::new(graph), explicit_sizes(sizes))
     }
 
     /// Semi-NCA, then retained sizes from `sizes(node_count)`.
@@ -106,81 +117,16 @@ impl Dominators {
     /// edges by preorder number without the tree edges (4k + 4e'), `pre` dropped,
     /// and the 12-byte records; the results (immediate dominators, retained bytes)
     /// are allocated once those are freed.
-    fn build(graph: &ObjectGraph, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
-        let nodes = graph.node_count();
-        let root = graph.super_root().0;
-        // 1. DFS preorder from the super-root, without a stack: when a node's
-        // successors are done, its parent resumes after the edge to it (rows are
-        // sorted and deduplicated, so a binary search finds it).
-        let mut pre = vec![NONE; nodes]; // node -> preorder number
-        let mut order: Vec<u32> = Vec::new(); // preorder number -> node
-        let mut parent: Vec<u32> = Vec::new(); // by preorder number
-        if let Some(p) = pre.get_mut(root as usize) {
-            *p = 0;
-            order.push(root);
-            parent.push(NONE);
-            let (mut v, mut i) = (root, 0usize);
-            loop {
-                let succ = graph.successors(NodeId(v));
-                if let Some(&w) = succ.get(i) {
-                    i += 1;
-                    if let Some(p) = pre.get_mut(w as usize) {
-                        if *p == NONE {
-                            *p = order.len() as u32;
-                            parent.push(pre[v as usize]);
-                            order.push(w);
-                            (v, i) = (w, 0);
-                        }
-                    }
-                    continue;
-                }
-                let up = parent[pre[v as usize] as usize];
-                if up == NONE {
-                    break;
-                }
-                let u = order[up as usize];
-                let s = graph.successors(NodeId(u));
-                i = match s.binary_search(&v) {
-                    Ok(j) => j + 1,
-                    Err(_) => s.iter().position(|&x| x == v).map_or(s.len(), |j| j + 1),
-                };
-                v = u;
-            }
-        }
+    fn finish(dfs: Dfs, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
+        let Dfs {
+            nodes,
+            root,
+            order,
+            parent,
+            roff,
+            redges,
+        } = dfs;
         let k = order.len();
-        order.shrink_to_fit();
-        parent.shrink_to_fit();
-        // 2. Reverse edges by preorder number, for reachable nodes, sources in
-        // preorder. A tree edge parent(w) -> w is left out: its semidominator
-        // candidate is always parent(w) (an unprocessed node evaluates to itself),
-        // which is where w's semidominator starts.
-        let mut roff = vec![0u32; k + 1];
-        let rows = |f: &mut dyn FnMut(usize, u32)| {
-            for (pv, &v) in order.iter().enumerate() {
-                for &w in graph.successors(NodeId(v)) {
-                    if let Some(&pw) = pre.get(w as usize) {
-                        if pw != NONE && parent[pw as usize] != pv as u32 {
-                            f(pw as usize, pv as u32);
-                        }
-                    }
-                }
-            }
-        };
-        rows(&mut |pw, _| roff[pw + 1] += 1);
-        for i in 0..k {
-            roff[i + 1] += roff[i];
-        }
-        let mut redges = vec![0u32; roff[k] as usize];
-        // roff[w] is the fill cursor of row w, then shifted back to the row starts.
-        rows(&mut |pw, pv| {
-            redges[roff[pw] as usize] = pv;
-            roff[pw] += 1;
-        });
-        for i in (1..=k).rev() {
-            roff[i] = roff[i - 1];
-        }
-        roff[0] = 0;
-        drop(pre);
         // Semidominators (by preorder numbers), eval with iterative path
         // compression.
         // One 12-byte record per node (semidominator, label, forest ancestor): eval
@@ -587,6 +533,129 @@ impl Dominators {
     }
 }
 
+/// Step 1 of [`Dominators`]: DFS preorder, parents, and the reverse edges the
+/// semidominator pass needs — everything that reads the graph's forward edges.
+struct Dfs {
+    nodes: usize,
+    root: u32,
+    /// Preorder number -> node.
+    order: Vec<u32>,
+    /// DFS tree parent, by preorder number.
+    parent: Vec<u32>,
+    /// Reverse edges by preorder number without tree edges (CSR).
+    roff: Vec<u32>,
+    redges: Vec<u32>,
+}
+
+impl Dfs {
+    fn new(graph: &ObjectGraph) -> Dfs {
+        let nodes = graph.node_count();
+        let root = graph.super_root().0;
+
+        // 1. DFS preorder from the super-root, without a stack: when a node's
+        // successors are done, its parent resumes after the edge to it (rows are
+        // sorted and deduplicated, so a binary search finds it).
+        let mut pre = vec![NONE; nodes]; // node -> preorder number
+        let mut order: Vec<u32> = Vec::new(); // preorder number -> node
+        let mut parent: Vec<u32> = Vec::new(); // by preorder number
+        if let Some(p) = pre.get_mut(root as usize) {
+            *p = 0;
+            order.push(root);
+            parent.push(NONE);
+            let (mut v, mut i) = (root, 0usize);
+            loop {
+                let succ = graph.successors(NodeId(v));
+                if let Some(&w) = succ.get(i) {
+                    i += 1;
+                    if let Some(p) = pre.get_mut(w as usize) {
+                        if *p == NONE {
+                            *p = order.len() as u32;
+                            parent.push(pre[v as usize]);
+                            order.push(w);
+                            (v, i) = (w, 0);
+                        }
+                    }
+                    continue;
+                }
+                let up = parent[pre[v as usize] as usize];
+                if up == NONE {
+                    break;
+                }
+                let u = order[up as usize];
+                let s = graph.successors(NodeId(u));
+                i = match s.binary_search(&v) {
+                    Ok(j) => j + 1,
+                    Err(_) => s.iter().position(|&x| x == v).map_or(s.len(), |j| j + 1),
+                };
+                v = u;
+            }
+        }
+        let k = order.len();
+        order.shrink_to_fit();
+        parent.shrink_to_fit();
+        // 2. Reverse edges by preorder number, for reachable nodes, sources in
+        // preorder. A tree edge parent(w) -> w is left out: its semidominator
+        // candidate is always parent(w) (an unprocessed node evaluates to itself),
+        // which is where w's semidominator starts.
+        let mut roff = vec![0u32; k + 1];
+        let rows = |f: &mut dyn FnMut(usize, u32)| {
+            for (pv, &v) in order.iter().enumerate() {
+                for &w in graph.successors(NodeId(v)) {
+                    if let Some(&pw) = pre.get(w as usize) {
+                        if pw != NONE && parent[pw as usize] != pv as u32 {
+                            f(pw as usize, pv as u32);
+                        }
+                    }
+                }
+            }
+        };
+        rows(&mut |pw, _| roff[pw + 1] += 1);
+        for i in 0..k {
+            roff[i + 1] += roff[i];
+        }
+        let mut redges = vec![0u32; roff[k] as usize];
+        // roff[w] is the fill cursor of row w, then shifted back to the row starts.
+        rows(&mut |pw, pv| {
+            redges[roff[pw] as usize] = pv;
+            roff[pw] += 1;
+        });
+        for i in (1..=k).rev() {
+            roff[i] = roff[i - 1];
+        }
+        roff[0] = 0;
+        drop(pre);
+        Dfs {
+            nodes,
+            root,
+            order,
+            parent,
+            roff,
+            redges,
+        }
+    }
+}
+
+/// Slot sizes of `heap`'s objects by node (read once the tree is known: lower peak).
+fn object_sizes<'h>(heap: &'h Heap<'_>) -> impl FnOnce(usize) -> Vec<u64> + 'h {
+    move |nodes| {
+        let mut sizes = vec![0u64; nodes];
+        for obj in heap.objects() {
+            if let Some(s) = sizes.get_mut(obj.id.index()) {
+                *s = obj.size + (obj.addr - obj.slot);
+            }
+        }
+        sizes
+    }
+}
+
+/// Explicit sizes, missing entries 0.
+fn explicit_sizes(mut sizes: Vec<u64>) -> impl FnOnce(usize) -> Vec<u64> {
+    move |nodes| {
+        sizes.resize(nodes, 0);
+        sizes
+    }
+}
+
 /// One row of [`Dominators::group_by`].
 ///
 /// ```
@@ -640,4 +709,49 @@ struct Sla {
     semi: u32,
     label: u32,
     ancestor: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pseudo-random graph: `n` objects, about `3n` edges, a few roots.
+    fn graph(n: u32, seed: u64) -> (ObjectGraph, Vec<u64>) {
+        let mut x = seed | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges: Vec<(u32, u32)> = (0..3 * n)
+            .map(|_| {
+                (
+                    (next() % u64::from(n)) as u32,
+                    (next() % u64::from(n)) as u32,
+                )
+            })
+            .collect();
+        let roots: Vec<Vec<u32>> = (0..3)
+            .map(|_| (0..2).map(|_| (next() % u64::from(n)) as u32).collect())
+            .collect();
+        let sizes = (0..n).map(|_| 8 * (1 + next() % 64)).collect();
+        (ObjectGraph::from_edges(n, &edges, &roots), sizes)
+    }
+
+    #[test]
+    fn releasing_the_edges_gives_the_same_tree() {
+        for (n, seed) in [(1, 1), (10, 2), (200, 3), (5000, 4), (5000, 5)] {
+            let (mut g, sizes) = graph(n, seed);
+            let want = Dominators::with_sizes(&g, sizes.clone());
+            let dfs = Dfs::new(&g);
+            g.release_successors();
+            assert!(g.successors(g.super_root()).is_empty());
+            let got = Dominators::finish(dfs, explicit_sizes(sizes));
+            assert_eq!(got.idom, want.idom, "n={n}");
+            assert_eq!(got.retained, want.retained, "n={n}");
+            assert_eq!(got.order, want.order, "n={n}");
+            assert_eq!(got.reachable, want.reachable, "n={n}");
+        }
+    }
 }

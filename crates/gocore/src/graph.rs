@@ -178,6 +178,8 @@ pub struct ObjectGraph {
     off: Vec<u32>,
     edges: Vec<u32>,
     reverse: OnceLock<(Vec<u32>, Vec<u32>)>,
+    /// Edges counted when built ([`ObjectGraph::release_successors`] frees them).
+    edge_count: usize,
     warnings: Vec<String>,
 }
 
@@ -215,6 +217,7 @@ impl ObjectGraph {
             off: Vec::with_capacity(n as usize + 2),
             edges: Vec::new(),
             reverse: OnceLock::new(),
+            edge_count: 0,
             warnings: Vec::new(),
         };
         // Objects, in id order: batches of objects scanned in parallel, each
@@ -327,6 +330,7 @@ impl ObjectGraph {
         }
         g.off.push(g.edges.len() as u32);
         g.edges.shrink_to_fit();
+        g.edge_count = g.edges.len();
         Ok(g)
     }
 
@@ -392,6 +396,7 @@ impl ObjectGraph {
             member_off: vec![0; ng + 1],
             members: Vec::new(),
             off,
+            edge_count: out.len(),
             edges: out,
             reverse: OnceLock::new(),
             warnings: Vec::new(),
@@ -425,7 +430,7 @@ impl ObjectGraph {
     /// assert_eq!(g.edge_count(), 1 + 1 + 1);
     /// ```
     pub fn edge_count(&self) -> usize {
-        self.edges.len()
+        self.edge_count
     }
 
     /// The super-root (the last node).
@@ -526,7 +531,7 @@ impl ObjectGraph {
     }
 
     /// The nodes `n` points to (objects for objects and root nodes, root nodes for
-    /// the super-root), ascending.
+    /// the super-root), ascending; empty after [`ObjectGraph::release_successors`].
     ///
     /// ```
     /// let g = gocore::ObjectGraph::from_edges(3, &[(0, 2), (0, 1)], &[]);
@@ -542,7 +547,8 @@ impl ObjectGraph {
 
     /// The nodes pointing at `n` (objects and root nodes; the super-root for a root
     /// node), ascending. The reverse edges are built on the first call (4 bytes per
-    /// node and per edge).
+    /// node and per edge) from the forward ones: after
+    /// [`ObjectGraph::release_successors`], only if they were built before.
     ///
     /// ```
     /// let g = gocore::ObjectGraph::from_edges(3, &[(0, 2), (1, 2)], &[vec![2]]);
@@ -568,6 +574,36 @@ impl ObjectGraph {
         }
     }
 
+    /// Frees the forward edges (4 bytes per node and per edge) when nothing needs
+    /// [`ObjectGraph::successors`] any more: it is then empty for every node, as is
+    /// [`ObjectGraph::predecessors`] unless the reverse edges were built before
+    /// (call it once first to keep them). Nodes, root groups, [`ObjectGraph::edge_count`]
+    /// and the warnings stay. [`Dominators::compute_releasing`](crate::Dominators::compute_releasing)
+    /// calls it as soon as the dominator tree no longer needs the edges.
+    ///
+    /// ```
+    /// let mut g = gocore::ObjectGraph::from_edges(2, &[(0, 1)], &[vec![0]]);
+    /// assert_eq!(g.predecessors(gocore::NodeId(1)), &[0]); // builds the reverse edges
+    /// g.release_successors();
+    /// assert!(!g.has_successors() && g.successors(gocore::NodeId(0)).is_empty());
+    /// assert_eq!(g.predecessors(gocore::NodeId(1)), &[0]);
+    /// assert_eq!(g.edge_count(), 3);
+    /// ```
+    pub fn release_successors(&mut self) {
+        self.off = Vec::new();
+        self.edges = Vec::new();
+    }
+
+    /// Whether the forward edges are still there (see
+    /// [`ObjectGraph::release_successors`]).
+    ///
+    /// ```
+    /// assert!(gocore::ObjectGraph::from_edges(1, &[], &[]).has_successors());
+    /// ```
+    pub fn has_successors(&self) -> bool {
+        !self.off.is_empty()
+    }
+
     fn build_reverse(&self) -> (Vec<u32>, Vec<u32>) {
         let nodes = self.node_count();
         let mut off = vec![0u32; nodes + 1];
@@ -579,12 +615,13 @@ impl ObjectGraph {
         for i in 0..nodes {
             off[i + 1] += off[i];
         }
-        let mut fill = off.clone();
         let mut rev = vec![0u32; self.edges.len()];
-        // Sources in ascending order, so each reverse row is sorted.
+        // Sources in ascending order, so each reverse row is sorted. off[t] is row
+        // t's fill cursor, then shifted back to the row starts (no second per-node
+        // array).
         for src in 0..nodes {
             for &t in self.successors(NodeId(src as u32)) {
-                if let Some(f) = fill.get_mut(t as usize) {
+                if let Some(f) = off.get_mut(t as usize) {
                     if let Some(slot) = rev.get_mut(*f as usize) {
                         *slot = src as u32;
                     }
@@ -592,6 +629,10 @@ impl ObjectGraph {
                 }
             }
         }
+        for i in (1..=nodes).rev() {
+            off[i] = off[i - 1];
+        }
+        off[0] = 0;
         (off, rev)
     }
 
