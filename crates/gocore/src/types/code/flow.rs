@@ -105,6 +105,9 @@ enum Op {
         mem: Option<Mem>,
         write: bool,
         lea: bool,
+        /// `SP` or `BP` used as a value (not as an address base): a frame
+        /// address may be copied anywhere.
+        esc: bool,
     },
 }
 
@@ -183,7 +186,10 @@ fn decode(b: &[u8], pc: u64) -> Option<(usize, Op)> {
         }
         let mem = mem.map(|m| rip_fix(m, len, i + n));
         let r = regs(m, reg_of(m), rm_of(m));
-        Some((len, other(r, mem, !ro)))
+        Some((
+            len,
+            with_esc(other(r, mem, !ro), esc_1(op, m, reg_of(m), rm_of(m))),
+        ))
     };
     // Register masks by form: reg written; rm written when a register; both; none.
     fn reg_w(_: u8, reg: u8, _: u8) -> u16 {
@@ -220,7 +226,9 @@ fn decode(b: &[u8], pc: u64) -> Option<(usize, Op)> {
             if op == 0x55 && rex == 0 {
                 Some((i, Op::PushBp))
             } else {
-                Some((i, other(1 << SP, None, false)))
+                // PUSHQ SP copies a frame address.
+                let e = rb == 0 && op == 0x54;
+                Some((i, with_esc(other(1 << SP, None, false), e)))
             }
         }
         0x58..=0x5f => Some((i, other(1 << SP | 1 << ((op & 7) | (rb << 3)), None, false))),
@@ -298,6 +306,7 @@ fn decode(b: &[u8], pc: u64) -> Option<(usize, Op)> {
                         mem,
                         write: false,
                         lea: true,
+                        esc: false,
                     },
                 )),
             }
@@ -310,7 +319,11 @@ fn decode(b: &[u8], pc: u64) -> Option<(usize, Op)> {
                 Some((i, other(1 | 1 << 8, None, false)))
             }
         }
-        0x91..=0x97 => Some((i, other(1 | 1 << ((op & 7) | (rb << 3)), None, false))),
+        0x91..=0x97 => {
+            let r = (op & 7) | (rb << 3);
+            let e = r == SP || r == BP;
+            Some((i, with_esc(other(1 | 1 << r, None, false), e)))
+        }
         0x98 => Some((i, other(1, None, false))),
         0x99 => Some((i, other(1 << 2, None, false))),
         0x9c | 0x9d => Some((i, other(1 << SP, None, false))),
@@ -383,7 +396,45 @@ fn other(regs: u16, mem: Option<Mem>, write: bool) -> Op {
         mem,
         write: write && mem.is_some(),
         lea: false,
+        esc: false,
     }
+}
+
+/// `op` (an `Op::Other`) with its `esc` set.
+fn with_esc(op: Op, e: bool) -> Op {
+    match op {
+        Op::Other {
+            regs,
+            mem,
+            write,
+            lea,
+            ..
+        } => Op::Other {
+            regs,
+            mem,
+            write,
+            lea,
+            esc: e,
+        },
+        op => op,
+    }
+}
+
+/// Whether one-byte opcode `op` with ModRM `m` (`reg`, `rm`: register numbers
+/// with their REX bits) uses `SP` or `BP` as a value: as its `reg` operand (not
+/// in group opcodes, whose `reg` field extends the opcode) or as a register `rm`
+/// operand, other than to compare it.
+fn esc_1(op: u8, m: u8, reg: u8, rm: u8) -> bool {
+    let frame = |r: u8| r == SP || r == BP;
+    let ext = (m >> 3) & 7;
+    let cmp = matches!(op, 0x38..=0x3b | 0x84 | 0x85)
+        || (matches!(op, 0x80..=0x83) && ext == 7)
+        || (matches!(op, 0xf6 | 0xf7) && ext <= 1);
+    let group = matches!(
+        op,
+        0x80..=0x83 | 0x8f | 0xc0 | 0xc1 | 0xc6 | 0xc7 | 0xd0..=0xd3 | 0xd8..=0xdf | 0xf6 | 0xf7 | 0xfe | 0xff
+    );
+    !cmp && ((!group && frame(reg)) || (m >> 6 == 3 && frame(rm)))
 }
 
 /// A RIP-relative displacement decoded as relative to the ModRM's end (`modrm`
@@ -474,12 +525,45 @@ fn decode_0f(b: &[u8], i: usize, pc: u64, rex: u8, opsize16: bool, rep: u8) -> O
     let i = i + 1;
     let rr = (rex >> 2) & 1;
     let rb = rex & 1;
+    let m = b.get(i).copied().unwrap_or(0);
+    let esc = {
+        let frame = |r: u8| r == SP || r == BP;
+        let (reg_i, rm_i) = (((m >> 3) & 7) | (rr << 3), (m & 7) | (rb << 3));
+        // Operands that are XMM registers, or (hint NOPs) none.
+        let xmm_only = matches!(
+            op,
+            0x0d | 0x10..=0x17
+                | 0x18..=0x1f
+                | 0x28
+                | 0x29
+                | 0x2b
+                | 0x2e
+                | 0x2f
+                | 0x51..=0x5f
+                | 0x60..=0x6d
+                | 0x6f..=0x76
+                | 0x7f
+                | 0xc2
+                | 0xc6
+                | 0xd1..=0xd6
+                | 0xd8..=0xdf
+                | 0xe0..=0xef
+                | 0xf1..=0xf6
+                | 0xf8..=0xfe
+        );
+        // Opcodes whose ModRM reg field is a general register.
+        let gpr_reg = matches!(
+            op,
+            0x40..=0x4f | 0xa3..=0xa5 | 0xab..=0xad | 0xaf..=0xb1 | 0xb3 | 0xb6..=0xb8 | 0xbb..=0xbf | 0xc0 | 0xc1
+        );
+        matches!(op, 0x38 | 0x3a)
+            || !xmm_only && ((m >> 6 == 3 && frame(rm_i)) || (gpr_reg && frame(reg_i)))
+    };
     let gen = |extra: usize, imm: usize, regs: u16, ro: bool| -> Option<(usize, Op)> {
         let (n, mem) = modrm(b, i + extra, rex, pc)?;
         let len = i + extra + n + imm;
-        (len <= b.len()).then_some((len, other(regs, mem, !ro)))
+        (len <= b.len()).then_some((len, with_esc(other(regs, mem, !ro), esc)))
     };
-    let m = b.get(i).copied().unwrap_or(0);
     let reg = 1u16 << (((m >> 3) & 7) | (rr << 3));
     let rm = if m >> 6 == 3 {
         1u16 << ((m & 7) | (rb << 3))
@@ -532,12 +616,12 @@ fn decode_0f(b: &[u8], i: usize, pc: u64, rex: u8, opsize16: bool, rep: u8) -> O
         0x38 => {
             let (n, mem) = modrm(b, i + 1, rex, pc)?;
             let len = i + 1 + n;
-            (len <= b.len()).then_some((len, other(ALL, mem, true)))
+            (len <= b.len()).then_some((len, with_esc(other(ALL, mem, true), true)))
         }
         0x3a => {
             let (n, mem) = modrm(b, i + 1, rex, pc)?;
             let len = i + 1 + n + 1;
-            (len <= b.len()).then_some((len, other(ALL, mem, true)))
+            (len <= b.len()).then_some((len, with_esc(other(ALL, mem, true), true)))
         }
         0x40..=0x4f | 0xaf | 0xb6 | 0xb7 | 0xbc | 0xbd | 0xbe | 0xbf | 0xb8 => gen(0, 0, reg, true),
         0x80..=0x8f => {
@@ -771,7 +855,11 @@ fn function(
                 _ => floor = i64::MIN,
             },
             Op::Mov { src: SP, dst } if dst != BP || k > 4 => floor = i64::MIN,
-            Op::Mov { src: BP, .. } => floor = i64::MIN,
+            Op::PushBp if k > 3 => floor = i64::MIN,
+            Op::Mov { src: BP, .. }
+            | Op::Store { src: SP | BP, .. }
+            | Op::StoreRip { src: SP | BP, .. }
+            | Op::Other { esc: true, .. } => floor = i64::MIN,
             _ => {}
         }
         if let Op::Jmp(t) | Op::Jcc(t) = n.op {
@@ -1190,7 +1278,17 @@ mod tests {
     #[test]
     fn spill_slot_facts_need_every_write_to_agree() {
         let base = 0x40_0000;
-        let cases: [(&str, &Emit); 6] = [
+        let cases: [(&str, &Emit); 9] = [
+            // SP's value copied (ADDQ SP, DI; MOVQ SP, 8(AX); XCHGQ AX, BP).
+            ("ADDQ SP, DI", &|a| {
+                a.raw(&[0x48, 0x01, 0xe7]);
+            }),
+            ("MOVQ SP, 8(AX)", &|a| {
+                a.raw(&[0x48, 0x89, 0x60, 0x08]);
+            }),
+            ("XCHGQ AX, BP", &|a| {
+                a.raw(&[0x48, 0x95]);
+            }),
             // Another value stored to the slot.
             ("MOVQ CX, 0x58(SP)", &|a| {
                 a.raw(&[0x48, 0x89, 0x4c, 0x24, 0x58]);
