@@ -114,7 +114,8 @@ impl Dominators {
     /// Memory, for `n` nodes, `k` reachable ones and `e'` edges between reachable
     /// nodes that are not DFS tree edges: the DFS keeps `pre` (4n), `order` and
     /// `parent` (4k each) and no stack; the semidominator pass has its own reverse
-    /// edges by preorder number without the tree edges (4k + 4e'), `pre` dropped,
+    /// edges by preorder number without the tree edges (4k + 4e', or sorted pairs,
+    /// 8e', when e' ≤ k), `pre` dropped,
     /// and the 12-byte records; the results (immediate dominators, retained bytes)
     /// are allocated once those are freed.
     fn finish(dfs: Dfs, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
@@ -123,8 +124,7 @@ impl Dominators {
             root,
             order,
             parent,
-            roff,
-            redges,
+            rev,
         } = dfs;
         let k = order.len();
         // Semidominators (by preorder numbers), eval with iterative path
@@ -139,18 +139,38 @@ impl Dominators {
             })
             .collect();
         let mut path: Vec<u32> = Vec::new();
+        // Pairs are consumed from the end (targets descending, as w).
+        let mut end = match &rev {
+            Rev::Pairs(p) => p.len(),
+            Rev::Csr(..) => 0,
+        };
         for w in (1..k).rev() {
             let mut s = parent[w].min(t[w].semi);
-            for &v in &redges[roff[w] as usize..roff[w + 1] as usize] {
+            let sources: &[u32] = match &rev {
+                Rev::Csr(roff, redges) => redges
+                    .get(roff[w] as usize..roff[w + 1] as usize)
+                    .unwrap_or(&[]),
+                Rev::Pairs(_) => &[],
+            };
+            for &v in sources {
                 let u = eval(v, &mut t, &mut path);
                 s = s.min(t[u as usize].semi);
+            }
+            if let Rev::Pairs(pairs) = &rev {
+                while let Some(&e) = end.checked_sub(1).and_then(|i| pairs.get(i)) {
+                    if (e >> 32) as usize != w {
+                        break;
+                    }
+                    end -= 1;
+                    let u = eval(e as u32, &mut t, &mut path);
+                    s = s.min(t[u as usize].semi);
+                }
             }
             t[w].semi = s;
             t[w].ancestor = parent[w];
         }
         drop(path);
-        drop(redges);
-        drop(roff);
+        drop(rev);
         // 3. Immediate dominators: nearest common ancestor of parent and semi.
         let mut idom_pre = parent;
         for w in 1..k {
@@ -447,12 +467,13 @@ impl Dominators {
             })
             .collect();
         // Walk the dominator tree depth first, counting per key how many of the
-        // current node's ancestors have it.
+        // current node's ancestors have it. No stack (the tree is as deep as the
+        // longest list): a node's parent resumes after it, found by binary search
+        // in the parent's children (sorted by retained bytes, then id).
         let mut open = vec![0u32; rows.len()];
         let root = graph.super_root();
-        let mut stack: Vec<(u32, u32)> = vec![(root.0, 0)];
-        while let Some(top) = stack.last_mut() {
-            let (v, i) = *top;
+        let (mut v, mut i) = (root.0, 0usize);
+        loop {
             let kids = self.children(NodeId(v));
             let k = of.get(v as usize).copied().unwrap_or(NONE);
             if i == 0 && k != NONE {
@@ -465,24 +486,32 @@ impl Dominators {
                 }
                 open[k as usize] += 1;
             }
-            match kids.get(i as usize) {
-                Some(&c) => {
-                    top.1 += 1;
-                    if k != NONE {
-                        let r = &mut rows[k as usize];
-                        r.shallow = r.shallow.saturating_sub(self.retained[c as usize]);
-                    }
-                    stack.push((c, 0));
+            if let Some(&c) = kids.get(i) {
+                if k != NONE {
+                    let r = &mut rows[k as usize];
+                    r.shallow = r.shallow.saturating_sub(self.retained[c as usize]);
                 }
-                None => {
-                    stack.pop();
-                    if let Some(&k) = of.get(v as usize) {
-                        if k != NONE {
-                            open[k as usize] -= 1;
-                        }
-                    }
-                }
+                (v, i) = (c, 0);
+                continue;
             }
+            if k != NONE {
+                open[k as usize] -= 1;
+            }
+            let Some(p) = self.idom(NodeId(v)) else {
+                break;
+            };
+            let siblings = self.children(p);
+            let rv = self.retained(NodeId(v));
+            i = match siblings
+                .binary_search_by(|&c| rv.cmp(&self.retained[c as usize]).then(c.cmp(&v)))
+            {
+                Ok(j) => j + 1,
+                Err(_) => siblings
+                    .iter()
+                    .position(|&c| c == v)
+                    .map_or(siblings.len(), |j| j + 1),
+            };
+            v = p.0;
         }
         rows.sort_by(|a, b| {
             b.retained
@@ -542,9 +571,17 @@ struct Dfs {
     order: Vec<u32>,
     /// DFS tree parent, by preorder number.
     parent: Vec<u32>,
-    /// Reverse edges by preorder number without tree edges (CSR).
-    roff: Vec<u32>,
-    redges: Vec<u32>,
+    /// Reverse edges by preorder number without tree edges.
+    rev: Rev,
+}
+
+/// The semidominator pass's reverse edges (by preorder number, tree edges left
+/// out): whichever of the two is smaller.
+enum Rev {
+    /// Row offsets (`k + 1`) and sources.
+    Csr(Vec<u32>, Vec<u32>),
+    /// `target << 32 | source`, ascending.
+    Pairs(Vec<u64>),
 }
 
 impl Dfs {
@@ -597,7 +634,6 @@ impl Dfs {
         // preorder. A tree edge parent(w) -> w is left out: its semidominator
         // candidate is always parent(w) (an unprocessed node evaluates to itself),
         // which is where w's semidominator starts.
-        let mut roff = vec![0u32; k + 1];
         let rows = |f: &mut dyn FnMut(usize, u32)| {
             for (pv, &v) in order.iter().enumerate() {
                 for &w in graph.successors(NodeId(v)) {
@@ -609,28 +645,42 @@ impl Dfs {
                 }
             }
         };
-        rows(&mut |pw, _| roff[pw + 1] += 1);
-        for i in 0..k {
-            roff[i + 1] += roff[i];
-        }
-        let mut redges = vec![0u32; roff[k] as usize];
-        // roff[w] is the fill cursor of row w, then shifted back to the row starts.
-        rows(&mut |pw, pv| {
-            redges[roff[pw] as usize] = pv;
-            roff[pw] += 1;
-        });
-        for i in (1..=k).rev() {
-            roff[i] = roff[i - 1];
-        }
-        roff[0] = 0;
+        let mut count = 0usize;
+        rows(&mut |_, _| count += 1);
+        // Fewer such edges than nodes (most heaps: most pointers are tree edges):
+        // sorted (target, source) pairs, 8 bytes an edge, are smaller than a CSR's
+        // 4 bytes a node and an edge.
+        let rev = if count <= k {
+            let mut pairs = Vec::with_capacity(count);
+            rows(&mut |pw, pv| pairs.push((pw as u64) << 32 | u64::from(pv)));
+            pairs.sort_unstable();
+            Rev::Pairs(pairs)
+        } else {
+            let mut roff = vec![0u32; k + 1];
+            rows(&mut |pw, _| roff[pw + 1] += 1);
+            for i in 0..k {
+                roff[i + 1] += roff[i];
+            }
+            let mut redges = vec![0u32; roff[k] as usize];
+            // roff[w] is the fill cursor of row w, then shifted back to the row
+            // starts.
+            rows(&mut |pw, pv| {
+                redges[roff[pw] as usize] = pv;
+                roff[pw] += 1;
+            });
+            for i in (1..=k).rev() {
+                roff[i] = roff[i - 1];
+            }
+            roff[0] = 0;
+            Rev::Csr(roff, redges)
+        };
         drop(pre);
         Dfs {
             nodes,
             root,
             order,
             parent,
-            roff,
-            redges,
+            rev,
         }
     }
 }
@@ -715,8 +765,8 @@ struct Sla {
 mod tests {
     use super::*;
 
-    /// A pseudo-random graph: `n` objects, about `3n` edges, a few roots.
-    fn graph(n: u32, seed: u64) -> (ObjectGraph, Vec<u64>) {
+    /// A pseudo-random graph: `n` objects, `m` random edges, a few roots.
+    fn graph(n: u32, m: u32, seed: u64) -> (ObjectGraph, Vec<u64>) {
         let mut x = seed | 1;
         let mut next = || {
             x ^= x << 13;
@@ -724,7 +774,7 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let edges: Vec<(u32, u32)> = (0..3 * n)
+        let edges: Vec<(u32, u32)> = (0..m)
             .map(|_| {
                 (
                     (next() % u64::from(n)) as u32,
@@ -741,8 +791,16 @@ mod tests {
 
     #[test]
     fn releasing_the_edges_gives_the_same_tree() {
-        for (n, seed) in [(1, 1), (10, 2), (200, 3), (5000, 4), (5000, 5)] {
-            let (mut g, sizes) = graph(n, seed);
+        // Dense graphs take the reverse edges' CSR, sparse ones the pairs.
+        for (n, m, seed) in [
+            (1, 3, 1),
+            (10, 30, 2),
+            (200, 600, 3),
+            (5000, 15000, 4),
+            (5000, 4000, 5),
+            (5000, 6000, 6),
+        ] {
+            let (mut g, sizes) = graph(n, m, seed);
             let want = Dominators::with_sizes(&g, sizes.clone());
             let dfs = Dfs::new(&g);
             g.release_successors();
@@ -752,6 +810,39 @@ mod tests {
             assert_eq!(got.retained, want.retained, "n={n}");
             assert_eq!(got.order, want.order, "n={n}");
             assert_eq!(got.reachable, want.reachable, "n={n}");
+        }
+    }
+
+    /// `group_by` against its definition: per key, count, own bytes, and the
+    /// retained bytes of the objects no other object of the key dominates.
+    #[test]
+    fn group_by_matches_its_definition() {
+        for (n, m, seed) in [(300, 200, 7), (300, 900, 8), (4000, 3000, 9)] {
+            let (g, sizes) = graph(n, m, seed);
+            let dom = Dominators::with_sizes(&g, sizes);
+            let key = |o: crate::ObjId| (o.0 % 3 != 0).then_some(o.0 % 5);
+            let rows = dom.group_by(&g, key);
+            for r in &rows {
+                let mut want = (0u64, 0u64, 0u64);
+                for o in 0..n {
+                    let v = NodeId(o);
+                    if !dom.is_reachable(v) || key(crate::ObjId(o)) != Some(r.key) {
+                        continue;
+                    }
+                    want.0 += 1;
+                    want.1 += dom.shallow(v);
+                    let mut up = dom.idom(v);
+                    let mut nested = false;
+                    while let Some(d) = up {
+                        nested |= d.0 < n && key(crate::ObjId(d.0)) == Some(r.key);
+                        up = dom.idom(d);
+                    }
+                    if !nested {
+                        want.2 += dom.retained(v);
+                    }
+                }
+                assert_eq!((r.count, r.shallow, r.retained), want, "key {}", r.key);
+            }
         }
     }
 }
