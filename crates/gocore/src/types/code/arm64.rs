@@ -1010,6 +1010,64 @@ mod tests {
         assert!(scan(&c3, &funcs).slices.is_empty());
     }
 
+    /// On the arm64 cases with DWARF, the object every global pointee and slice
+    /// fact points to (the pointer starting an object) is typed by DWARF with that
+    /// very `T` (the facts are applied only without DWARF, so DWARF's typing is
+    /// independent evidence).
+    #[test]
+    fn code_facts_agree_with_dwarf() {
+        use crate::{Heap, Process, Typing};
+        let cases = testkit::cases_where(|c| {
+            c.name.ends_with("-arm64") && matches!(c.mode().as_ref(), "default" | "pie" | "cgo")
+        });
+        let (mut agree, mut failures) = (0, Vec::new());
+        for case in cases {
+            let core = corefile::Core::open_with(
+                case.core_path(),
+                &corefile::OpenOptions::new().executable(case.exe_path()),
+            )
+            .unwrap();
+            let proc = Process::new(&core).unwrap();
+            let heap = Heap::new(&proc).unwrap();
+            let typing = Typing::compute(&proc, &heap).unwrap();
+            let md = proc.binary().moduledata().unwrap();
+            let f = super::super::read_facts(&proc, md.types_range()).unwrap();
+            let bias = proc.load_bias();
+            let held = f.pointees.iter().map(|&(g, t)| ("global", g, t));
+            let held = held.chain(f.slices.iter().map(|&(g, t)| ("slice", g, t)));
+            let mut n = 0;
+            for (what, g, t) in held {
+                let Ok(w) = core.read_u64(g.wrapping_add(bias)) else {
+                    continue;
+                };
+                let Some((id, 0)) = heap.find_object(w) else {
+                    continue;
+                };
+                let Some(ty) = typing.object_type(id) else {
+                    continue;
+                };
+                let e = typing.type_entry(ty.ty).unwrap();
+                if e.addr == t.wrapping_add(bias) && ty.offset == 0 {
+                    n += 1;
+                } else {
+                    failures.push(format!(
+                        "{}: {what} {g:#x} holds {w:#x}, typed {} by DWARF, code says {t:#x}",
+                        case.name, e.name
+                    ));
+                }
+            }
+            println!(
+                "{}: {n} objects held by {} global and {} slice facts agree with DWARF",
+                case.name,
+                f.pointees.len(),
+                f.slices.len()
+            );
+            agree += n;
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert!(agree > 0, "no fact checked");
+    }
+
     #[test]
     fn arbitrary_words_never_panic() {
         // Pseudo-random words mixed with the opcodes read (ADRP, ADD, LDR/STR,
