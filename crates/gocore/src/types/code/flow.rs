@@ -964,7 +964,7 @@ fn function(
         }
         match n.op {
             Op::Ret => agree(s.regs[AX as usize]),
-            Op::Jmp(t) if target(t).ok().flatten().is_none() => agree(Val::Unknown),
+            Op::Jmp(t) | Op::Jcc(t) if target(t).ok().flatten().is_none() => agree(Val::Unknown),
             Op::StoreRip { src, addr } => {
                 if let Val::Fresh(t) = s.regs[src as usize] {
                     out.stores.push((n.at, addr, t));
