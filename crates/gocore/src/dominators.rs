@@ -12,9 +12,11 @@
 //! [`Dominators::compute`] uses the Semi-NCA algorithm (Lengauer–Tarjan's
 //! semidominators with path compression, then nearest common ancestors in the DFS
 //! tree), every step iterative: a 10-million-node list does not recurse. Memory is
-//! a few `u32` per node while computing; the result keeps one `u32` (immediate
-//! dominator) and one `u64` (retained bytes) per node, and the tree's children on
-//! first use.
+//! a few `u32` per node while computing (no stack; the forward edges can be freed
+//! first, [`Dominators::compute_releasing`]); the result keeps one `u32` per node
+//! (immediate dominator), one per reachable node (preorder), the retained bytes as
+//! one `u32` per node in units of 8 bytes (`u64` past 32 GiB retained), and the
+//! tree's children on first use.
 //!
 //! ```no_run
 //! let core = corefile::Core::open("core")?;
@@ -45,7 +47,7 @@ pub struct Dominators {
     /// nodes).
     idom: Vec<u32>,
     /// Retained bytes per node (0 for unreachable nodes).
-    retained: Vec<u64>,
+    retained: Retained,
     /// Nodes in DFS preorder from the super-root (reachable nodes only); a node's
     /// dominators come before it.
     order: Vec<u32>,
@@ -205,6 +207,7 @@ impl Dominators {
                 retained[d as usize] += retained[v as usize];
             }
         }
+        let retained = Retained::pack(retained, root);
         Dominators {
             idom,
             retained,
@@ -260,7 +263,7 @@ impl Dominators {
     /// assert_eq!(dom.retained(g.super_root()), 48);
     /// ```
     pub fn retained(&self, n: NodeId) -> u64 {
-        self.retained.get(n.index()).copied().unwrap_or(0)
+        self.retained.get(n.index())
     }
 
     /// Reachable nodes in depth-first preorder from the super-root: every node comes
@@ -320,8 +323,9 @@ impl Dominators {
             let row = &mut kids[off[i] as usize..off[i + 1] as usize];
             if row.len() > 1 {
                 row.sort_unstable_by(|&a, &b| {
-                    self.retained[b as usize]
-                        .cmp(&self.retained[a as usize])
+                    self.retained
+                        .get(b as usize)
+                        .cmp(&self.retained.get(a as usize))
                         .then(a.cmp(&b))
                 });
             }
@@ -373,7 +377,7 @@ impl Dominators {
             if n >= graph.object_count() {
                 continue;
             }
-            let item = Reverse((self.retained[n as usize], Reverse(n)));
+            let item = Reverse((self.retained.get(n as usize), Reverse(n)));
             if best.len() < limit {
                 best.push(item);
             } else if best.peek().is_some_and(|top| item < *top) {
@@ -480,16 +484,16 @@ impl Dominators {
                 let r = &mut rows[k as usize];
                 r.count += 1;
                 // Shallow: its retained bytes less its children's (subtracted below).
-                r.shallow += self.retained[v as usize];
+                r.shallow += self.retained.get(v as usize);
                 if open[k as usize] == 0 {
-                    r.retained += self.retained[v as usize];
+                    r.retained += self.retained.get(v as usize);
                 }
                 open[k as usize] += 1;
             }
             if let Some(&c) = kids.get(i) {
                 if k != NONE {
                     let r = &mut rows[k as usize];
-                    r.shallow = r.shallow.saturating_sub(self.retained[c as usize]);
+                    r.shallow = r.shallow.saturating_sub(self.retained.get(c as usize));
                 }
                 (v, i) = (c, 0);
                 continue;
@@ -503,7 +507,7 @@ impl Dominators {
             let siblings = self.children(p);
             let rv = self.retained(NodeId(v));
             i = match siblings
-                .binary_search_by(|&c| rv.cmp(&self.retained[c as usize]).then(c.cmp(&v)))
+                .binary_search_by(|&c| rv.cmp(&self.retained.get(c as usize)).then(c.cmp(&v)))
             {
                 Ok(j) => j + 1,
                 Err(_) => siblings
@@ -556,7 +560,7 @@ impl Dominators {
         let kids: u64 = self
             .children(n)
             .iter()
-            .map(|&c| self.retained[c as usize])
+            .map(|&c| self.retained.get(c as usize))
             .sum();
         self.retained(n).saturating_sub(kids)
     }
@@ -728,6 +732,39 @@ pub struct GroupRetained<K> {
     pub retained: u64,
 }
 
+/// Retained bytes per node: `u32` in units of the sizes' largest common power of
+/// two (8 for heap slots) when the largest (the super-root's) fits, else `u64`.
+#[derive(Debug)]
+enum Retained {
+    Units { shift: u32, v: Vec<u32> },
+    Bytes(Vec<u64>),
+}
+
+impl Retained {
+    /// Packs `bytes` (every entry ≤ `bytes[root]`, the total).
+    fn pack(bytes: Vec<u64>, root: u32) -> Retained {
+        let total = bytes.get(root as usize).copied().unwrap_or(0);
+        let shift = bytes
+            .iter()
+            .fold(0u64, |acc, &b| acc | b)
+            .trailing_zeros()
+            .min(16);
+        if total >> shift > u64::from(u32::MAX) {
+            return Retained::Bytes(bytes);
+        }
+        let v = bytes.iter().map(|&b| (b >> shift) as u32).collect();
+        Retained::Units { shift, v }
+    }
+
+    /// The retained bytes of node `i` (0 out of range).
+    fn get(&self, i: usize) -> u64 {
+        match self {
+            Retained::Units { shift, v } => v.get(i).map_or(0, |&u| u64::from(u) << shift),
+            Retained::Bytes(v) => v.get(i).copied().unwrap_or(0),
+        }
+    }
+}
+
 /// Lengauer–Tarjan `EVAL` with path compression, iteratively: the vertex of
 /// minimum semidominator on the compressed path from `v` to its forest root.
 fn eval(v: u32, t: &mut [Sla], path: &mut Vec<u32>) -> u32 {
@@ -807,7 +844,9 @@ mod tests {
             assert!(g.successors(g.super_root()).is_empty());
             let got = Dominators::finish(dfs, explicit_sizes(sizes));
             assert_eq!(got.idom, want.idom, "n={n}");
-            assert_eq!(got.retained, want.retained, "n={n}");
+            for v in 0..g.node_count() {
+                assert_eq!(got.retained.get(v), want.retained.get(v), "n={n}");
+            }
             assert_eq!(got.order, want.order, "n={n}");
             assert_eq!(got.reachable, want.reachable, "n={n}");
         }

@@ -4,7 +4,7 @@
 //! target over its reverse edges, so the first time it meets a root group it has a
 //! shortest path from that root; it goes on until `limit` distinct roots (globals,
 //! goroutines, specials, queues) are found. Cost: one pass over at most the whole
-//! graph and 4 bytes per node.
+//! graph, 4 bytes per node and the breadth-first frontier.
 //!
 //! [`PathLabeler`] turns a node path into a [`LabelledPath`]: the root slot (the
 //! global's name and offset, the goroutine's frame function and slot), then for each
@@ -70,10 +70,9 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
     }
     let mut next = vec![NONE; nodes];
     next[target.index()] = target.0;
-    let mut queue: Vec<u32> = vec![target.0];
-    let mut head = 0;
-    while let Some(&v) = queue.get(head) {
-        head += 1;
+    // Only the frontier is held (a 10 M-long list has a frontier of one).
+    let mut queue: std::collections::VecDeque<u32> = [target.0].into();
+    while let Some(v) = queue.pop_front() {
         if let NodeKind::Root(_) = graph.kind(NodeId(v)) {
             let mut path = vec![NodeId(v)];
             let mut x = v;
@@ -94,7 +93,7 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
             if let Some(slot) = next.get_mut(p as usize) {
                 if *slot == NONE {
                     *slot = v;
-                    queue.push(p);
+                    queue.push_back(p);
                 }
             }
         }
