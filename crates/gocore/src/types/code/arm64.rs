@@ -1012,8 +1012,8 @@ mod tests {
 
     /// On the arm64 cases with DWARF, the object every global pointee and slice
     /// fact points to (the pointer starting an object) is typed by DWARF with that
-    /// very `T` (the facts are applied only without DWARF, so DWARF's typing is
-    /// independent evidence).
+    /// very `T`, and every map fact about a DWARF global names its DWARF type (the
+    /// facts are applied only without DWARF, so DWARF is independent evidence).
     #[test]
     fn code_facts_agree_with_dwarf() {
         use crate::{Heap, Process, Typing};
@@ -1056,13 +1056,36 @@ mod tests {
                     ));
                 }
             }
+            // A map fact at the start of a DWARF global: the global's type is the
+            // map type the code names.
+            let reader = proc.binary().type_reader(&md).unwrap();
+            let globals = crate::Decoder::new(&proc, Some(&heap), None).globals();
+            let mut maps = 0;
+            for &(g, m) in &f.maps {
+                let Some(v) = globals
+                    .iter()
+                    .find(|v| v.addr == Some(g.wrapping_add(bias)))
+                else {
+                    continue;
+                };
+                let want = reader.type_at(m).map(|d| d.name.to_string()).ok();
+                if v.type_name.is_some() && v.type_name == want {
+                    maps += 1;
+                } else {
+                    failures.push(format!(
+                        "{}: map global {} is {:?} by DWARF, code says {want:?}",
+                        case.name, v.name, v.type_name
+                    ));
+                }
+            }
             println!(
-                "{}: {n} objects held by {} global and {} slice facts agree with DWARF",
+                "{}: {n} objects held by {} global and {} slice facts agree with DWARF; {maps} of {} map facts name the global's DWARF type",
                 case.name,
                 f.pointees.len(),
-                f.slices.len()
+                f.slices.len(),
+                f.maps.len()
             );
-            agree += n;
+            agree += n + maps;
         }
         assert!(failures.is_empty(), "{failures:#?}");
         assert!(agree > 0, "no fact checked");
