@@ -742,11 +742,17 @@ pub(super) fn analyze(env: &Env<'_>) -> Flow {
     let mut each: HashMap<u64, (Flow, Option<u64>)> = HashMap::new();
     let mut sources: HashSet<u64> = env.malloc_bx.clone();
     sources.extend(env.newobject);
+    let sites = call_sites(env);
     for _ in 0..MAX_ROUNDS {
         // Round one: the callers of allocators; then the callers of the functions
         // found to return a fresh object (their facts may grow), until none is new.
-        for &(entry, end, _, defers) in env.funcs {
-            if defers {
+        let callers: HashSet<usize> = sites
+            .iter()
+            .filter(|s| sources.contains(&s.1))
+            .map(|s| s.0)
+            .collect();
+        for (k, &(entry, end, _, defers)) in env.funcs.iter().enumerate() {
+            if defers || !callers.contains(&k) {
                 continue;
             }
             let (Some(lo), Some(hi)) = (
@@ -758,7 +764,7 @@ pub(super) fn analyze(env: &Env<'_>) -> Flow {
             ) else {
                 continue;
             };
-            if lo >= hi || hi > env.code.len() || !calls_any(env, lo, hi, &sources) {
+            if lo >= hi || hi > env.code.len() {
                 continue;
             }
             let mut flow = Flow::default();
@@ -787,20 +793,29 @@ pub(super) fn analyze(env: &Env<'_>) -> Flow {
     out
 }
 
-/// Whether `code[lo..hi]` holds a `CALL rel32` to one of `targets` (by bytes; a
-/// false hit only costs an analysis).
-fn calls_any(env: &Env<'_>, lo: usize, hi: usize, targets: &HashSet<u64>) -> bool {
+/// Bytes reading as `CALL rel32` to a function entry, by one pass over the text:
+/// (index in `env.funcs` of the function holding it, target). A false hit only
+/// costs an analysis.
+fn call_sites(env: &Env<'_>) -> Vec<(usize, u64)> {
     let c = env.code;
-    (lo..hi.saturating_sub(4)).any(|i| {
-        c[i] == 0xe8 && {
-            let d = i32::from_le_bytes([c[i + 1], c[i + 2], c[i + 3], c[i + 4]]);
-            let t = env
-                .base
-                .wrapping_add((i + 5) as u64)
-                .wrapping_add(i64::from(d) as u64);
-            targets.contains(&t)
+    let f = env.funcs;
+    let mut out = Vec::new();
+    for i in 0..c.len().saturating_sub(4) {
+        if c[i] != 0xe8 {
+            continue;
         }
-    })
+        let d = i32::from_le_bytes([c[i + 1], c[i + 2], c[i + 3], c[i + 4]]);
+        let at = env.base.wrapping_add(i as u64);
+        let t = at.wrapping_add(5).wrapping_add(i64::from(d) as u64);
+        if f.binary_search_by_key(&t, |x| x.0).is_err() {
+            continue;
+        }
+        let k = f.partition_point(|x| x.0 <= at);
+        if let Some(k) = k.checked_sub(1).filter(|&k| at < f[k].1) {
+            out.push((k, t));
+        }
+    }
+    out
 }
 
 /// Analyses the function at `code[lo..hi]`; adds its facts to `out` and returns
