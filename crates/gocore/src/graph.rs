@@ -15,7 +15,9 @@
 //! targets: 4 bytes per node and per edge), deduplicated per source. A pointer lands
 //! on an object as the runtime's `findObject` says: anywhere inside it, or in its
 //! malloc header. Pointers to free slots, stacks or outside the heap make no edge.
-//! Reverse edges ([`ObjectGraph::referrers`]) are built on first use.
+//! Reverse edges ([`ObjectGraph::referrers`]) are built on first use; the forward
+//! ones can be freed once nothing needs them ([`ObjectGraph::release_successors`],
+//! [`Dominators::compute_releasing`](crate::Dominators::compute_releasing)).
 //!
 //! Every allocated object is a node, live or not; what the roots reach is what
 //! [`Dominators`](crate::Dominators) reports as reachable.
