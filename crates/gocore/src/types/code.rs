@@ -83,6 +83,7 @@ use crate::roots::{RootKind, RootOptions, RootSet};
 
 mod arm64;
 mod flow;
+mod flow_arm64;
 
 /// Largest text read (bytes).
 const MAX_TEXT: u64 = 1 << 30;
@@ -621,12 +622,10 @@ fn read_facts(proc: &crate::Process<'_>, types_range: (u64, u64)) -> Option<Code
         }
     }
     let data = [md.data_range(), md.bss_range()];
+    fns.sort_unstable();
     Some(match arch {
-        Arch::Arm64 => arm64::scan_arm64(code, text, types_range, &data, &funcs),
-        _ => {
-            fns.sort_unstable();
-            scan_amd64(code, text, types_range, &data, &funcs, &fns)
-        }
+        Arch::Arm64 => arm64::scan_arm64(code, text, types_range, &data, &funcs, &fns),
+        _ => scan_amd64(code, text, types_range, &data, &funcs, &fns),
     })
 }
 

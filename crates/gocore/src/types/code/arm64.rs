@@ -271,15 +271,18 @@ fn sets_one(w: u32) -> Option<Option<u32>> {
 }
 
 /// Reads the facts from an arm64 text `code` that starts at link address `base`
-/// (same arguments as [`super::scan_amd64`]).
+/// (same arguments as [`super::scan_amd64`]; the data flow inside functions is
+/// `super::flow_arm64`).
 pub(super) fn scan_arm64(
     code: &[u8],
     base: u64,
     types: (u64, u64),
     data: &[(u64, u64)],
     funcs: &HashMap<&str, u64>,
+    fns: &[(u64, u64, u32, bool)],
 ) -> CodeFacts {
     Scan {
+        fns,
         code,
         base,
         types,
@@ -303,6 +306,8 @@ fn entries(funcs: &HashMap<&str, u64>, f: impl Fn(&str) -> bool) -> HashSet<u64>
 }
 
 struct Scan<'a> {
+    /// Every function (entry, end, args size, has a `deferreturn`), by entry.
+    fns: &'a [(u64, u64, u32, bool)],
     code: &'a [u8],
     base: u64,
     types: (u64, u64),
@@ -581,8 +586,25 @@ impl Scan<'_> {
             }
             i += 4;
         }
+        // The data flow inside functions: stores of a fresh `*T` however it got
+        // into the register, frame slots holding one across calls.
+        let fl = super::flow_arm64::analyze(&super::flow_arm64::Env {
+            code,
+            base: self.base,
+            types: self.types,
+            funcs: self.fns,
+            newobject: self.newobject,
+            malloc_r1: &self.typed_malloc,
+            wb: &self.wb,
+        });
+        for &(s, g, t) in &fl.stores {
+            if self.in_data(g) {
+                stores.entry(s).or_insert((g, t, false));
+            }
+        }
         let mut out = CodeFacts {
             descriptors: desc.into_iter().collect(),
+            frames: fl.frames,
             ..CodeFacts::default()
         };
         out.descriptors.sort_unstable();
@@ -774,6 +796,7 @@ mod tests {
             (0x50_0000, 0x50_1000),
             &[(0x60_0000, 0x60_1000)],
             funcs,
+            &[],
         )
     }
 
@@ -1033,13 +1056,34 @@ mod tests {
             let md = proc.binary().moduledata().unwrap();
             let f = super::super::read_facts(&proc, md.types_range()).unwrap();
             let bias = proc.load_bias();
-            let held = f.pointees.iter().map(|&(g, t)| ("global", g, t));
-            let held = held.chain(f.slices.iter().map(|&(g, t)| ("slice", g, t)));
+            let reader = proc.binary().type_reader(&md).unwrap();
+            // Closure contexts are left to the closure source (DWARF names them
+            // by function).
+            let closure = |t: u64| {
+                reader
+                    .type_at(t)
+                    .is_ok_and(|d| d.name.starts_with("struct { F uintptr; "))
+            };
+            let mut held: Vec<(String, u64, u64)> = Vec::new();
+            let globals = f.pointees.iter().map(|&(g, t)| ("global", g, t));
+            for (what, g, t) in globals.chain(f.slices.iter().map(|&(g, t)| ("slice", g, t))) {
+                if let Ok(w) = core.read_u64(g.wrapping_add(bias)) {
+                    held.push((format!("{what} {g:#x}"), w, t));
+                }
+            }
+            // The data flow's frame slots (`super::super::flow_arm64`): live
+            // pointer slots of goroutine frames parked in those calls.
+            let slots = super::super::frame_slots(&proc, &heap, &f.frames, bias);
+            for &(slot, t) in &slots {
+                if let Ok(w) = core.read_u64(slot) {
+                    held.push((format!("frame slot {slot:#x}"), w, t));
+                }
+            }
             let mut n = 0;
-            for (what, g, t) in held {
-                let Ok(w) = core.read_u64(g.wrapping_add(bias)) else {
+            for (what, w, t) in held {
+                if closure(t) {
                     continue;
-                };
+                }
                 let Some((id, 0)) = heap.find_object(w) else {
                     continue;
                 };
@@ -1051,14 +1095,13 @@ mod tests {
                     n += 1;
                 } else {
                     failures.push(format!(
-                        "{}: {what} {g:#x} holds {w:#x}, typed {} by DWARF, code says {t:#x}",
+                        "{}: {what} holds {w:#x}, typed {} by DWARF, code says {t:#x}",
                         case.name, e.name
                     ));
                 }
             }
             // A map fact at the start of a DWARF global: the global's type is the
             // map type the code names.
-            let reader = proc.binary().type_reader(&md).unwrap();
             let globals = crate::Decoder::new(&proc, Some(&heap), None).globals();
             let mut maps = 0;
             for &(g, m) in &f.maps {
@@ -1079,10 +1122,12 @@ mod tests {
                 }
             }
             println!(
-                "{}: {n} objects held by {} global and {} slice facts agree with DWARF; {maps} of {} map facts name the global's DWARF type",
+                "{}: {n} objects held by {} global, {} slice and {} frame slot facts ({} slots) agree with DWARF; {maps} of {} map facts name the global's DWARF type",
                 case.name,
                 f.pointees.len(),
                 f.slices.len(),
+                f.frames.len(),
+                slots.len(),
                 f.maps.len()
             );
             agree += n + maps;
@@ -1123,7 +1168,7 @@ mod tests {
         }
         code.push(0x90);
         for base in [0, BASE, u64::MAX - 0x1000] {
-            let _ = scan_arm64(&code, base, (0, u64::MAX), &[(0, u64::MAX)], &funcs);
+            let _ = scan_arm64(&code, base, (0, u64::MAX), &[(0, u64::MAX)], &funcs, &[]);
         }
     }
 
