@@ -23,8 +23,9 @@
 //!   `types/code/arm64.rs`) also [`NODWARF_CODE_ASSERTED`] (what the code says
 //!   globals hold: fresh arrays, a map's type) on every release and
 //!   [`NODWARF_IFACE_HOLDER_ASSERTED`], and >= 99% of live bytes typed on every
-//!   release; on amd64 also [`NODWARF_FLOW_ASSERTED`] (the data flow inside
-//!   functions, `types/code/flow.rs`: spill slots, function results, frame slots).
+//!   release; on amd64 and arm64 also [`NODWARF_FLOW_ASSERTED`] (the data flow
+//!   inside functions, `types/code/flow.rs` and `types/code/flow_arm64.rs`: spill
+//!   slots, function results, frame slots).
 //!
 //! User arenas (zoo's `arenas` truth section, `exp-arenas` cases): every chunk is
 //! typed `user arena chunk`, never the type of its first value; the live chunk's
@@ -39,15 +40,9 @@
 //! them (`arena_untyped_targets` is 0; a chunk's base, the runtime's own reference
 //! to it, is not counted — the reuse list's `liveUserArenaChunk.x` points there).
 //!
-//! Known misses without DWARF on arm64, reported and not asserted — the arm64 code
-//! reader has no data flow inside functions, nothing the runtime recorded names
-//! their type, and their shape (`struct { P *T; ID int64 }`) is shared by several
-//! descriptors so inference does not choose: `main.CycleNode` (held only by the
-//! untyped global `main.gCycle`, stored from a register reloaded from a spill
-//! slot, not right after its allocation) and `main.StackHeld` (a frame slot filled
-//! from a call's result); amd64 types both (see above). Other architectures
-//! than amd64 and arm64 have no code reader: there, on Go 1.21, zoo's arrays, maps
-//! and `main.gMidSlice` are missed, so 99% is not asserted.
+//! Known misses without DWARF: other architectures than amd64 and arm64 have no
+//! code reader: there, on Go 1.21, zoo's arrays, maps and `main.gMidSlice` are
+//! missed, so 99% is not asserted.
 
 use corefile::{Core, OpenOptions};
 use gocore::{Error, Heap, Process, Reachability, RootSet, Typing};
@@ -166,11 +161,11 @@ const NODWARF_CODE_ASSERTED: &[&str] = &[
     "main.WeakTarget",
 ];
 
-/// Truth types asserted without DWARF on amd64 (every release) from the data flow
-/// inside functions: `main.CycleNode` (the global `main.gCycle` only ever receives
-/// the fresh object, spilled to a frame slot and reloaded before the store) and
-/// `main.StackHeld` (`newStackHeld` returns a fresh object on every path; the
-/// goroutine's live frame slot holds its result across the later calls).
+/// Truth types asserted without DWARF on amd64 and arm64 (every release) from the
+/// data flow inside functions: `main.CycleNode` (the global `main.gCycle` only ever
+/// receives the fresh object, spilled to a frame slot and reloaded before the
+/// store) and `main.StackHeld` (`newStackHeld` returns a fresh object on every
+/// path; the goroutine's live frame slot holds its result across the later calls).
 const NODWARF_FLOW_ASSERTED: &[&str] = &["main.CycleNode", "main.StackHeld"];
 
 /// Truth types asserted without DWARF on Go 1.21 and on amd64 and arm64 on every
@@ -353,7 +348,7 @@ fn live_type_counts_match_the_truth() {
                 || (!dwarf && headers && NODWARF_HEADERS_ASSERTED.contains(&name))
                 || (!dwarf && code_reader && NODWARF_CODE_ASSERTED.contains(&name))
                 || (!dwarf
-                    && case.name.ends_with("-amd64")
+                    && (case.name.ends_with("-amd64") || case.name.ends_with("-arm64"))
                     && NODWARF_FLOW_ASSERTED.contains(&name))
                 || (!dwarf
                     && (minor(&case) == 21 || code_reader)

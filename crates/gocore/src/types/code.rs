@@ -41,7 +41,8 @@
 //!   `mapdelete*`, `mapiterinit`, `mapclear`): those take `(maptype, map)`, so `G`
 //!   holds a map of type `M` (kept only when all such uses of `G` name one `M`).
 //!
-//! On amd64 a data flow inside functions (`code/flow.rs`) adds what a fixed
+//! A data flow inside functions (`code/flow.rs`; on arm64 `code/flow_arm64.rs`,
+//! the same with `MOVD R, d(RSP)` spills and `ADRP` pairs) adds what a fixed
 //! sequence cannot see: in each function that calls an allocator (or a function
 //! found to return a fresh object), every instruction is decoded and the registers
 //! and 8-byte frame slots `d(SP)` holding a fresh `*T` are followed over the
