@@ -14,7 +14,7 @@ use clap::Args as ClapArgs;
 use gocore::{LabelledPath, PathLabeler, RootKind};
 use serde_json::{json, Value};
 
-use super::top::{with_analysis, Analysis, Edges};
+use super::top::{resolve, with_analysis_early, Analysis, Edges};
 use crate::cli::CoreArgs;
 use crate::output::{hex, human_bytes, print_json};
 
@@ -89,44 +89,53 @@ pub fn print_path(p: &LabelledPath, indent: &str) {
 }
 
 pub fn run(a: &PathArgs) -> anyhow::Result<ExitCode> {
-    with_analysis(&a.core, Edges::Referrers, |an: &Analysis<'_, '_>| {
-        let n = an.resolve(&a.addr)?;
-        let labeler = PathLabeler::new(an.proc, an.heap, &an.roots, an.typing.as_ref());
-        let paths: Vec<LabelledPath> = gocore::paths_to(&an.graph, n, a.limit)
-            .iter()
-            .map(|p| labeler.label(&an.graph, p))
-            .collect();
-        let reachable = an.dom.is_reachable(n);
-        if a.core.json {
-            print_json(&json!({
-                "target": an.node_json(n),
-                "reachable": reachable,
-                "paths": paths.iter().map(path_json).collect::<Vec<_>>(),
-            }))?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        println!(
-            "{}: retains {}{}",
-            an.node_text(n),
-            human_bytes(an.dom.retained(n)),
-            if reachable {
-                ""
-            } else {
-                " — not reachable from any root (garbage)"
+    // The paths are searched before the dominator tree is built, so that the
+    // reverse edges they need are freed before it (lower peak memory).
+    let early = |heap: &gocore::Heap<'_>, graph: &gocore::ObjectGraph| {
+        let n = resolve(heap, graph, &a.addr)?;
+        anyhow::Ok((n, gocore::paths_to(graph, n, a.limit)))
+    };
+    with_analysis_early(
+        &a.core,
+        true,
+        Edges::None,
+        early,
+        |an: &Analysis<'_, '_>, (n, found)| {
+            let labeler = PathLabeler::new(an.proc, an.heap, &an.roots, an.typing.as_ref());
+            let paths: Vec<LabelledPath> =
+                found.iter().map(|p| labeler.label(&an.graph, p)).collect();
+            let reachable = an.dom.is_reachable(n);
+            if a.core.json {
+                print_json(&json!({
+                    "target": an.node_json(n),
+                    "reachable": reachable,
+                    "paths": paths.iter().map(path_json).collect::<Vec<_>>(),
+                }))?;
+                return Ok(ExitCode::SUCCESS);
             }
-        );
-        for (i, p) in paths.iter().enumerate() {
             println!(
-                "\npath {} ({} hops) from {}:",
-                i + 1,
-                p.steps.len() as u64 + p.elided,
-                p.root
+                "{}: retains {}{}",
+                an.node_text(n),
+                human_bytes(an.dom.retained(n)),
+                if reachable {
+                    ""
+                } else {
+                    " — not reachable from any root (garbage)"
+                }
             );
-            print_path(p, "  ");
-        }
-        if paths.len() == a.limit {
-            println!("\n(more roots may reach it: --limit)");
-        }
-        Ok(ExitCode::SUCCESS)
-    })
+            for (i, p) in paths.iter().enumerate() {
+                println!(
+                    "\npath {} ({} hops) from {}:",
+                    i + 1,
+                    p.steps.len() as u64 + p.elided,
+                    p.root
+                );
+                print_path(p, "  ");
+            }
+            if paths.len() == a.limit {
+                println!("\n(more roots may reach it: --limit)");
+            }
+            Ok(ExitCode::SUCCESS)
+        },
+    )
 }

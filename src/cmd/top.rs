@@ -101,29 +101,32 @@ impl Analysis<'_, '_> {
 
     /// Resolves `ADDR` (any address inside an object), `root:N` or `all`.
     pub fn resolve(&self, what: &str) -> anyhow::Result<NodeId> {
-        if what == "all" {
-            return Ok(self.graph.super_root());
+        resolve(self.heap, &self.graph, what)
+    }
+}
+
+/// [`Analysis::resolve`] with only the heap and the graph (before the dominator
+/// tree exists).
+pub fn resolve(heap: &Heap<'_>, graph: &ObjectGraph, what: &str) -> anyhow::Result<NodeId> {
+    if what == "all" {
+        return Ok(graph.super_root());
+    }
+    if let Some(i) = what.strip_prefix("root:") {
+        let i: u32 = i.parse().context("root:N needs a number")?;
+        if (i as usize) >= graph.root_groups().len() {
+            bail!("no root group {i} ({} roots)", graph.root_groups().len());
         }
-        if let Some(i) = what.strip_prefix("root:") {
-            let i: u32 = i.parse().context("root:N needs a number")?;
-            if (i as usize) >= self.graph.root_groups().len() {
-                bail!(
-                    "no root group {i} ({} roots)",
-                    self.graph.root_groups().len()
-                );
-            }
-            return Ok(self.graph.root_node(i));
-        }
-        let digits = what
-            .strip_prefix("0x")
-            .or_else(|| what.strip_prefix("0X"))
-            .unwrap_or(what);
-        let addr = u64::from_str_radix(digits, 16)
-            .with_context(|| format!("not a hex address: {what}"))?;
-        match self.heap.find_object(addr) {
-            Some((id, _)) => Ok(self.graph.object_node(id)),
-            None => bail!("{addr:#x} is not inside an allocated heap object"),
-        }
+        return Ok(graph.root_node(i));
+    }
+    let digits = what
+        .strip_prefix("0x")
+        .or_else(|| what.strip_prefix("0X"))
+        .unwrap_or(what);
+    let addr =
+        u64::from_str_radix(digits, 16).with_context(|| format!("not a hex address: {what}"))?;
+    match heap.find_object(addr) {
+        Some((id, _)) => Ok(graph.object_node(id)),
+        None => bail!("{addr:#x} is not inside an allocated heap object"),
     }
 }
 
@@ -132,10 +135,10 @@ impl Analysis<'_, '_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edges {
     /// Neither ([`ObjectGraph::successors`] and [`ObjectGraph::predecessors`] are
-    /// empty): `top`, `pprof`.
+    /// empty): `top`, `pprof`, and `path` (its paths are searched before the tree,
+    /// [`with_analysis_early`]).
     None,
-    /// The reverse edges (referrers, paths from the roots): `path`, `leaks`,
-    /// `referrers`.
+    /// The reverse edges (referrers, paths from the roots): `leaks`, `referrers`.
     Referrers,
     /// Both directions: `graph`.
     Both,
@@ -159,6 +162,20 @@ pub fn with_analysis_opts<R>(
     types: bool,
     edges: Edges,
     f: impl FnOnce(&Analysis<'_, '_>) -> anyhow::Result<R>,
+) -> anyhow::Result<R> {
+    with_analysis_early(a, types, edges, |_, _| Ok(()), |an, ()| f(an))
+}
+
+/// [`with_analysis_opts`] with a step `early` that runs on the object graph before
+/// the dominator tree is built (all its edges there; the reverse ones, if it builds
+/// them, are freed after it unless `edges` keeps them): what it gives is passed to
+/// `f`. An error from it ends the analysis there.
+pub fn with_analysis_early<E, R>(
+    a: &CoreArgs,
+    types: bool,
+    edges: Edges,
+    early: impl FnOnce(&Heap<'_>, &ObjectGraph) -> anyhow::Result<E>,
+    f: impl FnOnce(&Analysis<'_, '_>, E) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
     let timing = std::env::var_os("GOCORE_TIMING").is_some();
     let t0 = std::time::Instant::now();
@@ -203,6 +220,7 @@ pub fn with_analysis_opts<R>(
                 eprintln!("gocore: warning: graph: {w}");
             }
             lap("graph");
+            let early = early(heap, &graph)?;
             let dom = match edges {
                 Edges::Both => Dominators::compute(&graph, heap),
                 Edges::Referrers => {
@@ -211,21 +229,27 @@ pub fn with_analysis_opts<R>(
                     lap("referrers");
                     Dominators::compute_releasing(&mut graph, heap)
                 }
-                Edges::None => Dominators::compute_releasing(&mut graph, heap),
+                Edges::None => {
+                    graph.release_predecessors();
+                    Dominators::compute_releasing(&mut graph, heap)
+                }
             };
             lap("dominators");
-            anyhow::Ok((roots, graph, dom))
+            anyhow::Ok((roots, graph, dom, early))
         });
         drop(phase);
-        let (roots, graph, dom) = rest?;
-        let r = f(&Analysis {
-            proc,
-            heap,
-            roots,
-            typing,
-            graph,
-            dom,
-        });
+        let (roots, graph, dom, early) = rest?;
+        let r = f(
+            &Analysis {
+                proc,
+                heap,
+                roots,
+                typing,
+                graph,
+                dom,
+            },
+            early,
+        );
         lap("report");
         r
     })

@@ -596,6 +596,20 @@ impl ObjectGraph {
         self.edges = Vec::new();
     }
 
+    /// Frees the reverse edges built by [`ObjectGraph::predecessors`] (4 bytes per
+    /// node and per edge); the next call builds them again from the forward edges
+    /// (none after [`ObjectGraph::release_successors`]).
+    ///
+    /// ```
+    /// let mut g = gocore::ObjectGraph::from_edges(2, &[(0, 1)], &[vec![0]]);
+    /// assert_eq!(g.predecessors(gocore::NodeId(1)), &[0]);
+    /// g.release_predecessors();
+    /// assert_eq!(g.predecessors(gocore::NodeId(1)), &[0]); // built again
+    /// ```
+    pub fn release_predecessors(&mut self) {
+        self.reverse = OnceLock::new();
+    }
+
     /// Whether the forward edges are still there (see
     /// [`ObjectGraph::release_successors`]).
     ///
