@@ -515,7 +515,15 @@ struct Builder<'h, 'p, 'a> {
     /// The core's bytes [`Builder::word`] last read from: (address, bytes borrowed
     /// from the mapped core).
     win: std::cell::Cell<(u64, &'a [u8])>,
+    /// Claims [`Builder::visit`] made and [`Builder::flush`] has not applied yet:
+    /// (target, type id, elements), in claim order.
+    pending: Vec<(u64, u32, u64)>,
+    /// [`Builder::flush`]'s lookups of the pending targets (kept for its buffer).
+    found: Vec<Option<(crate::heap::Object, u64)>>,
 }
+
+/// Most claims [`Builder::visit`] keeps pending before [`Builder::flush`].
+const CLAIM_BATCH: usize = 256;
 
 /// Bytes of the core [`Builder::word`] borrows at a time (aligned).
 const WORD_WINDOW: u64 = 64 << 10;
@@ -616,6 +624,8 @@ impl Typing {
             ev: evidence::Evidence::default(),
             code: None,
             win: std::cell::Cell::new((0, &[])),
+            pending: Vec::new(),
+            found: Vec::new(),
         };
         let timing = std::env::var_os("GOCORE_TIMING").is_some();
         let t0 = std::time::Instant::now();
@@ -1435,6 +1445,13 @@ impl Builder<'_, '_, '_> {
             .map_or_else(|| Rc::new(Shape::Inert), |d| d.shape.clone())
     }
 
+    /// Whether values of type `id` hold nothing that [`Builder::walk`] follows.
+    fn inert(&self, id: u32) -> bool {
+        self.data
+            .get(id as usize)
+            .is_none_or(|d| matches!(*d.shape, Shape::Inert))
+    }
+
     fn run(&mut self) {
         // Depth first (see the module docs): a chain stays in cache.
         while let Some((addr, id, n)) = self.work.pop_back() {
@@ -1444,17 +1461,28 @@ impl Builder<'_, '_, '_> {
                 return;
             }
             let stride = self.size_of(id);
-            if stride == 0 {
+            // A value without anything to follow (string data: one item per
+            // string, walked byte by byte) is not walked.
+            if stride == 0 || self.inert(id) {
                 continue;
             }
             for i in 0..n.min(MAX_ELEMS) {
-                self.walk(addr.wrapping_add(i.wrapping_mul(stride)), id, 0);
+                self.visit(addr.wrapping_add(i.wrapping_mul(stride)), id, 0);
             }
+            self.flush();
         }
     }
 
-    /// Walks one value of type `id` at `addr`.
+    /// Walks one value of type `id` at `addr` and applies its claims.
     fn walk(&mut self, addr: u64, id: u32, depth: u32) {
+        self.visit(addr, id, depth);
+        self.flush();
+    }
+
+    /// Walks one value of type `id` at `addr`; its claims are applied by the next
+    /// [`Builder::flush`] (in the same order), which runs before anything here reads
+    /// or writes what claims change (the typing records, the work stack).
+    fn visit(&mut self, addr: u64, id: u32, depth: u32) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -1464,12 +1492,12 @@ impl Builder<'_, '_, '_> {
             Shape::Inert => {}
             Shape::Ptr(e) => {
                 if let Some(v) = self.word(addr) {
-                    self.claim(v, *e, 1);
+                    self.claim_later(v, *e, 1);
                 }
             }
             Shape::Slice(e) => {
                 if let (Some(data), Some(cap)) = (self.word(addr), self.word(addr + 2 * p)) {
-                    self.claim(data, *e, cap);
+                    self.claim_later(data, *e, cap);
                 }
             }
             Shape::Eface | Shape::Iface => {
@@ -1489,16 +1517,16 @@ impl Builder<'_, '_, '_> {
                 };
                 let Some(dy) = self.intern(t) else { return };
                 if self.data.get(dy as usize).is_some_and(|d| d.direct_iface) {
-                    self.walk(addr + p, dy, depth + 1);
+                    self.visit(addr + p, dy, depth + 1);
                 } else {
-                    self.claim(data, dy, 1);
+                    self.claim_later(data, dy, 1);
                 }
             }
             Shape::Str => {
                 if let (Some(data), Some(len)) = (self.word(addr), self.word(addr + p)) {
                     if data != 0 && len != 0 {
                         let sd = self.string_data();
-                        self.claim(data, sd, len);
+                        self.claim_later(data, sd, len);
                     }
                 }
             }
@@ -1507,7 +1535,7 @@ impl Builder<'_, '_, '_> {
                     return;
                 };
                 if let Some(h) = self.type_named("runtime.hchan") {
-                    self.claim(c, h, 1);
+                    self.claim_later(c, h, 1);
                 }
                 if matches!(*self.shape_of(*e), Shape::Inert) {
                     return;
@@ -1515,7 +1543,7 @@ impl Builder<'_, '_, '_> {
                 let buf = self.word(c + self.off.chan_buf).unwrap_or(0);
                 let n = self.word(c + self.off.chan_dataqsiz).unwrap_or(0);
                 if n > 0 {
-                    self.claim(buf, *e, n);
+                    self.claim_later(buf, *e, n);
                 }
             }
             Shape::Func => {
@@ -1531,11 +1559,12 @@ impl Builder<'_, '_, '_> {
                 }
                 let name = func.name;
                 if let Some((oid, 0)) = self.heap.find_object(f) {
+                    self.flush();
                     self.closure(oid, pc, name.to_string(), None);
                 }
                 if let Some(recv) = method_value_receiver(name) {
                     if let Some(rid) = self.type_named(&recv) {
-                        self.walk(f + p, rid, depth + 1);
+                        self.visit(f + p, rid, depth + 1);
                     }
                 }
             }
@@ -1547,12 +1576,12 @@ impl Builder<'_, '_, '_> {
             }
             Shape::Array { elem, len, stride } => {
                 for i in 0..*len {
-                    self.walk(addr + i * stride, *elem, depth + 1);
+                    self.visit(addr + i * stride, *elem, depth + 1);
                 }
             }
             Shape::Struct(fields) => {
                 for &(off, f) in fields {
-                    self.walk(addr + off, f, depth + 1);
+                    self.visit(addr + off, f, depth + 1);
                 }
             }
             Shape::Bucket {
@@ -1573,14 +1602,15 @@ impl Builder<'_, '_, '_> {
                             continue;
                         }
                         let i = i as u64;
-                        self.walk(b + keys.0 + i * keys.2, keys.1, depth + 1);
-                        self.walk(b + elems.0 + i * elems.2, elems.1, depth + 1);
+                        self.visit(b + keys.0 + i * keys.2, keys.1, depth + 1);
+                        self.visit(b + elems.0 + i * elems.2, elems.1, depth + 1);
                     }
                     match self.word(b + overflow) {
                         Some(o) if o != 0 && o != b => {
                             // An overflow bucket outside this allocation is its own
                             // object of the bucket type.
                             if let Some((oid, 0)) = self.heap.find_object(o) {
+                                self.flush();
                                 if self.out.rec.get(oid.index()).map(|r| r.ty()) == Some(0) {
                                     self.set(oid, id, 0, 1, false);
                                 }
@@ -1603,7 +1633,7 @@ impl Builder<'_, '_, '_> {
                 };
                 for i in 0..8u64 {
                     if (ctrl >> (8 * i)) & 0x80 == 0 {
-                        self.walk(addr + slots + i * stride, *slot, depth + 1);
+                        self.visit(addr + slots + i * stride, *slot, depth + 1);
                     }
                 }
             }
@@ -1618,7 +1648,7 @@ impl Builder<'_, '_, '_> {
             "maps.Map"
         };
         if let Some(h) = self.type_named(header) {
-            self.claim(m, h, 1);
+            self.claim_later(m, h, 1);
         }
         if self.off.classic {
             let b = self
@@ -1651,12 +1681,12 @@ impl Builder<'_, '_, '_> {
                 return;
             }
             if len == 0 {
-                self.claim(dir, g, 1);
+                self.claim_later(dir, g, 1);
                 return;
             }
             // The directory (`[dirLen]*maps.table`) and its tables.
             if let Some(d) = self.type_named("*maps.table") {
-                self.claim(dir, d, len);
+                self.claim_later(dir, d, len);
             }
             let table = self.type_named("maps.table");
             let mut seen = HashSet::new();
@@ -1668,7 +1698,7 @@ impl Builder<'_, '_, '_> {
                     continue;
                 }
                 if let Some(tt) = table {
-                    self.claim(t, tt, 1);
+                    self.claim_later(t, tt, 1);
                 }
                 let gr = t + self.off.table_groups;
                 let (Some(data), Some(mask)) = (
@@ -1677,7 +1707,7 @@ impl Builder<'_, '_, '_> {
                 ) else {
                     continue;
                 };
-                self.claim(data, g, mask.saturating_add(1));
+                self.claim_later(data, g, mask.saturating_add(1));
             }
         }
     }
@@ -1690,7 +1720,7 @@ impl Builder<'_, '_, '_> {
             Some((id, 0)) => self.heap.object(id).map_or(n, |o| (o.size / size).max(n)),
             _ => n,
         };
-        self.claim(addr, g, n);
+        self.claim_later(addr, g, n);
     }
 
     /// `sync.node[K,V]` (the `HashTrieMap` behind `sync.Map`, Go 1.24+) is the
@@ -2366,20 +2396,70 @@ impl Builder<'_, '_, '_> {
             return;
         }
         let id = self.trie_node(target, id);
-        let size = self.size_of(id);
-        if size == 0 {
+        if self.size_of(id) == 0 {
             return;
         }
-        let Some((obj, off)) = self.heap.object_at(target) else {
+        if let Some((obj, off)) = self.heap.object_at(target) {
+            self.apply(&obj, off, id, n);
+        }
+    }
+
+    /// [`Builder::claim`], applied by the next [`Builder::flush`]. What does not
+    /// depend on the typing so far (the `sync.node` choice, which may name a new
+    /// type) is done now, in claim order.
+    fn claim_later(&mut self, target: u64, id: u32, n: u64) {
+        if target == 0 || n == 0 {
             return;
-        };
+        }
+        let id = self.trie_node(target, id);
+        if self.size_of(id) == 0 {
+            return;
+        }
+        self.pending.push((target, id, n));
+        if self.pending.len() >= CLAIM_BATCH {
+            self.flush();
+        }
+    }
+
+    /// Applies the pending claims in order. The objects they land in and their
+    /// typing records are looked up first, one loop over the whole batch, so that
+    /// the processor overlaps the cache misses of different claims instead of
+    /// waiting on each in turn; the records are read again when applied.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        found.extend(pending.iter().map(|&(t, _, _)| self.heap.object_at(t)));
+        let mut touch = 0u32;
+        for (obj, _) in found.iter().flatten() {
+            if let Some(r) = self.out.rec.get(obj.id.index()) {
+                touch ^= r.ty_src;
+            }
+        }
+        std::hint::black_box(touch);
+        for (&(_, id, n), f) in pending.iter().zip(&found) {
+            if let Some((obj, off)) = f {
+                self.apply(obj, *off, id, n);
+            }
+        }
+        self.pending = pending;
+        self.pending.clear();
+        self.found = found;
+    }
+
+    /// A claim of `n` values of `id` at `off` in `obj` (`id` of non-zero size).
+    fn apply(&mut self, obj: &crate::heap::Object, off: u64, id: u32, n: u64) {
+        let size = self.size_of(id);
         let i = obj.id.index();
         let Some(&r) = self.out.rec.get(i) else {
             return;
         };
         let cur = r.ty();
         if cur != 0 && self.out.chunk_ty == Some(cur - 1) {
-            self.claim_in_chunk(&obj, off, id, size, n);
+            self.claim_in_chunk(obj, off, id, size, n);
             return;
         }
         // An untyped object has source 0 (propagated).
