@@ -1334,10 +1334,8 @@ impl Builder<'_, '_, '_> {
     }
 
     fn headers(&mut self) {
-        for obj in self.heap.objects() {
-            let Some(t) = self.heap.object_type(&obj) else {
-                continue;
-            };
+        let heap = self.heap;
+        for (obj, t) in heap.typed_objects() {
             let Some(id) = self.intern(t.addr) else {
                 continue;
             };

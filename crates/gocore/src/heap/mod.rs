@@ -1227,6 +1227,28 @@ impl<'a> Heap<'a> {
         self.types.get(&t)
     }
 
+    /// Every object whose allocation type the heap records, with that type: the
+    /// objects of [`Heap::objects`] for which [`Heap::object_type`] is `Some`, in
+    /// the same (id) order, without visiting the spans that record no types.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// for (obj, t) in heap.typed_objects().take(5) {
+    ///     println!("{:#x} {}", obj.addr, t.display_name());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn typed_objects(&self) -> impl Iterator<Item = (Object, &TypeInfo)> + '_ {
+        self.index
+            .iter()
+            .enumerate()
+            .filter(|(_, ix)| matches!(ix.bits_kind, BitsKind::Header | BitsKind::Large))
+            .flat_map(|(si, _)| self.span_objects(si))
+            .filter_map(|o| self.object_type(&o).map(|t| (o, t)))
+    }
+
     /// The pointer slots of an object, each with the value it holds (nil included),
     /// in address order. Noscan objects have none.
     ///
