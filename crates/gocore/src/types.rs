@@ -2086,7 +2086,14 @@ impl Builder<'_, '_, '_> {
         let mut changed = false;
         let n = self.heap.object_count();
         // Candidate lists per (slot size, pointer words): many objects share them.
-        for idx in 0..n {
+        let mut next = 0;
+        let open = |r: Option<Rec>| {
+            r.is_some_and(|r| {
+                r.ty() == 0 || (r.src() == TypeSource::Propagated.code() && r.offset != 0)
+            })
+        };
+        while let Some(idx) = self.next_object(next, n, open) {
+            next = idx + 1;
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
             let i = oid.index();
             let Some(&r) = self.out.rec.get(i) else {
@@ -2148,6 +2155,21 @@ impl Builder<'_, '_, '_> {
             }
         }
         changed
+    }
+
+    /// The first object index in `from..n` whose typing record passes `want` (`None`:
+    /// an index past the records). A tight scan over the records: a loop over every
+    /// object that reads each record in turn costs as much again on big heaps.
+    fn next_object(&self, from: u64, n: u64, want: impl Fn(Option<Rec>) -> bool) -> Option<u64> {
+        let len = self.out.rec.len() as u64;
+        let (a, b) = (from.min(len), n.min(len));
+        if let Some(recs) = self.out.rec.get(a as usize..b.max(a) as usize) {
+            if let Some(k) = recs.iter().position(|&r| want(Some(r))) {
+                return Some(a + k as u64);
+            }
+        }
+        let past = from.max(len);
+        (past < n && want(None)).then_some(past)
     }
 
     /// Whether a value of type `id` holds a value of type `want` at byte `off`.
