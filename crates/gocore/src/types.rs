@@ -99,7 +99,7 @@
 //! unknown (zoo's freed arena leaves 1.5 MiB of dead noscan fill in its reused chunk).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use gimli::{AttributeValue, EndianSlice, Operation, RunTimeEndian};
@@ -492,7 +492,7 @@ struct Builder<'h, 'p, 'a> {
     data: Vec<TypeData>,
     by_addr: HashMap<u64, u32>,
     out: Typing,
-    work: VecDeque<(u64, u32, u64)>,
+    work: Vec<(u64, u32, u64)>,
     work_done: u64,
     /// Descriptors by name (built on first need).
     by_name: Option<HashMap<String, u64>>,
@@ -521,6 +521,9 @@ struct Builder<'h, 'p, 'a> {
     /// [`Builder::flush`]'s lookups of the pending targets (kept for its buffer).
     found: Vec<Option<(crate::heap::Object, u64)>>,
 }
+
+/// Most fields of a struct [`Builder::visit`] copies instead of cloning its shape.
+const SMALL_STRUCT: usize = 4;
 
 /// Most claims [`Builder::visit`] keeps pending before [`Builder::flush`].
 const CLAIM_BATCH: usize = 256;
@@ -612,7 +615,7 @@ impl Typing {
                 chunk_ty: None,
                 arena: HashMap::new(),
             },
-            work: VecDeque::new(),
+            work: Vec::new(),
             work_done: 0,
             by_name: None,
             string_data: None,
@@ -1330,7 +1333,7 @@ impl Builder<'_, '_, '_> {
             }
         }
         self.out.arena.entry(key).or_default().insert(off, (id, n));
-        self.work.push_back((target, id, n));
+        self.work.push((target, id, n));
     }
 
     fn headers(&mut self) {
@@ -1343,7 +1346,7 @@ impl Builder<'_, '_, '_> {
             let n = (obj.size / size).max(1);
             let i = obj.id.index();
             if self.write(i, id, 0, n, TypeSource::Header) {
-                self.work.push_back((obj.addr, id, n));
+                self.work.push((obj.addr, id, n));
             }
         }
     }
@@ -1421,7 +1424,7 @@ impl Builder<'_, '_, '_> {
                 if matches!(*self.shape_of(id), Shape::Inert) {
                     return false;
                 }
-                self.work.push_back((addr, id, 1));
+                self.work.push((addr, id, 1));
             }
             GlobalType::PtrTo(_) => {
                 if let Some(v) = self.word(addr) {
@@ -1452,7 +1455,7 @@ impl Builder<'_, '_, '_> {
 
     fn run(&mut self) {
         // Depth first (see the module docs): a chain stays in cache.
-        while let Some((addr, id, n)) = self.work.pop_back() {
+        while let Some((addr, id, n)) = self.work.pop() {
             self.work_done += 1;
             if self.work_done > MAX_WORK {
                 self.warn(format!("stopped after {MAX_WORK} work items"));
@@ -1483,6 +1486,30 @@ impl Builder<'_, '_, '_> {
     fn visit(&mut self, addr: u64, id: u32, depth: u32) {
         if depth > MAX_DEPTH {
             return;
+        }
+        // The common shapes without cloning the shape (a pointer; a struct of a
+        // few fields, copied first as the clone below would keep them).
+        let Some(d) = self.data.get(id as usize) else {
+            return;
+        };
+        match *d.shape {
+            Shape::Inert => return,
+            Shape::Ptr(e) => {
+                if let Some(v) = self.word(addr) {
+                    self.claim_later(v, e, 1);
+                }
+                return;
+            }
+            Shape::Struct(ref fields) if fields.len() <= SMALL_STRUCT => {
+                let mut copy = [(0u64, 0u32); SMALL_STRUCT];
+                let copy = &mut copy[..fields.len()];
+                copy.copy_from_slice(fields);
+                for &(off, f) in &*copy {
+                    self.visit(addr + off, f, depth + 1);
+                }
+                return;
+            }
+            _ => {}
         }
         let shape = self.shape_of(id);
         let p = self.ptr;
@@ -2504,7 +2531,7 @@ impl Builder<'_, '_, '_> {
             }
         }
         self.write(i, id, off, n, TypeSource::Propagated);
-        self.work.push_back((obj.addr + off, id, n));
+        self.work.push((obj.addr + off, id, n));
     }
 
     /// Records object `i`'s type (false: no such object, or too many types).
@@ -2531,7 +2558,7 @@ impl Builder<'_, '_, '_> {
         self.write(oid.index(), id, off, n, src);
         if push {
             if let Some(obj) = self.heap.object(oid) {
-                self.work.push_back((obj.addr + off, id, n));
+                self.work.push((obj.addr + off, id, n));
             }
         }
     }
