@@ -1653,7 +1653,13 @@ impl Builder<'_, '_, '_> {
             } => {
                 // The control word is read as a target-endian uint64; slot i is its
                 // i-th least significant byte on every target (as `ctrlGroup.get`).
-                let Some(ctrl) = self.proc.core().read_u64(addr).ok() else {
+                // `word` reads the same little-endian word on 64-bit targets.
+                let ctrl = if p == 8 {
+                    self.word(addr)
+                } else {
+                    self.proc.core().read_u64(addr).ok()
+                };
+                let Some(ctrl) = ctrl else {
                     return;
                 };
                 for i in 0..8u64 {
@@ -2473,8 +2479,17 @@ impl Builder<'_, '_, '_> {
     /// the processor overlaps the cache misses of different claims instead of
     /// waiting on each in turn; the records are read again when applied.
     fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
+        match self.pending[..] {
+            [] => return,
+            // One claim (the next node of a list): nothing to overlap.
+            [(t, id, n)] => {
+                self.pending.clear();
+                if let Some((obj, off)) = self.heap.object_at(t) {
+                    self.apply(&obj, off, id, n);
+                }
+                return;
+            }
+            _ => {}
         }
         let pending = std::mem::take(&mut self.pending);
         let mut found = std::mem::take(&mut self.found);
