@@ -691,6 +691,7 @@ impl Typing {
     }
 
     /// The type of an object, if it has one.
+    #[inline]
     pub fn object_type(&self, id: ObjId) -> Option<ObjType> {
         let r = *self.rec.get(id.index())?;
         if r.ty() == 0 {

@@ -999,6 +999,7 @@ impl<'a> Heap<'a> {
     /// assert!(heap.span(&obj).base <= obj.addr);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn span(&self, obj: &Object) -> &SpanInfo {
         // Objects are only made from valid span indices.
         &self.spans[obj.span as usize]
@@ -1318,6 +1319,10 @@ pub struct Objects<'h, 'a> {
 impl Iterator for Objects<'_, '_> {
     type Item = Object;
 
+    // Inlined into callers in other crates (the CLI's loops over every object): a
+    // call per object, and the returned object read back through memory, cost as
+    // much as the rest of such a loop.
+    #[inline]
     fn next(&mut self) -> Option<Object> {
         loop {
             if self.bits != 0 {
