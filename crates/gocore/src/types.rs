@@ -520,6 +520,8 @@ struct Builder<'h, 'p, 'a> {
     pending: Vec<(u64, u32, u64)>,
     /// [`Builder::flush`]'s lookups of the pending targets (kept for its buffer).
     found: Vec<Option<(crate::heap::Object, u64)>>,
+    /// [`Builder::flush`]'s scratch for [`Heap::objects_at`].
+    spans: Vec<Option<usize>>,
 }
 
 /// Most fields of a struct [`Builder::visit`] copies instead of cloning its shape.
@@ -629,6 +631,7 @@ impl Typing {
             win: std::cell::Cell::new((0, &[])),
             pending: Vec::new(),
             found: Vec::new(),
+            spans: Vec::new(),
         };
         let timing = std::env::var_os("GOCORE_TIMING").is_some();
         let t0 = std::time::Instant::now();
@@ -2494,8 +2497,10 @@ impl Builder<'_, '_, '_> {
         }
         let pending = std::mem::take(&mut self.pending);
         let mut found = std::mem::take(&mut self.found);
-        found.clear();
-        found.extend(pending.iter().map(|&(t, _, _)| self.heap.object_at(t)));
+        let mut spans = std::mem::take(&mut self.spans);
+        self.heap
+            .objects_at(pending.iter().map(|p| p.0), &mut spans, &mut found);
+        self.spans = spans;
         let mut touch = 0u32;
         for (obj, _) in found.iter().flatten() {
             if let Some(r) = self.out.rec.get(obj.id.index()) {

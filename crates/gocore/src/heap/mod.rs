@@ -1173,10 +1173,35 @@ impl<'a> Heap<'a> {
         Some((self.make_object(si, slot, id)?, off))
     }
 
+    /// [`Heap::object_at`] of each address of `addrs`, into `out` (cleared first), in
+    /// two loops over all of them — the spans (page table, span index entry), then
+    /// the slots (allocated-bitmap word) — so that the processor overlaps the cache
+    /// misses of different addresses. `spans` is scratch space.
+    pub(crate) fn objects_at(
+        &self,
+        addrs: impl Iterator<Item = u64> + Clone,
+        spans: &mut Vec<Option<usize>>,
+        out: &mut Vec<Option<(Object, u64)>>,
+    ) {
+        spans.clear();
+        spans.extend(addrs.clone().map(|a| self.span_index_of(a)));
+        out.clear();
+        out.extend(addrs.zip(spans.iter()).map(|(a, &si)| {
+            let (si, slot, id, off) = self.locate_in(si?, a)?;
+            Some((self.make_object(si, slot, id)?, off))
+        }));
+    }
+
     /// (span, slot, id, offset in the object) of the allocated object holding `addr`.
     #[inline]
     fn locate(&self, addr: u64) -> Option<(usize, u64, u32, u64)> {
         let si = self.span_index_of(addr)?;
+        self.locate_in(si, addr)
+    }
+
+    /// [`Heap::locate`] in span `si`, the span holding `addr`.
+    #[inline]
+    fn locate_in(&self, si: usize, addr: u64) -> Option<(usize, u64, u32, u64)> {
         let ix = self.index.get(si)?;
         if ix.allocated == 0 {
             return None;
