@@ -99,7 +99,7 @@
 //! unknown (zoo's freed arena leaves 1.5 MiB of dead noscan fill in its reused chunk).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use gimli::{AttributeValue, EndianSlice, Operation, RunTimeEndian};
@@ -492,7 +492,7 @@ struct Builder<'h, 'p, 'a> {
     data: Vec<TypeData>,
     by_addr: HashMap<u64, u32>,
     out: Typing,
-    work: VecDeque<(u64, u32, u64)>,
+    work: Vec<(u64, u32, u64)>,
     work_done: u64,
     /// Descriptors by name (built on first need).
     by_name: Option<HashMap<String, u64>>,
@@ -515,7 +515,20 @@ struct Builder<'h, 'p, 'a> {
     /// The core's bytes [`Builder::word`] last read from: (address, bytes borrowed
     /// from the mapped core).
     win: std::cell::Cell<(u64, &'a [u8])>,
+    /// Claims [`Builder::visit`] made and [`Builder::flush`] has not applied yet:
+    /// (target, type id, elements), in claim order.
+    pending: Vec<(u64, u32, u64)>,
+    /// [`Builder::flush`]'s lookups of the pending targets (kept for its buffer).
+    found: Vec<Option<(crate::heap::Object, u64)>>,
+    /// [`Builder::flush`]'s scratch for [`Heap::objects_at`].
+    spans: Vec<Option<usize>>,
 }
+
+/// Most fields of a struct [`Builder::visit`] copies instead of cloning its shape.
+const SMALL_STRUCT: usize = 4;
+
+/// Most claims [`Builder::visit`] keeps pending before [`Builder::flush`].
+const CLAIM_BATCH: usize = 256;
 
 /// Bytes of the core [`Builder::word`] borrows at a time (aligned).
 const WORD_WINDOW: u64 = 64 << 10;
@@ -604,7 +617,7 @@ impl Typing {
                 chunk_ty: None,
                 arena: HashMap::new(),
             },
-            work: VecDeque::new(),
+            work: Vec::new(),
             work_done: 0,
             by_name: None,
             string_data: None,
@@ -616,6 +629,9 @@ impl Typing {
             ev: evidence::Evidence::default(),
             code: None,
             win: std::cell::Cell::new((0, &[])),
+            pending: Vec::new(),
+            found: Vec::new(),
+            spans: Vec::new(),
         };
         let timing = std::env::var_os("GOCORE_TIMING").is_some();
         let t0 = std::time::Instant::now();
@@ -678,6 +694,7 @@ impl Typing {
     }
 
     /// The type of an object, if it has one.
+    #[inline]
     pub fn object_type(&self, id: ObjId) -> Option<ObjType> {
         let r = *self.rec.get(id.index())?;
         if r.ty() == 0 {
@@ -1320,14 +1337,12 @@ impl Builder<'_, '_, '_> {
             }
         }
         self.out.arena.entry(key).or_default().insert(off, (id, n));
-        self.work.push_back((target, id, n));
+        self.work.push((target, id, n));
     }
 
     fn headers(&mut self) {
-        for obj in self.heap.objects() {
-            let Some(t) = self.heap.object_type(&obj) else {
-                continue;
-            };
+        let heap = self.heap;
+        for (obj, t) in heap.typed_objects() {
             let Some(id) = self.intern(t.addr) else {
                 continue;
             };
@@ -1335,7 +1350,7 @@ impl Builder<'_, '_, '_> {
             let n = (obj.size / size).max(1);
             let i = obj.id.index();
             if self.write(i, id, 0, n, TypeSource::Header) {
-                self.work.push_back((obj.addr, id, n));
+                self.work.push((obj.addr, id, n));
             }
         }
     }
@@ -1413,7 +1428,7 @@ impl Builder<'_, '_, '_> {
                 if matches!(*self.shape_of(id), Shape::Inert) {
                     return false;
                 }
-                self.work.push_back((addr, id, 1));
+                self.work.push((addr, id, 1));
             }
             GlobalType::PtrTo(_) => {
                 if let Some(v) = self.word(addr) {
@@ -1435,28 +1450,70 @@ impl Builder<'_, '_, '_> {
             .map_or_else(|| Rc::new(Shape::Inert), |d| d.shape.clone())
     }
 
+    /// Whether values of type `id` hold nothing that [`Builder::walk`] follows.
+    fn inert(&self, id: u32) -> bool {
+        self.data
+            .get(id as usize)
+            .is_none_or(|d| matches!(*d.shape, Shape::Inert))
+    }
+
     fn run(&mut self) {
         // Depth first (see the module docs): a chain stays in cache.
-        while let Some((addr, id, n)) = self.work.pop_back() {
+        while let Some((addr, id, n)) = self.work.pop() {
             self.work_done += 1;
             if self.work_done > MAX_WORK {
                 self.warn(format!("stopped after {MAX_WORK} work items"));
                 return;
             }
             let stride = self.size_of(id);
-            if stride == 0 {
+            // A value without anything to follow (string data: one item per
+            // string, walked byte by byte) is not walked.
+            if stride == 0 || self.inert(id) {
                 continue;
             }
             for i in 0..n.min(MAX_ELEMS) {
-                self.walk(addr.wrapping_add(i.wrapping_mul(stride)), id, 0);
+                self.visit(addr.wrapping_add(i.wrapping_mul(stride)), id, 0);
             }
+            self.flush();
         }
     }
 
-    /// Walks one value of type `id` at `addr`.
+    /// Walks one value of type `id` at `addr` and applies its claims.
     fn walk(&mut self, addr: u64, id: u32, depth: u32) {
+        self.visit(addr, id, depth);
+        self.flush();
+    }
+
+    /// Walks one value of type `id` at `addr`; its claims are applied by the next
+    /// [`Builder::flush`] (in the same order), which runs before anything here reads
+    /// or writes what claims change (the typing records, the work stack).
+    fn visit(&mut self, addr: u64, id: u32, depth: u32) {
         if depth > MAX_DEPTH {
             return;
+        }
+        // The common shapes without cloning the shape (a pointer; a struct of a
+        // few fields, copied first as the clone below would keep them).
+        let Some(d) = self.data.get(id as usize) else {
+            return;
+        };
+        match *d.shape {
+            Shape::Inert => return,
+            Shape::Ptr(e) => {
+                if let Some(v) = self.word(addr) {
+                    self.claim_later(v, e, 1);
+                }
+                return;
+            }
+            Shape::Struct(ref fields) if fields.len() <= SMALL_STRUCT => {
+                let mut copy = [(0u64, 0u32); SMALL_STRUCT];
+                let copy = &mut copy[..fields.len()];
+                copy.copy_from_slice(fields);
+                for &(off, f) in &*copy {
+                    self.visit(addr + off, f, depth + 1);
+                }
+                return;
+            }
+            _ => {}
         }
         let shape = self.shape_of(id);
         let p = self.ptr;
@@ -1464,12 +1521,12 @@ impl Builder<'_, '_, '_> {
             Shape::Inert => {}
             Shape::Ptr(e) => {
                 if let Some(v) = self.word(addr) {
-                    self.claim(v, *e, 1);
+                    self.claim_later(v, *e, 1);
                 }
             }
             Shape::Slice(e) => {
                 if let (Some(data), Some(cap)) = (self.word(addr), self.word(addr + 2 * p)) {
-                    self.claim(data, *e, cap);
+                    self.claim_later(data, *e, cap);
                 }
             }
             Shape::Eface | Shape::Iface => {
@@ -1489,16 +1546,16 @@ impl Builder<'_, '_, '_> {
                 };
                 let Some(dy) = self.intern(t) else { return };
                 if self.data.get(dy as usize).is_some_and(|d| d.direct_iface) {
-                    self.walk(addr + p, dy, depth + 1);
+                    self.visit(addr + p, dy, depth + 1);
                 } else {
-                    self.claim(data, dy, 1);
+                    self.claim_later(data, dy, 1);
                 }
             }
             Shape::Str => {
                 if let (Some(data), Some(len)) = (self.word(addr), self.word(addr + p)) {
                     if data != 0 && len != 0 {
                         let sd = self.string_data();
-                        self.claim(data, sd, len);
+                        self.claim_later(data, sd, len);
                     }
                 }
             }
@@ -1507,7 +1564,7 @@ impl Builder<'_, '_, '_> {
                     return;
                 };
                 if let Some(h) = self.type_named("runtime.hchan") {
-                    self.claim(c, h, 1);
+                    self.claim_later(c, h, 1);
                 }
                 if matches!(*self.shape_of(*e), Shape::Inert) {
                     return;
@@ -1515,7 +1572,7 @@ impl Builder<'_, '_, '_> {
                 let buf = self.word(c + self.off.chan_buf).unwrap_or(0);
                 let n = self.word(c + self.off.chan_dataqsiz).unwrap_or(0);
                 if n > 0 {
-                    self.claim(buf, *e, n);
+                    self.claim_later(buf, *e, n);
                 }
             }
             Shape::Func => {
@@ -1531,11 +1588,12 @@ impl Builder<'_, '_, '_> {
                 }
                 let name = func.name;
                 if let Some((oid, 0)) = self.heap.find_object(f) {
+                    self.flush();
                     self.closure(oid, pc, name.to_string(), None);
                 }
                 if let Some(recv) = method_value_receiver(name) {
                     if let Some(rid) = self.type_named(&recv) {
-                        self.walk(f + p, rid, depth + 1);
+                        self.visit(f + p, rid, depth + 1);
                     }
                 }
             }
@@ -1547,12 +1605,12 @@ impl Builder<'_, '_, '_> {
             }
             Shape::Array { elem, len, stride } => {
                 for i in 0..*len {
-                    self.walk(addr + i * stride, *elem, depth + 1);
+                    self.visit(addr + i * stride, *elem, depth + 1);
                 }
             }
             Shape::Struct(fields) => {
                 for &(off, f) in fields {
-                    self.walk(addr + off, f, depth + 1);
+                    self.visit(addr + off, f, depth + 1);
                 }
             }
             Shape::Bucket {
@@ -1573,14 +1631,15 @@ impl Builder<'_, '_, '_> {
                             continue;
                         }
                         let i = i as u64;
-                        self.walk(b + keys.0 + i * keys.2, keys.1, depth + 1);
-                        self.walk(b + elems.0 + i * elems.2, elems.1, depth + 1);
+                        self.visit(b + keys.0 + i * keys.2, keys.1, depth + 1);
+                        self.visit(b + elems.0 + i * elems.2, elems.1, depth + 1);
                     }
                     match self.word(b + overflow) {
                         Some(o) if o != 0 && o != b => {
                             // An overflow bucket outside this allocation is its own
                             // object of the bucket type.
                             if let Some((oid, 0)) = self.heap.find_object(o) {
+                                self.flush();
                                 if self.out.rec.get(oid.index()).map(|r| r.ty()) == Some(0) {
                                     self.set(oid, id, 0, 1, false);
                                 }
@@ -1598,12 +1657,18 @@ impl Builder<'_, '_, '_> {
             } => {
                 // The control word is read as a target-endian uint64; slot i is its
                 // i-th least significant byte on every target (as `ctrlGroup.get`).
-                let Some(ctrl) = self.proc.core().read_u64(addr).ok() else {
+                // `word` reads the same little-endian word on 64-bit targets.
+                let ctrl = if p == 8 {
+                    self.word(addr)
+                } else {
+                    self.proc.core().read_u64(addr).ok()
+                };
+                let Some(ctrl) = ctrl else {
                     return;
                 };
                 for i in 0..8u64 {
                     if (ctrl >> (8 * i)) & 0x80 == 0 {
-                        self.walk(addr + slots + i * stride, *slot, depth + 1);
+                        self.visit(addr + slots + i * stride, *slot, depth + 1);
                     }
                 }
             }
@@ -1618,7 +1683,7 @@ impl Builder<'_, '_, '_> {
             "maps.Map"
         };
         if let Some(h) = self.type_named(header) {
-            self.claim(m, h, 1);
+            self.claim_later(m, h, 1);
         }
         if self.off.classic {
             let b = self
@@ -1651,12 +1716,12 @@ impl Builder<'_, '_, '_> {
                 return;
             }
             if len == 0 {
-                self.claim(dir, g, 1);
+                self.claim_later(dir, g, 1);
                 return;
             }
             // The directory (`[dirLen]*maps.table`) and its tables.
             if let Some(d) = self.type_named("*maps.table") {
-                self.claim(dir, d, len);
+                self.claim_later(dir, d, len);
             }
             let table = self.type_named("maps.table");
             let mut seen = HashSet::new();
@@ -1668,7 +1733,7 @@ impl Builder<'_, '_, '_> {
                     continue;
                 }
                 if let Some(tt) = table {
-                    self.claim(t, tt, 1);
+                    self.claim_later(t, tt, 1);
                 }
                 let gr = t + self.off.table_groups;
                 let (Some(data), Some(mask)) = (
@@ -1677,7 +1742,7 @@ impl Builder<'_, '_, '_> {
                 ) else {
                     continue;
                 };
-                self.claim(data, g, mask.saturating_add(1));
+                self.claim_later(data, g, mask.saturating_add(1));
             }
         }
     }
@@ -1690,7 +1755,7 @@ impl Builder<'_, '_, '_> {
             Some((id, 0)) => self.heap.object(id).map_or(n, |o| (o.size / size).max(n)),
             _ => n,
         };
-        self.claim(addr, g, n);
+        self.claim_later(addr, g, n);
     }
 
     /// `sync.node[K,V]` (the `HashTrieMap` behind `sync.Map`, Go 1.24+) is the
@@ -2058,7 +2123,14 @@ impl Builder<'_, '_, '_> {
         let mut changed = false;
         let n = self.heap.object_count();
         // Candidate lists per (slot size, pointer words): many objects share them.
-        for idx in 0..n {
+        let mut next = 0;
+        let open = |r: Option<Rec>| {
+            r.is_some_and(|r| {
+                r.ty() == 0 || (r.src() == TypeSource::Propagated.code() && r.offset != 0)
+            })
+        };
+        while let Some(idx) = self.next_object(next, n, open) {
+            next = idx + 1;
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
             let i = oid.index();
             let Some(&r) = self.out.rec.get(i) else {
@@ -2120,6 +2192,21 @@ impl Builder<'_, '_, '_> {
             }
         }
         changed
+    }
+
+    /// The first object index in `from..n` whose typing record passes `want` (`None`:
+    /// an index past the records). A tight scan over the records: a loop over every
+    /// object that reads each record in turn costs as much again on big heaps.
+    fn next_object(&self, from: u64, n: u64, want: impl Fn(Option<Rec>) -> bool) -> Option<u64> {
+        let len = self.out.rec.len() as u64;
+        let (a, b) = (from.min(len), n.min(len));
+        if let Some(recs) = self.out.rec.get(a as usize..b.max(a) as usize) {
+            if let Some(k) = recs.iter().position(|&r| want(Some(r))) {
+                return Some(a + k as u64);
+            }
+        }
+        let past = from.max(len);
+        (past < n && want(None)).then_some(past)
     }
 
     /// Whether a value of type `id` holds a value of type `want` at byte `off`.
@@ -2366,20 +2453,81 @@ impl Builder<'_, '_, '_> {
             return;
         }
         let id = self.trie_node(target, id);
-        let size = self.size_of(id);
-        if size == 0 {
+        if self.size_of(id) == 0 {
             return;
         }
-        let Some((obj, off)) = self.heap.object_at(target) else {
+        if let Some((obj, off)) = self.heap.object_at(target) {
+            self.apply(&obj, off, id, n);
+        }
+    }
+
+    /// [`Builder::claim`], applied by the next [`Builder::flush`]. What does not
+    /// depend on the typing so far (the `sync.node` choice, which may name a new
+    /// type) is done now, in claim order.
+    fn claim_later(&mut self, target: u64, id: u32, n: u64) {
+        if target == 0 || n == 0 {
             return;
-        };
+        }
+        let id = self.trie_node(target, id);
+        if self.size_of(id) == 0 {
+            return;
+        }
+        self.pending.push((target, id, n));
+        if self.pending.len() >= CLAIM_BATCH {
+            self.flush();
+        }
+    }
+
+    /// Applies the pending claims in order. The objects they land in and their
+    /// typing records are looked up first, one loop over the whole batch, so that
+    /// the processor overlaps the cache misses of different claims instead of
+    /// waiting on each in turn; the records are read again when applied.
+    fn flush(&mut self) {
+        match self.pending[..] {
+            [] => return,
+            // One claim (the next node of a list): nothing to overlap.
+            [(t, id, n)] => {
+                self.pending.clear();
+                if let Some((obj, off)) = self.heap.object_at(t) {
+                    self.apply(&obj, off, id, n);
+                }
+                return;
+            }
+            _ => {}
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut found = std::mem::take(&mut self.found);
+        let mut spans = std::mem::take(&mut self.spans);
+        self.heap
+            .objects_at(pending.iter().map(|p| p.0), &mut spans, &mut found);
+        self.spans = spans;
+        let mut touch = 0u32;
+        for (obj, _) in found.iter().flatten() {
+            if let Some(r) = self.out.rec.get(obj.id.index()) {
+                touch ^= r.ty_src;
+            }
+        }
+        std::hint::black_box(touch);
+        for (&(_, id, n), f) in pending.iter().zip(&found) {
+            if let Some((obj, off)) = f {
+                self.apply(obj, *off, id, n);
+            }
+        }
+        self.pending = pending;
+        self.pending.clear();
+        self.found = found;
+    }
+
+    /// A claim of `n` values of `id` at `off` in `obj` (`id` of non-zero size).
+    fn apply(&mut self, obj: &crate::heap::Object, off: u64, id: u32, n: u64) {
+        let size = self.size_of(id);
         let i = obj.id.index();
         let Some(&r) = self.out.rec.get(i) else {
             return;
         };
         let cur = r.ty();
         if cur != 0 && self.out.chunk_ty == Some(cur - 1) {
-            self.claim_in_chunk(&obj, off, id, size, n);
+            self.claim_in_chunk(obj, off, id, size, n);
             return;
         }
         // An untyped object has source 0 (propagated).
@@ -2404,7 +2552,7 @@ impl Builder<'_, '_, '_> {
             }
         }
         self.write(i, id, off, n, TypeSource::Propagated);
-        self.work.push_back((obj.addr + off, id, n));
+        self.work.push((obj.addr + off, id, n));
     }
 
     /// Records object `i`'s type (false: no such object, or too many types).
@@ -2431,7 +2579,7 @@ impl Builder<'_, '_, '_> {
         self.write(oid.index(), id, off, n, src);
         if push {
             if let Some(obj) = self.heap.object(oid) {
-                self.work.push_back((obj.addr + off, id, n));
+                self.work.push((obj.addr + off, id, n));
             }
         }
     }

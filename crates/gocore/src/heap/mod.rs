@@ -999,6 +999,7 @@ impl<'a> Heap<'a> {
     /// assert!(heap.span(&obj).base <= obj.addr);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn span(&self, obj: &Object) -> &SpanInfo {
         // Objects are only made from valid span indices.
         &self.spans[obj.span as usize]
@@ -1172,10 +1173,35 @@ impl<'a> Heap<'a> {
         Some((self.make_object(si, slot, id)?, off))
     }
 
+    /// [`Heap::object_at`] of each address of `addrs`, into `out` (cleared first), in
+    /// two loops over all of them — the spans (page table, span index entry), then
+    /// the slots (allocated-bitmap word) — so that the processor overlaps the cache
+    /// misses of different addresses. `spans` is scratch space.
+    pub(crate) fn objects_at(
+        &self,
+        addrs: impl Iterator<Item = u64> + Clone,
+        spans: &mut Vec<Option<usize>>,
+        out: &mut Vec<Option<(Object, u64)>>,
+    ) {
+        spans.clear();
+        spans.extend(addrs.clone().map(|a| self.span_index_of(a)));
+        out.clear();
+        out.extend(addrs.zip(spans.iter()).map(|(a, &si)| {
+            let (si, slot, id, off) = self.locate_in(si?, a)?;
+            Some((self.make_object(si, slot, id)?, off))
+        }));
+    }
+
     /// (span, slot, id, offset in the object) of the allocated object holding `addr`.
     #[inline]
     fn locate(&self, addr: u64) -> Option<(usize, u64, u32, u64)> {
         let si = self.span_index_of(addr)?;
+        self.locate_in(si, addr)
+    }
+
+    /// [`Heap::locate`] in span `si`, the span holding `addr`.
+    #[inline]
+    fn locate_in(&self, si: usize, addr: u64) -> Option<(usize, u64, u32, u64)> {
         let ix = self.index.get(si)?;
         if ix.allocated == 0 {
             return None;
@@ -1225,6 +1251,28 @@ impl<'a> Heap<'a> {
             _ => return None,
         };
         self.types.get(&t)
+    }
+
+    /// Every object whose allocation type the heap records, with that type: the
+    /// objects of [`Heap::objects`] for which [`Heap::object_type`] is `Some`, in
+    /// the same (id) order, without visiting the spans that record no types.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// for (obj, t) in heap.typed_objects().take(5) {
+    ///     println!("{:#x} {}", obj.addr, t.display_name());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn typed_objects(&self) -> impl Iterator<Item = (Object, &TypeInfo)> + '_ {
+        self.index
+            .iter()
+            .enumerate()
+            .filter(|(_, ix)| matches!(ix.bits_kind, BitsKind::Header | BitsKind::Large))
+            .flat_map(|(si, _)| self.span_objects(si))
+            .filter_map(|o| self.object_type(&o).map(|t| (o, t)))
     }
 
     /// The pointer slots of an object, each with the value it holds (nil included),
@@ -1296,6 +1344,10 @@ pub struct Objects<'h, 'a> {
 impl Iterator for Objects<'_, '_> {
     type Item = Object;
 
+    // Inlined into callers in other crates (the CLI's loops over every object): a
+    // call per object, and the returned object read back through memory, cost as
+    // much as the rest of such a loop.
+    #[inline]
     fn next(&mut self) -> Option<Object> {
         loop {
             if self.bits != 0 {

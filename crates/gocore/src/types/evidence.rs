@@ -51,7 +51,7 @@ use std::rc::Rc;
 
 use gobinary::Kind;
 
-use super::{Builder, Shape};
+use super::{Builder, Rec, Shape};
 use crate::heap::ObjId;
 use crate::roots::{RootKind, RootOptions, RootSet};
 
@@ -326,11 +326,10 @@ impl Builder<'_, '_, '_> {
         if self.ev.scanned.is_empty() {
             self.ev.scanned = vec![0; usize::try_from(n.div_ceil(64)).unwrap_or(0)];
         }
-        for idx in 0..n {
+        let mut next = 0;
+        while let Some(idx) = self.next_object(next, n, |r| r.is_none_or(|r| r.ty() == 0)) {
+            next = idx + 1;
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
-            if self.out.object_type(oid).is_some() {
-                continue;
-            }
             // What an untyped object holds does not change between rounds.
             let (w, bit) = ((idx / 64) as usize, 1u64 << (idx % 64));
             match self.ev.scanned.get_mut(w) {
@@ -418,14 +417,13 @@ impl Builder<'_, '_, '_> {
         };
         let n = self.heap.object_count();
         let mut chans = Vec::new();
-        for idx in 0..n {
+        let mut next = 0;
+        let hchan = |r: Option<Rec>| r.is_some_and(|r| r.ty() == h + 1 && r.offset == 0);
+        while let Some(idx) = self.next_object(next, n, hchan) {
+            next = idx + 1;
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
-            if let Some(t) = self.out.object_type(oid) {
-                if t.ty.0 == h && t.offset == 0 {
-                    if let Some(o) = self.heap.object(oid) {
-                        chans.push(o.addr);
-                    }
-                }
+            if let Some(o) = self.heap.object(oid) {
+                chans.push(o.addr);
             }
         }
         for c in chans {
