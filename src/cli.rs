@@ -63,8 +63,9 @@ pub enum Command {
     Goroutines(crate::cmd::goroutines::GoroutinesArgs),
     /// Every allocated heap object: address, size, size class, type when recorded.
     Objects(CoreArgs),
-    /// Heap objects by type (where recorded) or size class: count and bytes.
-    Histogram(CoreArgs),
+    /// Heap objects by type (where recorded) or size class: count and bytes
+    /// (`--live`: only objects reachable from the roots).
+    Histogram(crate::cmd::histogram::HistogramArgs),
     /// GC roots: counts per kind (globals, frames, specials, queues) and the first N.
     Roots(crate::cmd::roots::RootsArgs),
     /// Where every mapped byte goes (heap, stacks, metadata, files), checked against

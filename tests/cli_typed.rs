@@ -12,6 +12,9 @@
 //!   `main.gStrBeta` the recorded string;
 //! * `goroutines --vars` (zoo, DWARF): the chan-send goroutine's `main.chanSender`
 //!   frame has `item`, pointing at `sent_item`; without DWARF the text says so;
+//! * `histogram --live`: every `type_counts` type of the truth with its exact live
+//!   count and value size under its Go-syntax name, its totals those of
+//!   `overview`'s reachability, on every case, with and without DWARF;
 //! * `overview`: a typed figure ([`gocore::Typing::coverage`]) whose live count
 //!   equals the reachability line's, with at least 99% of live bytes typed on every
 //!   case, with and without DWARF (on the committed corpus: 99.76–100% with DWARF,
@@ -321,4 +324,69 @@ fn object_lists_referrers() {
             case.name
         );
     }
+}
+
+/// `histogram --live --json`: every type of the truth's `type_counts` is one group
+/// under its Go-syntax name with exactly the truth's live count and the truth's
+/// value size (`unsafe.Sizeof`), its bytes whole slots of at least that size; the
+/// groups add up to the live totals of `overview`. On every case, with and without
+/// DWARF (every fixture type is typed exactly in every mode: crates/gocore/tests/
+/// typing.rs).
+#[test]
+fn histogram_live_counts_match_the_truth() {
+    let mut checked = 0;
+    for case in testkit::cases() {
+        let truth = case.truth();
+        let hist = json_of(&case, "histogram", &["--live"]);
+        assert_eq!(hist["live_only"], true, "{}", case.name);
+        let groups = hist["groups"].as_array().expect("histogram groups");
+        let (mut n, mut b) = (0, 0);
+        for g in groups {
+            n += g["count"].as_u64().unwrap();
+            b += g["bytes"].as_u64().unwrap();
+        }
+        assert_eq!(n, hist["objects"].as_u64().unwrap(), "{}", case.name);
+        assert_eq!(b, hist["bytes"].as_u64().unwrap(), "{}", case.name);
+        let ov = json_of(&case, "overview", &[]);
+        let live = &ov["go"]["reachability"];
+        assert_eq!(
+            Some(n),
+            live["live_objects"].as_u64(),
+            "{}: live objects of histogram --live vs overview",
+            case.name
+        );
+        assert_eq!(
+            Some(b),
+            live["live_bytes"].as_u64(),
+            "{}: live bytes of histogram --live vs overview",
+            case.name
+        );
+        let all = json_of(&case, "histogram", &[]);
+        assert!(
+            all["objects"].as_u64().unwrap() >= n,
+            "{}: more live objects than objects",
+            case.name
+        );
+        let mut failures = Vec::new();
+        for (name, want) in truth["type_counts"].as_object().unwrap() {
+            let (count, size) = (want["count"].as_u64(), want["size"].as_u64());
+            let g = groups.iter().find(|g| g["type"] == name.as_str());
+            let got = g.map(|g| (g["count"].as_u64(), g["size"].as_u64()));
+            if got != Some((count, size)) {
+                failures.push(format!(
+                    "{name}: (count, size) {got:?}, want {:?}",
+                    (count, size)
+                ));
+                continue;
+            }
+            let bytes = g.and_then(|g| g["bytes"].as_u64()).unwrap_or(0);
+            let (count, size) = (count.unwrap_or(0), size.unwrap_or(0));
+            if bytes < count * size || (count > 0 && bytes % count != 0) {
+                failures.push(format!("{name}: {bytes} B for {count} of {size} B"));
+            }
+        }
+        assert!(failures.is_empty(), "{}: {failures:#?}", case.name);
+        checked += 1;
+    }
+    assert!(checked > 0, "no corpus cases");
 }

@@ -1,24 +1,60 @@
 //! `gocore histogram CORE`: heap objects grouped by type — from malloc headers and
 //! `largeType`, and propagated from typed roots along typed pointers
-//! ([`gocore::Typing`]) — else by size class: count and bytes.
+//! ([`gocore::Typing`]) — else by size class: count and bytes. Every allocated
+//! object by default (as the heap holds them: the unswept garbage too); `--live`
+//! counts only the objects reachable from the roots ([`gocore::Reachability`]),
+//! marked beside the typing.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
 
+use clap::Args as ClapArgs;
 use serde_json::json;
 
 use crate::cli::CoreArgs;
 use crate::output::{human_bytes, print_json};
 
-pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
+/// Options of `gocore histogram`.
+#[derive(Debug, ClapArgs)]
+pub struct HistogramArgs {
+    #[command(flatten)]
+    pub core: CoreArgs,
+    /// Count only live objects (reachable from the roots; marks the heap first).
+    #[arg(long)]
+    pub live: bool,
+}
+
+pub fn run(args: &HistogramArgs) -> anyhow::Result<ExitCode> {
+    let a = &args.core;
     super::objects::with_heap(a, |proc, heap| {
-        let phase = crate::progress::phase("typing objects");
-        let typing = gocore::Typing::compute(proc, heap);
+        let phase = crate::progress::phase(if args.live {
+            "typing and marking objects"
+        } else {
+            "typing objects"
+        });
+        let (typing, reach) = super::top::beside(
+            || Some(gocore::Typing::compute(proc, heap)),
+            || {
+                args.live.then(|| {
+                    let roots = gocore::RootSet::collect(proc, heap)?;
+                    for w in roots.warnings() {
+                        eprintln!("gocore: warning: roots: {w}");
+                    }
+                    gocore::Reachability::compute(proc, heap, roots.roots())
+                })
+            },
+        );
         drop(phase);
+        let reach = reach.transpose()?;
+        let live = |id| reach.as_ref().is_none_or(|r| r.is_live(id));
         let typing = match typing {
-            Ok(t) => Some(t),
-            Err(e) => {
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => {
                 eprintln!("gocore: warning: types only from allocation headers: {e}");
+                None
+            }
+            None => {
+                eprintln!("gocore: warning: types only from allocation headers: typing failed");
                 None
             }
         };
@@ -33,6 +69,9 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
         let mut typed: Vec<(u64, u64)> = vec![(0, 0); ntypes];
         let mut other: HashMap<Key, (u64, u64, gocore::Object)> = HashMap::new();
         for obj in heap.objects() {
+            if !live(obj.id) {
+                continue;
+            }
             let slot = heap.span(&obj).elemsize;
             let t = typing.as_ref().and_then(|t| t.object_type(obj.id));
             let key = match t {
@@ -54,29 +93,52 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
             e.0 += 1;
             e.1 += slot;
         }
-        let mut groups: HashMap<String, (u64, u64)> = HashMap::new();
-        let mut add = |k: String, n: u64, b: u64| {
-            let e = groups.entry(k).or_default();
+        // Per name: count, bytes (whole slots) and the size of one value of the type
+        // (`None` for size classes, allocation types without propagation, and names
+        // whose groups disagree).
+        let mut groups: HashMap<String, (u64, u64, Option<u64>)> = HashMap::new();
+        let mut add = |k: String, n: u64, b: u64, size: Option<u64>| {
+            let e = groups.entry(k).or_insert((0, 0, size));
+            if e.2 != size {
+                e.2 = None;
+            }
             e.0 += n;
             e.1 += b;
+        };
+        let size_of = |ty: u32, elems: u64| {
+            typing
+                .as_ref()
+                .and_then(|t| t.type_entry(gocore::TypeId(ty)))
+                .map(|e| e.size.saturating_mul(elems.max(1)))
         };
         for (i, &(n, b)) in typed.iter().enumerate() {
             if n > 0 {
                 let t = typing
                     .as_ref()
                     .and_then(|t| t.type_entry(gocore::TypeId(i as u32)));
-                add(t.map_or_else(String::new, |t| t.name.clone()), n, b);
+                add(
+                    t.map_or_else(String::new, |t| t.name.clone()),
+                    n,
+                    b,
+                    size_of(i as u32, 1),
+                );
             }
         }
-        for (_, (n, b, obj)) in other {
-            let key = typing
+        for (key, (n, b, obj)) in other {
+            let name = typing
                 .as_ref()
                 .and_then(|t| t.object_type_name(obj.id))
                 .unwrap_or_else(|| super::objects::type_label(heap, &obj));
-            add(key, n, b);
+            let size = match key {
+                Key::Typed(ty, elems) => size_of(ty, elems),
+                Key::Untyped(..) => None,
+            };
+            add(name, n, b, size);
         }
-        let mut rows: Vec<(String, u64, u64)> =
-            groups.into_iter().map(|(k, (n, b))| (k, n, b)).collect();
+        let mut rows: Vec<(String, u64, u64, Option<u64>)> = groups
+            .into_iter()
+            .map(|(k, (n, b, z))| (k, n, b, z))
+            .collect();
         rows.sort_by(|x, y| y.2.cmp(&x.2).then_with(|| x.0.cmp(&y.0)));
         let (count, bytes) = rows
             .iter()
@@ -84,16 +146,21 @@ pub fn run(a: &CoreArgs) -> anyhow::Result<ExitCode> {
         if a.json {
             let v: Vec<_> = rows
                 .iter()
-                .map(|(k, n, b)| json!({"type": k, "count": n, "bytes": b}))
+                .map(|(k, n, b, z)| json!({"type": k, "count": n, "bytes": b, "size": z}))
                 .collect();
-            print_json(&json!({"objects": count, "bytes": bytes, "groups": v}))?;
+            print_json(&json!({
+                "live_only": args.live,
+                "objects": count,
+                "bytes": bytes,
+                "groups": v,
+            }))?;
             return Ok(ExitCode::SUCCESS);
         }
         println!(
             "{:>10} {:>12}  type or size class (bytes are whole slots)",
             "count", "bytes"
         );
-        for (k, n, b) in &rows {
+        for (k, n, b, _) in &rows {
             println!("{n:>10} {b:>12}  {k}");
         }
         println!("{count:>10} {bytes:>12}  total ({})", human_bytes(bytes));

@@ -6,7 +6,7 @@ pub(crate) mod diff;
 pub(crate) mod globals;
 pub(crate) mod goroutines;
 pub(crate) mod graph;
-mod histogram;
+pub mod histogram;
 pub(crate) mod leaks;
 mod mappings;
 pub(crate) mod object;
