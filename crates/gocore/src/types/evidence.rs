@@ -24,7 +24,8 @@
 //!   pointers, and its pointer mask equals the object's heap bitmap up to the
 //!   object's end; a `*T`'s target holds `T`'s pointer mask at the offset. As a
 //!   further guard a direct value followed by a `reflect.Value` flag word for its
-//!   kind with `flagIndir` set is skipped. "One of the executable's descriptors":
+//!   kind with `flagIndir` set is skipped (in a heap object only when that word is
+//!   inside the object: after an object's last interface comes the next object). "One of the executable's descriptors":
 //!   inside the type section, aligned, read as a descriptor with a kind, a name and
 //!   `PtrBytes <= Size` (named types used only in interfaces are listed nowhere).
 //! * **Channels** — a goroutine blocked on a channel (`g.waiting` → each `sudog`)
@@ -258,9 +259,17 @@ impl Builder<'_, '_, '_> {
             return;
         }
         // A reflect.Value {typ_, ptr, flag} with flagIndir: ptr points at the value.
-        if let Some(flag) = self.word(slot.wrapping_add(2 * p)) {
-            if flag & FLAG_INDIR != 0 && flag & KIND_MASK == kind {
-                return;
+        // In a heap object the flag word is inside the object (a last interface
+        // is followed by the next object's memory, which says nothing about it).
+        let flag_inside = self
+            .heap
+            .object_at(slot)
+            .is_none_or(|(obj, off)| off.saturating_add(3 * p) <= obj.size);
+        if flag_inside {
+            if let Some(flag) = self.word(slot.wrapping_add(2 * p)) {
+                if flag & FLAG_INDIR != 0 && flag & KIND_MASK == kind {
+                    return;
+                }
             }
         }
         match *self.shape_of(dy) {
