@@ -335,7 +335,7 @@ pub(super) fn scan_amd64(
         types,
         funcs: fns,
         newobject,
-        malloc_bx: &typed_malloc,
+        malloc: &typed_malloc,
         wb: &wb,
     });
     for &(s, g, t) in &fl.stores {

@@ -588,13 +588,13 @@ impl Scan<'_> {
         }
         // The data flow inside functions: stores of a fresh `*T` however it got
         // into the register, frame slots holding one across calls.
-        let fl = super::flow_arm64::analyze(&super::flow_arm64::Env {
+        let fl = super::flow_arm64::analyze(&super::flow::Env {
             code,
             base: self.base,
             types: self.types,
             funcs: self.fns,
             newobject: self.newobject,
-            malloc_r1: &self.typed_malloc,
+            malloc: &self.typed_malloc,
             wb: &self.wb,
         });
         for &(s, g, t) in &fl.stores {

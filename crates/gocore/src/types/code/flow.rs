@@ -33,9 +33,9 @@
 use std::collections::{HashMap, HashSet};
 
 /// Most instructions of one function analysed.
-const MAX_INSNS: usize = 1 << 16;
+pub(super) const MAX_INSNS: usize = 1 << 16;
 /// Most passes over a function's blocks.
-const MAX_PASSES: usize = 64;
+pub(super) const MAX_PASSES: usize = 64;
 /// Most rounds of finding result functions.
 const MAX_ROUNDS: usize = 4;
 
@@ -713,11 +713,12 @@ pub(super) struct Env<'a> {
     /// A function with a `deferreturn` is not analysed: after a recovered panic
     /// it resumes there by a path the code does not show.
     pub funcs: &'a [(u64, u64, u32, bool)],
-    /// `runtime.newobject` (type in AX).
+    /// `runtime.newobject` (type in the first argument register: AX, R0).
     pub newobject: Option<u64>,
-    /// Go 1.27's `runtime.mallocgcSmallScan*` (type in BX).
-    pub malloc_bx: &'a HashSet<u64>,
-    /// `runtime.gcWriteBarrierN` (keep every register but R11).
+    /// Go 1.27's `runtime.mallocgcSmallScan*` (type in the second argument
+    /// register: BX, R1).
+    pub malloc: &'a HashSet<u64>,
+    /// `runtime.gcWriteBarrierN` (on amd64 they keep every register but R11).
     pub wb: &'a HashSet<u64>,
 }
 
@@ -734,18 +735,28 @@ pub(super) struct Flow {
     pub results: Vec<(u64, u64)>,
 }
 
-/// Runs the analysis on the functions that call an allocator or a function
+/// Runs the amd64 analysis on the functions that call an allocator or a function
 /// returning a fresh object (found round by round).
 pub(super) fn analyze(env: &Env<'_>) -> Flow {
+    rounds(env, &call_sites(env), function)
+}
+
+/// One instruction set's analysis of the function at `code[lo..hi]`: adds its
+/// facts to the [`Flow`] and returns the type of the fresh object every return
+/// gives, if any (`results`: the functions known to return one).
+pub(super) type Function = fn(&Env<'_>, usize, usize, &HashMap<u64, u64>, &mut Flow) -> Option<u64>;
+
+/// The rounds of an analysis, for any instruction set: `sites` are the direct
+/// calls (index in `env.funcs` of the caller, target); round one analyses the
+/// callers of allocators, the next ones the callers of the functions found to
+/// return a fresh object (their facts may grow), until none is new.
+pub(super) fn rounds(env: &Env<'_>, sites: &[(usize, u64)], function: Function) -> Flow {
     let mut results: HashMap<u64, u64> = HashMap::new();
     // Each analysed function's facts and result, by entry.
     let mut each: HashMap<u64, (Flow, Option<u64>)> = HashMap::new();
-    let mut sources: HashSet<u64> = env.malloc_bx.clone();
+    let mut sources: HashSet<u64> = env.malloc.clone();
     sources.extend(env.newobject);
-    let sites = call_sites(env);
     for _ in 0..MAX_ROUNDS {
-        // Round one: the callers of allocators; then the callers of the functions
-        // found to return a fresh object (their facts may grow), until none is new.
         let callers: HashSet<usize> = sites
             .iter()
             .filter(|s| sources.contains(&s.1))
@@ -807,15 +818,17 @@ fn call_sites(env: &Env<'_>) -> Vec<(usize, u64)> {
         let d = i32::from_le_bytes([c[i + 1], c[i + 2], c[i + 3], c[i + 4]]);
         let at = env.base.wrapping_add(i as u64);
         let t = at.wrapping_add(5).wrapping_add(i64::from(d) as u64);
-        if f.binary_search_by_key(&t, |x| x.0).is_err() {
-            continue;
-        }
-        let k = f.partition_point(|x| x.0 <= at);
-        if let Some(k) = k.checked_sub(1).filter(|&k| at < f[k].1) {
-            out.push((k, t));
-        }
+        out.extend(call_site(f, at, t));
     }
     out
+}
+
+/// A direct call at `at` to `t` as (index in `funcs` of the function holding it,
+/// `t`), when `t` is a function entry.
+pub(super) fn call_site(funcs: &[(u64, u64, u32, bool)], at: u64, t: u64) -> Option<(usize, u64)> {
+    funcs.binary_search_by_key(&t, |x| x.0).ok()?;
+    let k = funcs.partition_point(|x| x.0 <= at).checked_sub(1)?;
+    (at < funcs[k].1).then_some((k, t))
 }
 
 /// Analyses the function at `code[lo..hi]`; adds its facts to `out` and returns
@@ -1020,7 +1033,7 @@ impl Ctx<'_, '_> {
                             Val::Desc(ty) => Some(ty),
                             _ => None,
                         },
-                        Some(t) if env.malloc_bx.contains(&t) => match before[BX as usize] {
+                        Some(t) if env.malloc.contains(&t) => match before[BX as usize] {
                             Val::Desc(ty) => Some(ty),
                             _ => None,
                         },
@@ -1210,7 +1223,7 @@ mod tests {
             types: (0x50_0000, 0x50_1000),
             funcs: &all,
             newobject: Some(NEWOBJ),
-            malloc_bx: &malloc,
+            malloc: &malloc,
             wb: &wb,
         })
     }

@@ -37,14 +37,9 @@
 //! `RET` returns a fresh `*T` in `R0` (a branch out of the function returns
 //! something else).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// Most instructions of one function analysed.
-const MAX_INSNS: usize = 1 << 16;
-/// Most passes over a function's blocks.
-const MAX_PASSES: usize = 64;
-/// Most rounds of finding result functions.
-const MAX_ROUNDS: usize = 4;
+use super::flow::{call_site, rounds, Env, Flow, MAX_INSNS, MAX_PASSES};
 
 /// The frame pointer.
 const FP: u8 = 29;
@@ -628,84 +623,10 @@ fn lose(s: &mut State) {
     s.slots.clear();
 }
 
-/// What the analysis needs to know about the program.
-pub(super) struct Env<'a> {
-    /// The text and its link address.
-    pub code: &'a [u8],
-    pub base: u64,
-    /// The type section.
-    pub types: (u64, u64),
-    /// Functions: (entry, end, args size, has a `deferreturn`), sorted by entry.
-    pub funcs: &'a [(u64, u64, u32, bool)],
-    /// `runtime.newobject` (type in `R0`).
-    pub newobject: Option<u64>,
-    /// Go 1.27's `runtime.mallocgcSmallScan*` (type in `R1`).
-    pub malloc_r1: &'a HashSet<u64>,
-    /// `runtime.gcWriteBarrierN`.
-    pub wb: &'a HashSet<u64>,
-}
-
-/// What the functions say (as `flow::Flow`).
-#[derive(Default, Debug)]
-pub(super) struct Flow {
-    /// Stores of a fresh `*T` to a link address: (offset of the `STR` in the
-    /// text, address, `T`).
-    pub stores: Vec<(usize, u64, u64)>,
-    /// Frame slots holding a fresh `*T` at a call's return address: (return
-    /// address, offset from `RSP`, `T`), sorted.
-    pub frames: Vec<(u64, i64, u64)>,
-    /// Functions whose every return gives a fresh `*T` in `R0`: (entry, `T`).
-    pub results: Vec<(u64, u64)>,
-}
-
-/// Runs the analysis on the functions that call an allocator or a function
-/// returning a fresh object (found round by round).
+/// Runs the arm64 analysis on the functions that call an allocator or a function
+/// returning a fresh object (found round by round, as on amd64: [`rounds`]).
 pub(super) fn analyze(env: &Env<'_>) -> Flow {
-    let mut results: HashMap<u64, u64> = HashMap::new();
-    let mut each: HashMap<u64, (Flow, Option<u64>)> = HashMap::new();
-    let mut sources: HashSet<u64> = env.malloc_r1.clone();
-    sources.extend(env.newobject);
-    for _ in 0..MAX_ROUNDS {
-        for &(entry, end, _, defers) in env.funcs {
-            if defers {
-                continue;
-            }
-            let (Some(lo), Some(hi)) = (
-                entry
-                    .checked_sub(env.base)
-                    .and_then(|v| usize::try_from(v).ok()),
-                end.checked_sub(env.base)
-                    .and_then(|v| usize::try_from(v).ok()),
-            ) else {
-                continue;
-            };
-            if lo >= hi || hi > env.code.len() || !calls_any(env, lo, hi, &sources) {
-                continue;
-            }
-            let mut flow = Flow::default();
-            let t = function(env, lo, hi, &results, &mut flow);
-            each.insert(entry, (flow, t));
-        }
-        let found: HashMap<u64, u64> = each
-            .iter()
-            .filter_map(|(&e, (_, t))| t.map(|t| (e, t)))
-            .collect();
-        if found == results {
-            break;
-        }
-        sources = found.keys().copied().collect();
-        results = found;
-    }
-    let mut out = Flow::default();
-    for (f, _) in each.into_values() {
-        out.stores.extend(f.stores);
-        out.frames.extend(f.frames);
-    }
-    out.results = results.into_iter().collect();
-    out.results.sort_unstable();
-    out.frames.sort_unstable();
-    out.stores.sort_unstable();
-    out
+    rounds(env, &call_sites(env), function)
 }
 
 /// The word at byte offset `i` of the text.
@@ -714,16 +635,21 @@ fn word(code: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-/// Whether `code[lo..hi]` holds a `BL` to one of `targets`.
-fn calls_any(env: &Env<'_>, lo: usize, hi: usize, targets: &HashSet<u64>) -> bool {
-    (lo..hi).step_by(4).any(|i| {
-        word(env.code, i).is_some_and(|w| {
-            w & 0xfc00_0000 == 0x9400_0000 && {
-                let pc = env.base.wrapping_add(i as u64);
-                targets.contains(&pc.wrapping_add((sext(w & 0x3ff_ffff, 26) * 4) as u64))
+/// Every `BL` of the text to a function entry: (index in `env.funcs` of the
+/// function holding it, target).
+fn call_sites(env: &Env<'_>) -> Vec<(usize, u64)> {
+    (0..env.code.len())
+        .step_by(4)
+        .filter_map(|i| {
+            let w = word(env.code, i)?;
+            if w & 0xfc00_0000 != 0x9400_0000 {
+                return None;
             }
+            let pc = env.base.wrapping_add(i as u64);
+            let t = pc.wrapping_add((sext(w & 0x3ff_ffff, 26) * 4) as u64);
+            call_site(env.funcs, pc, t)
         })
-    })
+        .collect()
 }
 
 /// Analyses the function at `code[lo..hi]`; adds its facts to `out` and returns
@@ -939,7 +865,7 @@ impl Ctx<'_, '_> {
                     };
                     let fresh = match t {
                         Some(t) if Some(t) == env.newobject => desc(before[0]),
-                        Some(t) if env.malloc_r1.contains(&t) => desc(before[1]),
+                        Some(t) if env.malloc.contains(&t) => desc(before[1]),
                         Some(t) => self.results.get(&t).copied(),
                         None => None,
                     };
@@ -1061,6 +987,7 @@ impl Ctx<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     const BASE: u64 = 0x40_0000;
     const T: u64 = 0x50_0000;
@@ -1145,7 +1072,7 @@ mod tests {
             types: (0x50_0000, 0x50_1000),
             funcs: &all,
             newobject: Some(NEWOBJ),
-            malloc_r1: &malloc,
+            malloc: &malloc,
             wb: &wb,
         })
     }
