@@ -154,6 +154,63 @@ pub(super) struct CodeFacts {
     pub frames: Vec<(u64, i64, u64)>,
 }
 
+/// Recognized stores of one scan: instruction offset → (global word, `T`, whether
+/// it is a slice's data word).
+type Stores = HashMap<usize, (u64, u64, bool)>;
+
+/// Candidate globals: word → its one agreed (`T`, slice), `None` once ruled out.
+type Candidates = HashMap<u64, Option<(u64, bool)>>;
+
+impl CodeFacts {
+    /// The facts of one scan (either instruction set): the descriptors, map globals
+    /// used with one map type, the frame slots, and the globals whose recognized
+    /// stores all agree on one `T` that `check` — given the candidate words sorted
+    /// — does not rule out (it sets a word to `None` when another reference to it
+    /// may write something else).
+    fn assemble(
+        desc: HashSet<u64>,
+        map_uses: HashMap<u64, HashSet<u64>>,
+        stores: &Stores,
+        frames: Vec<(u64, i64, u64)>,
+        check: impl FnOnce(&[u64], &mut Candidates),
+    ) -> CodeFacts {
+        let mut out = CodeFacts {
+            descriptors: desc.into_iter().collect(),
+            frames,
+            ..CodeFacts::default()
+        };
+        out.descriptors.sort_unstable();
+        for (g, ts) in map_uses {
+            if ts.len() == 1 {
+                out.maps.extend(ts.into_iter().map(|t| (g, t)));
+            }
+        }
+        out.maps.sort_unstable();
+        let mut cand = Candidates::new();
+        for &(g, t, sl) in stores.values() {
+            let e = cand.entry(g).or_insert(Some((t, sl)));
+            if *e != Some((t, sl)) {
+                *e = None;
+            }
+        }
+        if !cand.is_empty() {
+            let mut words: Vec<u64> = cand.keys().copied().collect();
+            words.sort_unstable();
+            check(&words, &mut cand);
+        }
+        for (g, v) in cand {
+            match v {
+                Some((t, false)) => out.pointees.push((g, t)),
+                Some((t, true)) => out.slices.push((g, t)),
+                None => {}
+            }
+        }
+        out.pointees.sort_unstable();
+        out.slices.sort_unstable();
+        out
+    }
+}
+
 /// How an instruction refers to a RIP-relative address.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Use {
@@ -257,10 +314,9 @@ pub(super) fn scan_amd64(
         (code.get(i..i + 3) == Some(&[0x48, 0x8d, 0x1d][..])).then_some(())?;
         rip(i + 3, i + 7)
     };
-    let mut out = CodeFacts::default();
     let mut desc = HashSet::new();
     // Recognized stores: instruction offset of the MOVQ AX, G → (G, T, slice).
-    let mut stores: HashMap<usize, (u64, u64, bool)> = HashMap::new();
+    let mut stores = Stores::new();
     let mut map_uses: HashMap<u64, HashSet<u64>> = HashMap::new();
     for i in 0..code.len() {
         if let Some(t) = lea_bx(i).filter(|&t| in_types(t)) {
@@ -343,29 +399,8 @@ pub(super) fn scan_amd64(
             stores.entry(s).or_insert((g, t, false));
         }
     }
-    out.frames = fl.frames;
-    out.descriptors = desc.into_iter().collect();
-    out.descriptors.sort_unstable();
-    for (g, ts) in map_uses {
-        if ts.len() == 1 {
-            out.maps.extend(ts.into_iter().map(|t| (g, t)));
-        }
-    }
-    out.maps.sort_unstable();
     // Candidate globals, then every reference overlapping one must be harmless.
-    let mut cand: HashMap<u64, Option<(u64, bool)>> = HashMap::new();
-    for &(g, t, sl) in stores.values() {
-        let e = cand.entry(g).or_insert(Some((t, sl)));
-        if *e != Some((t, sl)) {
-            *e = None;
-        }
-    }
-    if !cand.is_empty() {
-        let words: Vec<u64> = {
-            let mut v: Vec<u64> = cand.keys().copied().collect();
-            v.sort_unstable();
-            v
-        };
+    CodeFacts::assemble(desc, map_uses, &stores, fl.frames, |words, cand| {
         for j in 1..code.len() {
             let modrm = code[j];
             if modrm & 0xc7 != 0x05 {
@@ -413,17 +448,7 @@ pub(super) fn scan_amd64(
                 }
             }
         }
-    }
-    for (g, v) in cand {
-        match v {
-            Some((t, false)) => out.pointees.push((g, t)),
-            Some((t, true)) => out.slices.push((g, t)),
-            None => {}
-        }
-    }
-    out.slices.sort_unstable();
-    out.pointees.sort_unstable();
-    out
+    })
 }
 
 /// Past the initialization of a fresh object's fields that may follow its

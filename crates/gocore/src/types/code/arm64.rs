@@ -49,7 +49,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{CodeFacts, Use, MAP_FUNCS, MAX_WB_SKIP, TYPED_FUNCS};
+use super::{Candidates, CodeFacts, Stores, Use, MAP_FUNCS, MAX_WB_SKIP, TYPED_FUNCS};
 
 /// The zero register / stack pointer number.
 const ZR: u32 = 31;
@@ -521,7 +521,7 @@ impl Scan<'_> {
         let code = self.code;
         let mut desc = HashSet::new();
         // Recognized stores: offset of the STR → (G, T, slice).
-        let mut stores: HashMap<usize, (u64, u64, bool)> = HashMap::new();
+        let mut stores = Stores::new();
         let mut map_uses: HashMap<u64, HashSet<u64>> = HashMap::new();
         let mut i = 0;
         while i + 8 <= code.len() {
@@ -602,50 +602,14 @@ impl Scan<'_> {
                 stores.entry(s).or_insert((g, t, false));
             }
         }
-        let mut out = CodeFacts {
-            descriptors: desc.into_iter().collect(),
-            frames: fl.frames,
-            ..CodeFacts::default()
-        };
-        out.descriptors.sort_unstable();
-        for (g, ts) in map_uses {
-            if ts.len() == 1 {
-                out.maps.extend(ts.into_iter().map(|t| (g, t)));
-            }
-        }
-        out.maps.sort_unstable();
-        let mut cand: HashMap<u64, Option<(u64, bool)>> = HashMap::new();
-        for &(g, t, sl) in stores.values() {
-            let e = cand.entry(g).or_insert(Some((t, sl)));
-            if *e != Some((t, sl)) {
-                *e = None;
-            }
-        }
-        if !cand.is_empty() {
-            let mut words: Vec<u64> = cand.keys().copied().collect();
-            words.sort_unstable();
-            self.check_refs(&words, &stores, &mut cand);
-        }
-        for (g, v) in cand {
-            match v {
-                Some((t, false)) => out.pointees.push((g, t)),
-                Some((t, true)) => out.slices.push((g, t)),
-                None => {}
-            }
-        }
-        out.pointees.sort_unstable();
-        out.slices.sort_unstable();
-        out
+        CodeFacts::assemble(desc, map_uses, &stores, fl.frames, |words, cand| {
+            self.check_refs(words, &stores, cand);
+        })
     }
 
     /// Drops every candidate word that some reference of the text (an `ADRP` and
     /// the instruction using it) may write otherwise than by a recognized store.
-    fn check_refs(
-        &self,
-        words: &[u64],
-        stores: &HashMap<usize, (u64, u64, bool)>,
-        cand: &mut HashMap<u64, Option<(u64, bool)>>,
-    ) {
+    fn check_refs(&self, words: &[u64], stores: &Stores, cand: &mut Candidates) {
         let mut i = 0;
         while i + 4 <= self.code.len() {
             let Some((k, page)) = self.word(i).and_then(|w| adrp(w, self.pc(i))) else {
