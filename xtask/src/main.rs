@@ -846,6 +846,7 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
     let _ = fs::remove_dir_all(&chunk_root);
     let started = std::time::SystemTime::now();
     let mut all_ok = true;
+    let mut summary: Vec<String> = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
         let corpus = if chunks.len() == 1 {
             out.to_path_buf()
@@ -866,18 +867,29 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
             corpus.display()
         );
         let t = Instant::now();
-        let st = Command::new(&cargo)
-            .args([
-                "test",
-                "--workspace",
-                "--profile",
-                "matrix",
-                "--no-fail-fast",
-            ])
-            .current_dir(root)
-            .env("GOCORE_CORPUS", &corpus)
-            .status()
-            .context("running cargo test")?;
+        let mut cmd = Command::new(&cargo);
+        cmd.args([
+            "test",
+            "--workspace",
+            "--profile",
+            "matrix",
+            "--no-fail-fast",
+        ])
+        .current_dir(root)
+        .env("GOCORE_CORPUS", &corpus);
+        let (st, lines) = run_teed(cmd).context("running cargo test")?;
+        let failed = failures_in(&lines);
+        if !st.success() || !failed.is_empty() {
+            summary.push(format!(
+                "[{}/{}] {} ({} cases: {})",
+                i + 1,
+                chunks.len(),
+                util::describe_status(&st),
+                chunk.len(),
+                chunk.join(" ")
+            ));
+            summary.extend(failed);
+        }
         println!(
             "cargo test --workspace [{}/{}]: {} in {:.1}s",
             i + 1,
@@ -907,12 +919,143 @@ fn run_tests_chunked(root: &Path, out: &Path, entries: &[Value]) -> Result<bool>
         }
     }
     let _ = fs::remove_dir_all(&chunk_root);
+    if !summary.is_empty() {
+        // Repeated at the end so that the tail of a CI log names what failed.
+        println!("\n==== failed test runs against {}", out.display());
+        for l in &summary {
+            println!("{l}");
+        }
+    }
     Ok(all_ok)
+}
+
+/// Runs `cmd`, passing its stdout and stderr through line by line while keeping
+/// every line for [`failures_in`].
+fn run_teed(mut cmd: Command) -> Result<(std::process::ExitStatus, Vec<String>)> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let mut threads = Vec::new();
+    let out = child
+        .stdout
+        .take()
+        .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>);
+    let err = child
+        .stderr
+        .take()
+        .map(|e| Box::new(e) as Box<dyn std::io::Read + Send>);
+    for (stream, to_err) in [(out, false), (err, true)] {
+        let Some(stream) = stream else { continue };
+        let lines = Arc::clone(&lines);
+        threads.push(std::thread::spawn(move || {
+            for l in BufReader::new(stream).lines() {
+                let Ok(l) = l else { break };
+                if to_err {
+                    let _ = writeln!(std::io::stderr(), "{l}");
+                } else {
+                    let _ = writeln!(std::io::stdout(), "{l}");
+                }
+                if let Ok(mut v) = lines.lock() {
+                    v.push(l);
+                }
+            }
+        }));
+    }
+    let st = child.wait()?;
+    for t in threads {
+        let _ = t.join();
+    }
+    let lines = std::mem::take(&mut *lines.lock().map_err(|_| anyhow::anyhow!("log lock"))?);
+    Ok((st, lines))
+}
+
+/// The failures a `cargo test` log reports: each failed test with the first lines of
+/// its panic message, and cargo's list of failed test targets.
+fn failures_in(lines: &[String]) -> Vec<String> {
+    const PER_TEST: usize = 12;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = &lines[i];
+        if l.starts_with("---- ") && l.ends_with(" stdout ----") {
+            out.push(format!("  {l}"));
+            let mut n = 0;
+            i += 1;
+            while i < lines.len()
+                && !lines[i].starts_with("---- ")
+                && lines[i] != "failures:"
+                && !lines[i].starts_with("test result:")
+            {
+                if !lines[i].trim().is_empty() && n < PER_TEST {
+                    out.push(format!("    {}", lines[i]));
+                    n += 1;
+                }
+                i += 1;
+            }
+            continue;
+        }
+        if l.starts_with("error: ") && (l.contains("target failed") || l.contains("targets failed"))
+        {
+            out.push(format!("  {l}"));
+            i += 1;
+            while i < lines.len() && lines[i].starts_with("    ") {
+                out.push(format!("  {}", lines[i]));
+                i += 1;
+            }
+            continue;
+        }
+        if l.starts_with("test ") && l.ends_with(" ... FAILED") {
+            out.push(format!("  {l}"));
+        }
+        i += 1;
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::stratified_chunks;
+    use super::{failures_in, stratified_chunks};
+
+    #[test]
+    fn a_cargo_test_log_names_its_failures() {
+        let log = "running 2 tests
+test a ... ok
+test typing_matches ... FAILED
+
+failures:
+
+---- typing_matches stdout ----
+zoo-1.22-nodwarf-crash: main.ZooError 1 of 2 typed
+
+thread 'typing_matches' panicked at crates/gocore/tests/typing.rs:10:5:
+1 case(s) failed
+note: run with `RUST_BACKTRACE=1`
+
+failures:
+    typing_matches
+
+test result: FAILED. 1 passed; 1 failed
+error: test failed, to rerun pass `-p gocore --test typing`
+error: 1 target failed:
+    `-p gocore --test typing`";
+        let lines: Vec<String> = log.lines().map(String::from).collect();
+        let f = failures_in(&lines);
+        assert_eq!(
+            f,
+            [
+                "  test typing_matches ... FAILED",
+                "  ---- typing_matches stdout ----",
+                "    zoo-1.22-nodwarf-crash: main.ZooError 1 of 2 typed",
+                "    thread 'typing_matches' panicked at crates/gocore/tests/typing.rs:10:5:",
+                "    1 case(s) failed",
+                "    note: run with `RUST_BACKTRACE=1`",
+                "  error: 1 target failed:",
+                "      `-p gocore --test typing`",
+            ]
+        );
+        assert!(failures_in(&["test a ... ok".to_string()]).is_empty());
+    }
 
     #[test]
     fn every_chunk_gets_every_kind_of_case() {
