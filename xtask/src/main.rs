@@ -48,6 +48,10 @@ commands:
       only; `--modes exp` selects all of them. arm64 (unless --no-arm64): default x {crash,
       sigquit} and nodwarf x crash.
 
+  matrix-test DIR
+      the test step of `matrix` again, on the matrix DIR made before (GOCORE_MATRIX_CHUNKS=N
+      forces N test runs)
+
   layouts
       regenerate crates/gocore/src/layout/generated/ from reference builds of every
       release, experiment and arch (xtask/layouts-ref)
@@ -86,6 +90,7 @@ fn real_main() -> Result<()> {
         "toolchains" => tools::cmd_toolchains(rest),
         "corpus" => cmd_corpus(rest),
         "matrix" => cmd_matrix(rest),
+        "matrix-test" => cmd_matrix_test(rest),
         "layouts" => layouts::cmd_layouts(rest),
         "bigcore" => bigcore::cmd_bigcore(rest),
         "bench" => bench::cmd_bench(rest),
@@ -568,6 +573,30 @@ fn discover_programs(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// `matrix-test DIR`: the test step of `matrix` again, on a matrix made before.
+fn cmd_matrix_test(args: &[String]) -> Result<()> {
+    let [dir] = args else {
+        bail!("usage: cargo xtask matrix-test DIR (a directory `cargo xtask matrix` wrote)");
+    };
+    let out = std::env::current_dir()?.join(dir);
+    let index: Value = serde_json::from_slice(
+        &fs::read(out.join("index.json"))
+            .with_context(|| format!("reading {}/index.json", out.display()))?,
+    )?;
+    let entries = index["cases"].as_array().cloned().unwrap_or_default();
+    if entries.is_empty() {
+        bail!("{}/index.json lists no cases", out.display());
+    }
+    let root = util::workspace_root();
+    let t = Instant::now();
+    let ok = run_tests_chunked(&root, &out, &entries)?;
+    println!("matrix tests: {:.1}s", t.elapsed().as_secs_f64());
+    if !ok {
+        bail!("the workspace tests failed against {}", out.display());
+    }
+    Ok(())
 }
 
 fn cmd_matrix(args: &[String]) -> Result<()> {
