@@ -470,52 +470,64 @@ impl Dominators {
                 retained: 0,
             })
             .collect();
-        // Walk the dominator tree depth first, counting per key how many of the
-        // current node's ancestors have it. No stack (the tree is as deep as the
-        // longest list): a node's parent resumes after it, found by binary search
-        // in the parent's children (sorted by retained bytes, then id).
-        let mut open = vec![0u32; rows.len()];
-        let root = graph.super_root();
-        let (mut v, mut i) = (root.0, 0usize);
-        loop {
-            let kids = self.children(NodeId(v));
-            let k = of.get(v as usize).copied().unwrap_or(NONE);
-            if i == 0 && k != NONE {
-                let r = &mut rows[k as usize];
-                r.count += 1;
-                // Shallow: its retained bytes less its children's (subtracted below).
-                r.shallow += self.retained.get(v as usize);
-                if open[k as usize] == 0 {
-                    r.retained += self.retained.get(v as usize);
-                }
-                open[k as usize] += 1;
+        // Own bytes: a node's retained bytes less its children's, summed per key
+        // (`order` puts every node after its immediate dominator, so no sum goes
+        // below zero on the way).
+        for &v in &self.order {
+            let r = self.retained.get(v as usize);
+            if let Some(&k) = of.get(v as usize).filter(|&&k| k != NONE) {
+                rows[k as usize].shallow += r;
             }
-            if let Some(&c) = kids.get(i) {
-                if k != NONE {
-                    let r = &mut rows[k as usize];
-                    r.shallow = r.shallow.saturating_sub(self.retained.get(c as usize));
+            let d = self.idom.get(v as usize).copied().unwrap_or(NONE);
+            if let Some(&k) = of.get(d as usize).filter(|&&k| k != NONE) {
+                let row = &mut rows[k as usize];
+                row.shallow = row.shallow.saturating_sub(r);
+            }
+        }
+        // Retained: the nodes of a key that no other node of the key dominates.
+        // Numbered in a preorder of the dominator tree, a node's subtree is an
+        // interval [pre, end); visited in that order, a node of key k is dominated
+        // by another node of k exactly when it lies in the interval of the last
+        // such node of k that was not (those intervals are disjoint). The
+        // numbering needs no children lists: subtree sizes bottom-up, then each
+        // node takes the next free number of its immediate dominator (`order` has
+        // every node after its immediate dominator). `at[v]` holds v's subtree size,
+        // then its next free number, and ends as its interval's end.
+        let k = self.order.len();
+        let mut at = vec![0u32; self.idom.len()];
+        for &v in self.order.iter().rev() {
+            at[v as usize] += 1;
+            if let Some(&d) = self.idom.get(v as usize).filter(|&&d| d != NONE) {
+                at[d as usize] += at[v as usize];
+            }
+        }
+        let mut by_pre = vec![NONE; k]; // preorder number -> node
+        for &v in &self.order {
+            let pre = match self.idom.get(v as usize).copied().unwrap_or(NONE) {
+                NONE => 0,
+                d => {
+                    let pre = at[d as usize];
+                    at[d as usize] += at[v as usize];
+                    pre
                 }
-                (v, i) = (c, 0);
+            };
+            if let Some(slot) = by_pre.get_mut(pre as usize) {
+                *slot = v;
+            }
+            at[v as usize] = pre + 1;
+        }
+        // (`at[v]` is now the end of v's interval: pre + 1 + its children's sizes.)
+        let mut open_end = vec![0u32; rows.len()];
+        for (pre, &v) in by_pre.iter().enumerate() {
+            let Some(&key) = of.get(v as usize).filter(|&&k| k != NONE) else {
                 continue;
-            }
-            if k != NONE {
-                open[k as usize] -= 1;
-            }
-            let Some(p) = self.idom(NodeId(v)) else {
-                break;
             };
-            let siblings = self.children(p);
-            let rv = self.retained(NodeId(v));
-            i = match siblings
-                .binary_search_by(|&c| rv.cmp(&self.retained.get(c as usize)).then(c.cmp(&v)))
-            {
-                Ok(j) => j + 1,
-                Err(_) => siblings
-                    .iter()
-                    .position(|&c| c == v)
-                    .map_or(siblings.len(), |j| j + 1),
-            };
-            v = p.0;
+            let row = &mut rows[key as usize];
+            row.count += 1;
+            if pre as u32 >= open_end[key as usize] {
+                row.retained += self.retained.get(v as usize);
+                open_end[key as usize] = at[v as usize];
+            }
         }
         rows.sort_by(|a, b| {
             b.retained
@@ -856,7 +868,12 @@ mod tests {
     /// retained bytes of the objects no other object of the key dominates.
     #[test]
     fn group_by_matches_its_definition() {
-        for (n, m, seed) in [(300, 200, 7), (300, 900, 8), (4000, 3000, 9)] {
+        for (n, m, seed) in [
+            (300, 200, 7),
+            (300, 900, 8),
+            (4000, 3000, 9),
+            (20000, 19000, 10),
+        ] {
             let (g, sizes) = graph(n, m, seed);
             let dom = Dominators::with_sizes(&g, sizes);
             let key = |o: crate::ObjId| (o.0 % 3 != 0).then_some(o.0 % 5);
