@@ -697,14 +697,25 @@ type BatchRows = (Vec<(u32, u32)>, Vec<u32>, Vec<String>);
 
 /// Scans a batch of objects.
 fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
-    let mut lens = Vec::with_capacity(batch.len());
-    let mut edges = Vec::new();
+    let mut sc = BatchScan {
+        heap,
+        raw: Vec::with_capacity(LOOKUP + 64),
+        spans: Vec::new(),
+        ids: Vec::new(),
+        pending: Vec::new(),
+        cur_from: 0,
+        cur_start: None,
+        lens: Vec::with_capacity(batch.len()),
+        edges: Vec::new(),
+    };
     let mut warnings = Vec::new();
     for obj in batch {
-        let start = edges.len();
+        sc.cur_from = sc.raw.len();
+        sc.cur_start = None;
         let r = heap.scan_pointers_in(obj, 0..u64::MAX, |_, target| {
-            if let Landing::Object(t, _) = land(heap, target) {
-                edges.push(t.0);
+            sc.raw.push(target);
+            if sc.raw.len() >= LOOKUP_MAX {
+                sc.flush_partial();
             }
         });
         if let Err(e) = r {
@@ -712,10 +723,111 @@ fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
                 warnings.push(format!("object {:#x}: {e}", obj.addr));
             }
         }
-        dedup_tail(&mut edges, start);
-        lens.push((obj.id.0, (edges.len() - start) as u32));
+        sc.end_object(obj.id.0);
     }
-    (lens, edges, warnings)
+    sc.flush();
+    (sc.lens, sc.edges, warnings)
+}
+
+/// Pointers whose targets are looked up together ([`Heap::find_objects`]: the
+/// cache misses of different pointers overlap), gathered over several objects.
+const LOOKUP: usize = 1024;
+/// At most this many pointers of one object wait for their lookup (a 1 GiB
+/// pointer array is looked up piecewise).
+const LOOKUP_MAX: usize = 64 * LOOKUP;
+
+/// [`scan_batch`]'s state: the pointers scanned and not looked up yet, by object.
+struct BatchScan<'h, 'a> {
+    heap: &'h Heap<'a>,
+    /// Pointers not looked up yet: those of the `pending` objects, then the current
+    /// object's from `cur_from`.
+    raw: Vec<u64>,
+    spans: Vec<Option<usize>>,
+    ids: Vec<Option<u32>>,
+    /// Objects scanned whose pointers wait in `raw` (id, pointer count).
+    pending: Vec<(u32, u32)>,
+    cur_from: usize,
+    /// Where the current object's row starts in `edges` once part of it has been
+    /// looked up (an object with more than `LOOKUP_MAX` pointers).
+    cur_start: Option<usize>,
+    lens: Vec<(u32, u32)>,
+    edges: Vec<u32>,
+}
+
+impl BatchScan<'_, '_> {
+    /// Looks up every pointer in `raw` into `ids`.
+    fn look_up(&mut self) {
+        self.heap
+            .find_objects(&self.raw, &mut self.spans, &mut self.ids);
+    }
+
+    /// The edge of the pointer at `i` of `raw` (after `look_up`), if it is one.
+    fn target(&self, i: usize) -> Option<u32> {
+        match self.ids.get(i).copied().flatten() {
+            Some(id) => Some(id),
+            // Not inside an object's own bytes: maybe in its malloc header (rare).
+            None => match land(self.heap, *self.raw.get(i)?) {
+                Landing::Object(t, _) => Some(t.0),
+                _ => None,
+            },
+        }
+    }
+
+    /// Ends the rows of the pending objects (after `look_up`).
+    fn finish_pending(&mut self) {
+        let mut at = 0usize;
+        for k in 0..self.pending.len() {
+            let (id, n) = self.pending[k];
+            let start = self.edges.len();
+            for i in at..at + n as usize {
+                if let Some(t) = self.target(i) {
+                    self.edges.push(t);
+                }
+            }
+            at += n as usize;
+            dedup_tail(&mut self.edges, start);
+            self.lens.push((id, (self.edges.len() - start) as u32));
+        }
+        self.pending.clear();
+    }
+
+    /// Looks up everything waiting, the current object's pointers so far included.
+    fn flush_partial(&mut self) {
+        self.look_up();
+        self.finish_pending();
+        self.cur_start.get_or_insert(self.edges.len());
+        for i in self.cur_from..self.raw.len() {
+            if let Some(t) = self.target(i) {
+                self.edges.push(t);
+            }
+        }
+        self.raw.clear();
+        self.cur_from = 0;
+    }
+
+    /// The current object (`id`) is scanned.
+    fn end_object(&mut self, id: u32) {
+        if let Some(start) = self.cur_start {
+            // Part of it was looked up: the rest now, and its row ends.
+            self.flush_partial();
+            dedup_tail(&mut self.edges, start);
+            self.lens.push((id, (self.edges.len() - start) as u32));
+            self.cur_start = None;
+            return;
+        }
+        self.pending
+            .push((id, (self.raw.len() - self.cur_from) as u32));
+        if self.raw.len() >= LOOKUP {
+            self.flush();
+        }
+    }
+
+    /// Looks up every pending object's pointers and ends their rows.
+    fn flush(&mut self) {
+        self.look_up();
+        self.finish_pending();
+        self.raw.clear();
+    }
 }
 
 /// Sorts and deduplicates `v[start..]` in place.

@@ -1192,6 +1192,27 @@ impl<'a> Heap<'a> {
         }));
     }
 
+    /// The id of the allocated object holding each address of `addrs` (as
+    /// [`Heap::find_object`]), into `out` (cleared first), in two loops like
+    /// [`Heap::objects_at`]: spans first, then slots, so that the cache misses of
+    /// different addresses overlap. `spans` is scratch space.
+    pub(crate) fn find_objects(
+        &self,
+        addrs: &[u64],
+        spans: &mut Vec<Option<usize>>,
+        out: &mut Vec<Option<u32>>,
+    ) {
+        spans.clear();
+        spans.extend(addrs.iter().map(|&a| self.span_index_of(a)));
+        out.clear();
+        out.extend(
+            addrs
+                .iter()
+                .zip(spans.iter())
+                .map(|(&a, &si)| self.locate_in(si?, a).map(|(_, _, id, _)| id)),
+        );
+    }
+
     /// (span, slot, id, offset in the object) of the allocated object holding `addr`.
     #[inline]
     fn locate(&self, addr: u64) -> Option<(usize, u64, u32, u64)> {
