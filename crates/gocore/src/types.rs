@@ -828,20 +828,30 @@ impl Typing {
         if referrer.is_empty() {
             return c;
         }
-        let mut note =
-            |target: u64, key: &dyn Fn() -> String, rank: u8, ranks: &mut HashMap<ObjId, u8>| {
-                let Some((id, _)) = heap.find_object(target) else {
-                    return;
-                };
-                let Some(slot) = referrer.get_mut(&id) else {
-                    return;
-                };
-                let r = ranks.entry(id).or_insert(u8::MAX);
-                if rank < *r {
-                    *r = rank;
-                    *slot = key();
-                }
+        // Untyped objects that a typed object or a root could still name (rank
+        // above 1): when none is left, no later referrer can change a key (a key
+        // changes only for a lower rank).
+        let mut open = referrer.len();
+        let mut note = |target: u64,
+                        key: &dyn Fn() -> String,
+                        rank: u8,
+                        ranks: &mut HashMap<ObjId, u8>,
+                        open: &mut usize| {
+            let Some((id, _)) = heap.find_object(target) else {
+                return;
             };
+            let Some(slot) = referrer.get_mut(&id) else {
+                return;
+            };
+            let r = ranks.entry(id).or_insert(u8::MAX);
+            if rank < *r {
+                if *r > 1 && rank <= 1 {
+                    *open -= 1;
+                }
+                *r = rank;
+                *slot = key();
+            }
+        };
         let mut ranks: HashMap<ObjId, u8> = HashMap::new();
         for r in roots {
             let key = || match &r.kind {
@@ -854,25 +864,29 @@ impl Typing {
                 }
                 k => k.name().to_string(),
             };
-            note(r.target, &key, 0, &mut ranks);
+            note(r.target, &key, 0, &mut ranks, &mut open);
         }
         for obj in heap.objects() {
+            if open == 0 {
+                break;
+            }
             if !keep(obj.id) {
                 continue;
             }
-            let name = self.object_type_name(obj.id);
-            let rank = if name.is_some() { 1 } else { 2 };
-            for p in heap.pointers(&obj) {
-                let Ok(p) = p else { break };
-                if p.target == 0 {
-                    continue;
-                }
-                let key = || match &name {
-                    Some(n) => format!("object {n}"),
-                    None => "untyped object".to_string(),
-                };
-                note(p.target, &key, rank, &mut ranks);
-            }
+            // The name is made only for a pointer to an untyped object.
+            let typed = self
+                .object_type(obj.id)
+                .and_then(|t| self.type_entry(t.ty))
+                .is_some();
+            let rank = if typed { 1 } else { 2 };
+            let key = || match self.object_type_name(obj.id) {
+                Some(n) => format!("object {n}"),
+                None => "untyped object".to_string(),
+            };
+            // Up to an unreadable word, as `Heap::pointers` stops there.
+            let _ = heap.scan_pointers_in(&obj, 0..u64::MAX, |_, target| {
+                note(target, &key, rank, &mut ranks, &mut open);
+            });
         }
         let mut by_ref: HashMap<String, (u64, u64)> = HashMap::new();
         for (id, key) in referrer {
