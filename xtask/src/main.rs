@@ -46,7 +46,7 @@ commands:
       exp-nogreenteagc (1.26, 1.27), exp-arenas (1.21-1.27, zoo's user arenas; test:
       crates/gocore/tests/arenas.rs), made only for those releases, crash producer and amd64
       only; `--modes exp` selects all of them. arm64 (unless --no-arm64): default x {crash,
-      sigquit} and nodwarf x crash.
+      sigquit} and nodwarf, stripped x crash.
 
   matrix-test DIR
       the test step of `matrix` again, on the matrix DIR made before (GOCORE_MATRIX_CHUNKS=N
@@ -670,9 +670,12 @@ fn cmd_matrix(args: &[String]) -> Result<()> {
                     }
                 }
             }
-            // arm64 without DWARF: typing from arm64 code (types/code/arm64.rs).
-            if o.arm64 && modes.contains(&Mode::NoDwarf) && producers.contains(&Producer::Crash) {
-                cases.push(Case::new(p, r, Mode::NoDwarf, Producer::Crash, Arch::Arm64));
+            // arm64 without DWARF, and without symbols: typing from arm64 code
+            // (types/code/arm64.rs), which needs only the function table.
+            for m in [Mode::NoDwarf, Mode::Stripped] {
+                if o.arm64 && modes.contains(&m) && producers.contains(&Producer::Crash) {
+                    cases.push(Case::new(p, r, m, Producer::Crash, Arch::Arm64));
+                }
             }
         }
     }
