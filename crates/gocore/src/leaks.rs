@@ -247,6 +247,9 @@ impl LeakReport {
         let threshold = ((live as f64) * opts.min_share).ceil() as u64;
         let nobj = graph.object_count();
         let mut suspects: Vec<Suspect> = Vec::new();
+        // Type groups for step 2, first: `group_by`'s scratch is freed before the
+        // dominator tree's children lists (step 1 builds them) exist.
+        let rows = dom.group_by(graph, |id| types.key(id));
 
         // 1. Big single retainers: objects right under a root, descended to their
         // accumulation point.
@@ -281,7 +284,6 @@ impl LeakReport {
         }
 
         // 2. Type groups.
-        let rows = dom.group_by(graph, |id| types.key(id));
         for row in rows.iter().take_while(|r| r.retained >= threshold.max(1)) {
             if row.count < opts.min_instances {
                 continue;
