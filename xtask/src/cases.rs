@@ -609,6 +609,71 @@ fn stderr_tail(s: &str) -> String {
     }
 }
 
+/// Waits until the threads of `pid` have settled: over five checks 20 ms apart
+/// (`/proc/PID/task/*/stat`), every thread either slept (state `S`) at each check
+/// without using CPU time in between, or ran at each (a goroutine spinning on its
+/// own thread, like zoo's `main.busy`). False if that did not happen within `max`.
+fn wait_until_quiet(pid: u32, max: Duration) -> bool {
+    const WINDOW: usize = 5;
+    let deadline = Instant::now() + max;
+    let mut samples: Vec<BTreeMap<u32, (bool, u64)>> = Vec::new();
+    while Instant::now() < deadline {
+        let Some(s) = thread_states(pid) else {
+            return false;
+        };
+        samples.push(s);
+        if samples.len() > WINDOW {
+            samples.remove(0);
+        }
+        if samples.len() == WINDOW && settled(&samples) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Whether the samples show the same threads, each asleep throughout with the same
+/// CPU time, or running throughout.
+fn settled(samples: &[BTreeMap<u32, (bool, u64)>]) -> bool {
+    let first = &samples[0];
+    !first.is_empty()
+        && samples.iter().all(|s| {
+            s.len() == first.len()
+                && s.iter().all(|(tid, &(asleep, cpu))| match first.get(tid) {
+                    Some(&(a0, c0)) if asleep && a0 => cpu == c0,
+                    Some(&(a0, _)) => !asleep && !a0,
+                    None => false,
+                })
+        })
+}
+
+/// Each thread of `pid`: whether it sleeps (state `S`) and its CPU time in ticks.
+fn thread_states(pid: u32) -> Option<BTreeMap<u32, (bool, u64)>> {
+    let mut out = BTreeMap::new();
+    for t in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        // A thread that exits meanwhile is left out (the next sample differs anyway).
+        let Some(tid) = t.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) S ppid ...`: fields after the last `)`; utime and stime are the
+        // 14th and 15th fields of the line, the 12th and 13th after the state.
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let rest: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let tick = |i: usize| rest.get(i).and_then(|v| v.parse::<u64>().ok());
+        let (Some(u), Some(k)) = (tick(11), tick(12)) else {
+            continue;
+        };
+        out.insert(tid, (rest.first() == Some(&"S"), u + k));
+    }
+    Some(out)
+}
+
 fn send_signal(pid: u32, sig: &str) -> Result<()> {
     let st = Command::new("bash")
         .arg("-c")
@@ -723,6 +788,17 @@ pub fn run_case(ctx: &Ctx, case: &Case, built: &Built, out: &Path) -> Result<Don
             }
         }
         if case.producer == Producer::Gcore {
+            // The program printed READY just before parking its main goroutine, and
+            // the runtime's background goroutines (sweeper, scavenger) may still be
+            // finishing the last GC's work. gdb's core and the SIGQUIT traceback that
+            // follows it are two snapshots: take the first only once every thread
+            // sleeps, so that both show the same goroutines.
+            if !wait_until_quiet(pid, Duration::from_secs(10)) {
+                eprintln!(
+                    "  note: {}: pid {pid} did not settle (some thread kept running) within 10s; taking the gcore anyway",
+                    name
+                );
+            }
             let gargv = vec![
                 "gdb".to_string(),
                 "-batch".into(),
@@ -1030,6 +1106,36 @@ fn round2(x: f64) -> f64 {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn a_process_has_settled_when_its_threads_sleep_or_spin_throughout() {
+        let s = |v: &[(u32, bool, u64)]| -> BTreeMap<u32, (bool, u64)> {
+            v.iter().map(|&(t, a, c)| (t, (a, c))).collect()
+        };
+        // Thread 2 spins (always running, CPU time grows); 1 and 3 sleep.
+        let quiet = [
+            s(&[(1, true, 5), (2, false, 10), (3, true, 7)]),
+            s(&[(1, true, 5), (2, false, 12), (3, true, 7)]),
+        ];
+        assert!(settled(&quiet));
+        // Thread 3 slept at both checks but ran in between.
+        let woke = [
+            s(&[(1, true, 5), (3, true, 7)]),
+            s(&[(1, true, 5), (3, true, 8)]),
+        ];
+        assert!(!settled(&woke));
+        // Thread 1 went to sleep; a thread appeared.
+        assert!(!settled(&[s(&[(1, false, 5)]), s(&[(1, true, 5)])]));
+        assert!(!settled(&[
+            s(&[(1, true, 5)]),
+            s(&[(1, true, 5), (4, true, 0)])
+        ]));
+        assert!(!settled(&[s(&[]), s(&[])]));
+        // This process has at least one thread, and it is running now.
+        let me = thread_states(std::process::id()).unwrap();
+        assert!(!me.is_empty());
+        assert!(thread_states(u32::MAX).is_none());
+    }
 
     /// The matrix's experiment builds cover exactly the (release, experiments) pairs
     /// the layout tables are generated for.

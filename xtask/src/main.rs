@@ -1006,22 +1006,33 @@ fn run_teed(mut cmd: Command) -> Result<(std::process::ExitStatus, Vec<String>)>
 /// its panic message, and cargo's list of failed test targets.
 fn failures_in(lines: &[String]) -> Vec<String> {
     const PER_TEST: usize = 12;
+    const MAX_TELLING: usize = 40;
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let l = &lines[i];
         if l.starts_with("---- ") && l.ends_with(" stdout ----") {
             out.push(format!("  {l}"));
-            let mut n = 0;
+            let (mut n, mut m) = (0, 0);
             i += 1;
             while i < lines.len()
                 && !lines[i].starts_with("---- ")
                 && lines[i] != "failures:"
                 && !lines[i].starts_with("test result:")
             {
-                if !lines[i].trim().is_empty() && n < PER_TEST {
+                let t = lines[i].trim();
+                // The first lines, and every line that names a failure however far
+                // down the test's output it is (tests print their progress first).
+                let telling = t.starts_with("FAIL")
+                    || t.contains("panicked at")
+                    || (i > 0 && lines[i - 1].contains("panicked at"));
+                if !t.is_empty() && (n < PER_TEST || (telling && m < MAX_TELLING)) {
                     out.push(format!("    {}", lines[i]));
-                    n += 1;
+                    if n < PER_TEST {
+                        n += 1;
+                    } else {
+                        m += 1;
+                    }
                 }
                 i += 1;
             }
@@ -1059,6 +1070,18 @@ failures:
 
 ---- typing_matches stdout ----
 zoo-1.22-nodwarf-crash: main.ZooError 1 of 2 typed
+p1
+p2
+p3
+p4
+p5
+p6
+p7
+p8
+p9
+p10
+p11
+FAIL zoo-1.22-nodwarf-crash: goroutine 7 missing
 
 thread 'typing_matches' panicked at crates/gocore/tests/typing.rs:10:5:
 1 case(s) failed
@@ -1079,9 +1102,20 @@ error: 1 target failed:
                 "  test typing_matches ... FAILED",
                 "  ---- typing_matches stdout ----",
                 "    zoo-1.22-nodwarf-crash: main.ZooError 1 of 2 typed",
+                "    p1",
+                "    p2",
+                "    p3",
+                "    p4",
+                "    p5",
+                "    p6",
+                "    p7",
+                "    p8",
+                "    p9",
+                "    p10",
+                "    p11",
+                "    FAIL zoo-1.22-nodwarf-crash: goroutine 7 missing",
                 "    thread 'typing_matches' panicked at crates/gocore/tests/typing.rs:10:5:",
                 "    1 case(s) failed",
-                "    note: run with `RUST_BACKTRACE=1`",
                 "  error: 1 target failed:",
                 "      `-p gocore --test typing`",
             ]

@@ -253,7 +253,12 @@ fn goroutines_agree_with_the_runtime_traceback() {
     for f in &failures {
         eprintln!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} mismatches", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} mismatches; the first: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     assert!(cases.is_empty() || tally.cases > 0);
 }
 
