@@ -25,6 +25,14 @@
 //!   sweeper, GC workers) may have changed state in between (seen: the scavenger
 //!   `sleep` in the core, `GC scavenge wait` in the traceback). Such mismatches are
 //!   counted and printed, not failed; program goroutines must agree.
+//! * **Any producer: a runtime goroutine readied after the traceback.** `sysmon`
+//!   is not frozen by the crash path (`freezetheworld` stops the Ps; sysmon runs
+//!   without one), and it keeps waking the scavenger when asked
+//!   (`scavenger.sysmonWake` → `scavenger.wake()` in `runtime.sysmon`), between
+//!   the traceback and the core. Seen on a crash core (go1.24.11): the scavenger
+//!   printed `[GC scavenge wait]`, `runnable` in the core. Accepted only for a
+//!   goroutine started at a `runtime.*` function, printed waiting and `runnable`
+//!   in the core; its frames (still those it parked with) must agree.
 //! * Goroutine 0 sections are thread (`g0`) stacks, not goroutines: skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,6 +103,7 @@ struct Tally {
     running_suffix: usize,
     unavailable: usize,
     gcore_moved: usize,
+    readied: usize,
     by_key: BTreeMap<String, (usize, usize)>,
 }
 
@@ -104,13 +113,14 @@ fn compare(
     g: &Goroutine,
     stack: &Stack,
     elided: bool,
+    readied: bool,
     tally: &mut Tally,
 ) -> Option<String> {
-    if tb.state != g.state() {
+    if !readied && tb.state != g.state() {
         return Some(format!("state {:?}, ours {:?}", tb.state, g.state()));
     }
     let want_full = strip_minutes(&tb.state_full);
-    if want_full != g.state_full() {
+    if !readied && want_full != g.state_full() {
         return Some(format!(
             "header {:?}, ours {:?}",
             tb.state_full,
@@ -211,11 +221,17 @@ fn goroutines_agree_with_the_runtime_traceback() {
                 continue;
             };
             let stack = g.stack(&proc);
-            if let Some(why) = compare(tb, g, &stack, elided.contains(&tb.id), &mut tally) {
-                let system = g
-                    .start_function
-                    .as_deref()
-                    .is_some_and(|f| f.starts_with("runtime."));
+            let system = g
+                .start_function
+                .as_deref()
+                .is_some_and(|f| f.starts_with("runtime."));
+            // Printed waiting (a wait reason, not a status name), runnable now.
+            let readied = system
+                && g.status == Status::Runnable
+                && !["running", "runnable", "syscall"].contains(&tb.state.as_str())
+                && tb.state != g.state();
+            let eid = elided.contains(&tb.id);
+            if let Some(why) = compare(tb, g, &stack, eid, readied, &mut tally) {
                 if case.producer() == "gcore" && system {
                     tally.gcore_moved += 1;
                     eprintln!(
@@ -228,6 +244,16 @@ fn goroutines_agree_with_the_runtime_traceback() {
                     "{}: goroutine {} [{}]: {why}",
                     case.name, tb.id, tb.state_full
                 ));
+            } else if readied {
+                tally.readied += 1;
+                eprintln!(
+                    "{}: runtime goroutine {} ({}) readied after the traceback: printed [{}], {:?} in the core",
+                    case.name,
+                    tb.id,
+                    g.start_function.as_deref().unwrap_or("?"),
+                    tb.state_full,
+                    g.state()
+                );
             }
         }
         tally.cases += 1;
@@ -238,14 +264,15 @@ fn goroutines_agree_with_the_runtime_traceback() {
         }
     }
     eprintln!(
-        "{} cases, {} printed goroutines, {} stacks compared ({} elided, {} running with extra inner runtime frames), {} without printed frames, {} runtime goroutines changed after gcore",
+        "{} cases, {} printed goroutines, {} stacks compared ({} elided, {} running with extra inner runtime frames), {} without printed frames, {} runtime goroutines changed after gcore, {} runtime goroutines readied after the traceback",
         tally.cases,
         tally.goroutines,
         tally.frames_compared,
         tally.elided,
         tally.running_suffix,
         tally.unavailable,
-        tally.gcore_moved
+        tally.gcore_moved,
+        tally.readied
     );
     for (k, (n, ok)) in &tally.by_key {
         eprintln!("  {k}: {ok}/{n} cases agree");
