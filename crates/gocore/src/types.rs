@@ -387,8 +387,11 @@ fn groups(m: HashMap<String, (u64, u64)>) -> Vec<UntypedGroup> {
 /// ```
 pub struct Typing {
     types: Vec<TypeEntry>,
-    /// Per object, one 12-byte record (one cache miss per object on big heaps).
+    /// Per object, one 8-byte record (one cache miss per object on big heaps).
     rec: Vec<Rec>,
+    /// Offset and element count of the objects whose [`Rec`] could not hold them
+    /// (large objects; see [`Rec::pack`]), by object index.
+    wide: HashMap<u32, (u32, u32)>,
     globals: u64,
     frame_slots: u64,
     warnings: Vec<String>,
@@ -399,19 +402,40 @@ pub struct Typing {
     arena: HashMap<u32, BTreeMap<u64, (u32, u64)>>,
 }
 
-/// An object's type as [`Typing`] stores it: 12 bytes.
+/// An object's type as [`Typing`] stores it: 8 bytes.
 #[derive(Debug, Clone, Copy, Default)]
 struct Rec {
     /// [`TypeSource::code`] in the top 4 bits, type id + 1 below (0 = untyped).
     ty_src: u32,
-    offset: u32,
-    elems: u32,
+    /// Offset of the first value in the object and number of values, packed by
+    /// [`Rec::pack`]; [`Rec::WIDE`] when they are in [`Typing::wide`].
+    place: u32,
 }
 
 /// Type ids (+ 1) must stay below this to fit a [`Rec`].
 const REC_TY_LIMIT: u32 = 1 << 28;
 
 impl Rec {
+    /// `place` of a record whose offset and count are kept in [`Typing::wide`].
+    const WIDE: u32 = u32::MAX;
+    /// Bits of `place` for the element count (the offset has the 16 above it, less
+    /// the all-ones pattern of [`Rec::WIDE`]).
+    const ELEM_BITS: u32 = 16;
+
+    /// Packs an offset below 32 KiB and a count below 64 Ki into `place` (every
+    /// small object's: offsets and counts are bounded by the slot size); `None`
+    /// for anything else, which goes to [`Typing::wide`].
+    fn pack(offset: u32, elems: u32) -> Option<u32> {
+        (offset < 1 << 15 && elems < 1 << Rec::ELEM_BITS)
+            .then_some(offset << Rec::ELEM_BITS | elems)
+    }
+
+    /// Whether the values may start at offset 0 (certainly, unless the place is
+    /// wide: then [`Typing::place`] tells).
+    fn may_start_at_0(self) -> bool {
+        self.place == Rec::WIDE || self.place >> Rec::ELEM_BITS == 0
+    }
+
     /// Type id + 1 (0 = untyped).
     fn ty(self) -> u32 {
         self.ty_src & (REC_TY_LIMIT - 1)
@@ -611,6 +635,7 @@ impl Typing {
             out: Typing {
                 types: Vec::new(),
                 rec: vec![Rec::default(); n],
+                wide: HashMap::new(),
                 globals: 0,
                 frame_slots: 0,
                 warnings: Vec::new(),
@@ -700,12 +725,29 @@ impl Typing {
         if r.ty() == 0 {
             return None;
         }
+        let (offset, elems) = self.place(id.index(), r);
         Some(ObjType {
             ty: TypeId(r.ty() - 1),
-            offset: u64::from(r.offset),
-            elems: u64::from(r.elems),
+            offset: u64::from(offset),
+            elems: u64::from(elems),
             source: TypeSource::from_code(r.src()),
         })
+    }
+
+    /// Offset and element count of object `i`'s record `r`.
+    #[inline]
+    fn place(&self, i: usize, r: Rec) -> (u32, u32) {
+        if r.place == Rec::WIDE {
+            u32::try_from(i)
+                .ok()
+                .and_then(|i| self.wide.get(&i).copied())
+                .unwrap_or((0, 0))
+        } else {
+            (
+                r.place >> Rec::ELEM_BITS,
+                r.place & ((1 << Rec::ELEM_BITS) - 1),
+            )
+        }
     }
 
     /// The display name of an object's type (`[N]T` for N values), if typed.
@@ -2140,7 +2182,10 @@ impl Builder<'_, '_, '_> {
         let mut next = 0;
         let open = |r: Option<Rec>| {
             r.is_some_and(|r| {
-                r.ty() == 0 || (r.src() == TypeSource::Propagated.code() && r.offset != 0)
+                // A wide record may have a nonzero offset: the loop checks it.
+                r.ty() == 0
+                    || (r.src() == TypeSource::Propagated.code()
+                        && (r.place == Rec::WIDE || !r.may_start_at_0()))
             })
         };
         while let Some(idx) = self.next_object(next, n, open) {
@@ -2150,7 +2195,7 @@ impl Builder<'_, '_, '_> {
             let Some(&r) = self.out.rec.get(i) else {
                 continue;
             };
-            let (cur, src, cur_off) = (r.ty(), r.src(), r.offset);
+            let (cur, src, cur_off) = (r.ty(), r.src(), self.out.place(i, r).0);
             if cur != 0 && (src != TypeSource::Propagated.code() || cur_off == 0) {
                 continue;
             }
@@ -2332,7 +2377,7 @@ impl Builder<'_, '_, '_> {
     fn target_holds(&mut self, tid: ObjId, d: u64, elem: u32, loose: bool) -> bool {
         let ti = tid.index();
         let r = self.out.rec.get(ti).copied().unwrap_or_default();
-        let (t, toff) = (r.ty(), r.offset);
+        let (t, toff) = (r.ty(), self.out.place(ti, r).0);
         if t != 0 && toff == 0 {
             let u = t - 1;
             if self.data.get(u as usize).map(|e| e.entry.kind) != Some(EntryKind::Descriptor) {
@@ -2556,8 +2601,8 @@ impl Builder<'_, '_, '_> {
         }
         let n = n.min(obj.size.saturating_sub(off) / size).max(1);
         if cur != 0 {
-            let cur_off = u64::from(r.offset);
-            let cur_n = u64::from(r.elems);
+            let (cur_off, cur_n) = self.out.place(i, r);
+            let (cur_off, cur_n) = (u64::from(cur_off), u64::from(cur_n));
             let cur_bytes = self.size_of(cur - 1).saturating_mul(cur_n);
             let new_key = (off == 0, size.saturating_mul(n));
             let cur_key = (cur_off == 0, cur_bytes);
@@ -2577,11 +2622,22 @@ impl Builder<'_, '_, '_> {
         if id >= REC_TY_LIMIT - 1 {
             return false;
         }
+        let (offset, elems) = (
+            u32::try_from(off).unwrap_or(u32::MAX),
+            u32::try_from(n).unwrap_or(u32::MAX),
+        );
+        let place = Rec::pack(offset, elems).unwrap_or(Rec::WIDE);
         *r = Rec {
             ty_src: (u32::from(src.code()) << 28) | (id + 1),
-            offset: u32::try_from(off).unwrap_or(u32::MAX),
-            elems: u32::try_from(n).unwrap_or(u32::MAX),
+            place,
         };
+        if let Ok(k) = u32::try_from(i) {
+            if place == Rec::WIDE {
+                self.out.wide.insert(k, (offset, elems));
+            } else if !self.out.wide.is_empty() {
+                self.out.wide.remove(&k);
+            }
+        }
         true
     }
 

@@ -427,10 +427,18 @@ impl Builder<'_, '_, '_> {
         let n = self.heap.object_count();
         let mut chans = Vec::new();
         let mut next = 0;
-        let hchan = |r: Option<Rec>| r.is_some_and(|r| r.ty() == h + 1 && r.offset == 0);
+        let hchan = |r: Option<Rec>| r.is_some_and(|r| r.ty() == h + 1 && r.may_start_at_0());
         while let Some(idx) = self.next_object(next, n, hchan) {
             next = idx + 1;
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
+            let at_0 = self
+                .out
+                .rec
+                .get(oid.index())
+                .is_some_and(|&r| self.out.place(oid.index(), r).0 == 0);
+            if !at_0 {
+                continue;
+            }
             if let Some(o) = self.heap.object(oid) {
                 chans.push(o.addr);
             }
