@@ -2627,15 +2627,19 @@ impl Builder<'_, '_, '_> {
             u32::try_from(n).unwrap_or(u32::MAX),
         );
         let place = Rec::pack(offset, elems).unwrap_or(Rec::WIDE);
+        let was_wide = r.place == Rec::WIDE;
         *r = Rec {
             ty_src: (u32::from(src.code()) << 28) | (id + 1),
             place,
         };
-        if let Ok(k) = u32::try_from(i) {
-            if place == Rec::WIDE {
-                self.out.wide.insert(k, (offset, elems));
-            } else if !self.out.wide.is_empty() {
-                self.out.wide.remove(&k);
+        // The side table is touched only for wide records (never on the common path).
+        if place == Rec::WIDE || was_wide {
+            if let Ok(k) = u32::try_from(i) {
+                if place == Rec::WIDE {
+                    self.out.wide.insert(k, (offset, elems));
+                } else {
+                    self.out.wide.remove(&k);
+                }
             }
         }
         true
