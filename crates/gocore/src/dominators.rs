@@ -115,20 +115,30 @@ impl Dominators {
     ///
     /// Memory, for `n` nodes, `k` reachable ones and `e'` edges between reachable
     /// nodes that are not DFS tree edges: the DFS keeps `pre` (4n), `order` and
-    /// `parent` (4k each) and no stack; the semidominator pass has its own reverse
-    /// edges by preorder number without the tree edges (4k + 4e', or sorted pairs,
-    /// 8e', when e' ≤ k), `pre` dropped,
-    /// and the 12-byte records; the results (immediate dominators, retained bytes)
-    /// are allocated once those are freed.
+    /// `parent` (4k each) and no stack; the reverse edges by preorder number without
+    /// the tree edges (4k + 4e', or sorted pairs, 8e', when e' ≤ k) are built with
+    /// `pre` and `parent` beside the forward edges, `order` dropped; here (the
+    /// forward edges released or not) `order` is built again from `pre`, `pre`
+    /// dropped, then the 12-byte records; the results (immediate dominators,
+    /// retained bytes) are allocated once those are freed.
     fn finish(dfs: Dfs, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
         let Dfs {
             nodes,
             root,
-            order,
+            pre,
             parent,
             rev,
         } = dfs;
-        let k = order.len();
+        // Preorder number -> node, from its inverse (the graph's forward edges, if
+        // released, are gone by now: the two maps are never held beside them).
+        let k = parent.len();
+        let mut order = vec![NONE; k];
+        for (v, &p) in pre.iter().enumerate() {
+            if let Some(o) = order.get_mut(p as usize) {
+                *o = v as u32;
+            }
+        }
+        drop(pre);
         // Semidominators (by preorder numbers), eval with iterative path
         // compression.
         // One 12-byte record per node (semidominator, label, forest ancestor): eval
@@ -433,57 +443,34 @@ impl Dominators {
         key: impl Fn(crate::ObjId) -> Option<K>,
     ) -> Vec<GroupRetained<K>> {
         use std::collections::HashMap;
-        // Keys interned to dense ids, one per object.
+        // Keys are interned to dense ids (first come, in `order`), but not stored
+        // per object: `key` is asked again where needed (4 bytes an object less at
+        // the peak of `top` and `leaks`). Runs of one key are common (a list's
+        // nodes): the last key's id is reused without hashing.
         let nobj = graph.object_count() as usize;
         let mut ids: HashMap<K, u32> = HashMap::new();
         let mut keys: Vec<(K, u32)> = Vec::new();
-        let mut of = vec![NONE; nobj];
-        // Runs of one key are common in preorder (a list's nodes): the last key's id
-        // is reused without hashing.
         let mut last: Option<(K, u32)> = None;
-        for &n in &self.order {
-            if (n as usize) < nobj {
-                if let Some(k) = key(crate::ObjId(n)) {
-                    let id = match &last {
-                        Some((lk, id)) if *lk == k => *id,
-                        _ => {
-                            let next = keys.len() as u32;
-                            let id = *ids.entry(k.clone()).or_insert(next);
-                            if id == next {
-                                keys.push((k.clone(), n));
-                            }
-                            last = Some((k, id));
-                            id
-                        }
-                    };
-                    of[n as usize] = id;
+        let mut id_of = |n: u32, keys: &mut Vec<(K, u32)>| -> u32 {
+            if n as usize >= nobj {
+                return NONE;
+            }
+            let Some(k) = key(crate::ObjId(n)) else {
+                return NONE;
+            };
+            match &last {
+                Some((lk, id)) if *lk == k => *id,
+                _ => {
+                    let next = keys.len() as u32;
+                    let id = *ids.entry(k.clone()).or_insert(next);
+                    if id == next {
+                        keys.push((k.clone(), n));
+                    }
+                    last = Some((k, id));
+                    id
                 }
             }
-        }
-        let mut rows: Vec<GroupRetained<K>> = keys
-            .into_iter()
-            .map(|(key, first)| GroupRetained {
-                key,
-                first: crate::ObjId(first),
-                count: 0,
-                shallow: 0,
-                retained: 0,
-            })
-            .collect();
-        // Own bytes: a node's retained bytes less its children's, summed per key
-        // (`order` puts every node after its immediate dominator, so no sum goes
-        // below zero on the way).
-        for &v in &self.order {
-            let r = self.retained.get(v as usize);
-            if let Some(&k) = of.get(v as usize).filter(|&&k| k != NONE) {
-                rows[k as usize].shallow += r;
-            }
-            let d = self.idom.get(v as usize).copied().unwrap_or(NONE);
-            if let Some(&k) = of.get(d as usize).filter(|&&k| k != NONE) {
-                let row = &mut rows[k as usize];
-                row.shallow = row.shallow.saturating_sub(r);
-            }
-        }
+        };
         // Retained: the nodes of a key that no other node of the key dominates.
         // Numbered in a preorder of the dominator tree, a node's subtree is an
         // interval [pre, end); visited in that order, a node of key k is dominated
@@ -503,6 +490,7 @@ impl Dominators {
         }
         let mut by_pre = vec![NONE; k]; // preorder number -> node
         for &v in &self.order {
+            id_of(v, &mut keys); // interned in `order`: `first` is the first there
             let pre = match self.idom.get(v as usize).copied().unwrap_or(NONE) {
                 NONE => 0,
                 d => {
@@ -517,16 +505,45 @@ impl Dominators {
             at[v as usize] = pre + 1;
         }
         // (`at[v]` is now the end of v's interval: pre + 1 + its children's sizes.)
+        let mut rows: Vec<GroupRetained<K>> = keys
+            .iter()
+            .map(|(key, first)| GroupRetained {
+                key: key.clone(),
+                first: crate::ObjId(*first),
+                count: 0,
+                shallow: 0,
+                retained: 0,
+            })
+            .collect();
         let mut open_end = vec![0u32; rows.len()];
+        // Own bytes: a node's retained bytes less its children's, summed per key.
+        // A node's immediate dominator comes before it here and is most often the
+        // node just before it (a list) or the one before that's (siblings): its key
+        // id is remembered, not asked again.
+        let mut prev: [(u32, u32); 2] = [(NONE, NONE); 2];
         for (pre, &v) in by_pre.iter().enumerate() {
-            let Some(&key) = of.get(v as usize).filter(|&&k| k != NONE) else {
+            let r = self.retained.get(v as usize);
+            let d = self.idom.get(v as usize).copied().unwrap_or(NONE);
+            if d != NONE {
+                let kd = match prev.iter().find(|p| p.0 == d) {
+                    Some(p) => p.1,
+                    None => id_of(d, &mut keys),
+                };
+                prev[1] = (d, kd);
+                if let Some(row) = rows.get_mut(kd as usize) {
+                    row.shallow = row.shallow.saturating_sub(r);
+                }
+            }
+            let kv = id_of(v, &mut keys);
+            prev[0] = (v, kv);
+            let Some(row) = rows.get_mut(kv as usize) else {
                 continue;
             };
-            let row = &mut rows[key as usize];
             row.count += 1;
-            if pre as u32 >= open_end[key as usize] {
+            row.shallow += r;
+            if pre as u32 >= open_end[kv as usize] {
                 row.retained += self.retained.get(v as usize);
-                open_end[key as usize] = at[v as usize];
+                open_end[kv as usize] = at[v as usize];
             }
         }
         rows.sort_by(|a, b| {
@@ -583,8 +600,8 @@ impl Dominators {
 struct Dfs {
     nodes: usize,
     root: u32,
-    /// Preorder number -> node.
-    order: Vec<u32>,
+    /// Node -> preorder number (`NONE` when unreachable).
+    pre: Vec<u32>,
     /// DFS tree parent, by preorder number.
     parent: Vec<u32>,
     /// Reverse edges by preorder number without tree edges.
@@ -644,18 +661,23 @@ impl Dfs {
             }
         }
         let k = order.len();
-        order.shrink_to_fit();
+        // The reverse edges need node -> preorder only: `order`, its inverse, is
+        // built again once the forward edges may be gone (`finish`).
+        drop(order);
         parent.shrink_to_fit();
-        // 2. Reverse edges by preorder number, for reachable nodes, sources in
-        // preorder. A tree edge parent(w) -> w is left out: its semidominator
+        // 2. Reverse edges by preorder number, for reachable nodes (sources in node
+        // order: a row's order changes nothing but the order of `eval`'s calls). A tree edge parent(w) -> w is left out: its semidominator
         // candidate is always parent(w) (an unprocessed node evaluates to itself),
         // which is where w's semidominator starts.
         let rows = |f: &mut dyn FnMut(usize, u32)| {
-            for (pv, &v) in order.iter().enumerate() {
-                for &w in graph.successors(NodeId(v)) {
+            for (v, &pv) in pre.iter().enumerate() {
+                if pv == NONE {
+                    continue;
+                }
+                for &w in graph.successors(NodeId(v as u32)) {
                     if let Some(&pw) = pre.get(w as usize) {
-                        if pw != NONE && parent[pw as usize] != pv as u32 {
-                            f(pw as usize, pv as u32);
+                        if pw != NONE && parent[pw as usize] != pv {
+                            f(pw as usize, pv);
                         }
                     }
                 }
@@ -690,11 +712,10 @@ impl Dfs {
             roff[0] = 0;
             Rev::Csr(roff, redges)
         };
-        drop(pre);
         Dfs {
             nodes,
             root,
-            order,
+            pre,
             parent,
             rev,
         }
