@@ -119,8 +119,9 @@ impl Dominators {
     /// the tree edges (4k + 4e', or sorted pairs, 8e', when e' ≤ k) are built with
     /// `pre` and `parent` beside the forward edges, `order` dropped; here (the
     /// forward edges released or not) `order` is built again from `pre`, `pre`
-    /// dropped, then the 12-byte records; the results (immediate dominators,
-    /// retained bytes) are allocated once those are freed.
+    /// dropped, then the 8-byte forest records and the semidominators that are not
+    /// the DFS parent (a bit per node, 4 bytes each); the results (immediate
+    /// dominators, retained bytes) are allocated once those are freed.
     fn finish(dfs: Dfs, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
         let Dfs {
             nodes,
@@ -139,17 +140,23 @@ impl Dominators {
             }
         }
         drop(pre);
-        // Semidominators (by preorder numbers), eval with iterative path
-        // compression.
-        // One 12-byte record per node (semidominator, label, forest ancestor): eval
-        // touches one cache line per node on its path instead of three.
-        let mut t: Vec<Sla> = (0..k as u32)
-            .map(|i| Sla {
-                semi: i,
-                label: i,
+        // 2. Semidominators (by preorder numbers), in reverse preorder, with `eval`'s
+        // iterative path compression over the forest of processed nodes. `eval`
+        // needs only the smallest semidominator on a node's compressed path, not
+        // the node that has it (Lengauer–Tarjan's label): each node keeps that
+        // value beside its forest ancestor, an 8-byte record, and a path step reads
+        // one record instead of a label's semidominator elsewhere too.
+        let mut f: Vec<Forest> = (0..k as u32)
+            .map(|i| Forest {
                 ancestor: NONE,
+                best: i,
             })
             .collect();
+        // The semidominator is kept only where it is not the DFS parent (then the
+        // parent is the immediate dominator, and step 3 has nothing to do): a bit
+        // per node, and the values in reverse preorder.
+        let mut differs = vec![0u64; k.div_ceil(64)];
+        let mut semis: Vec<u32> = Vec::new();
         let mut path: Vec<u32> = Vec::new();
         // Pairs are consumed from the end (targets descending, as w).
         let mut end = match &rev {
@@ -157,7 +164,8 @@ impl Dominators {
             Rev::Csr(..) => 0,
         };
         for w in (1..k).rev() {
-            let mut s = parent[w].min(t[w].semi);
+            let p = parent[w];
+            let mut s = p;
             let sources: &[u32] = match &rev {
                 Rev::Csr(roff, redges) => redges
                     .get(roff[w] as usize..roff[w + 1] as usize)
@@ -165,8 +173,7 @@ impl Dominators {
                 Rev::Pairs(_) => &[],
             };
             for &v in sources {
-                let u = eval(v, &mut t, &mut path);
-                s = s.min(t[u as usize].semi);
+                s = s.min(eval(v, &mut f, &mut path));
             }
             if let Rev::Pairs(pairs) = &rev {
                 while let Some(&e) = end.checked_sub(1).and_then(|i| pairs.get(i)) {
@@ -174,25 +181,37 @@ impl Dominators {
                         break;
                     }
                     end -= 1;
-                    let u = eval(e as u32, &mut t, &mut path);
-                    s = s.min(t[u as usize].semi);
+                    s = s.min(eval(e as u32, &mut f, &mut path));
                 }
             }
-            t[w].semi = s;
-            t[w].ancestor = parent[w];
+            if s != p {
+                differs[w / 64] |= 1 << (w % 64);
+                semis.push(s);
+            }
+            f[w] = Forest {
+                ancestor: p,
+                best: s,
+            };
         }
         drop(path);
         drop(rev);
-        // 3. Immediate dominators: nearest common ancestor of parent and semi.
+        drop(f);
+        // 3. Immediate dominators: nearest common ancestor of parent and semi, in
+        // preorder (the semidominators kept are read back from the end).
         let mut idom_pre = parent;
         for w in 1..k {
+            if differs[w / 64] >> (w % 64) & 1 == 0 {
+                continue;
+            }
+            let Some(s) = semis.pop() else { break };
             let mut d = idom_pre[w];
-            while d != NONE && d > t[w].semi {
+            while d != NONE && d > s {
                 d = idom_pre[d as usize];
             }
             idom_pre[w] = d;
         }
-        drop(t);
+        drop(semis);
+        drop(differs);
         // 4. Back to node ids; retained sizes bottom-up (reverse preorder: every
         // node comes after its immediate dominator).
         let mut idom = vec![NONE; nodes];
@@ -608,6 +627,10 @@ struct Dfs {
     rev: Rev,
 }
 
+/// Calls its argument with (target, source), by preorder number, for every edge of
+/// the semidominator pass (see [`Dfs::csr`]).
+type EdgeRows<'a> = dyn Fn(&mut dyn FnMut(usize, u32)) + 'a;
+
 /// The semidominator pass's reverse edges (by preorder number, tree edges left
 /// out): whichever of the two is smaller.
 enum Rev {
@@ -624,13 +647,17 @@ impl Dfs {
 
         // 1. DFS preorder from the super-root, without a stack: when a node's
         // successors are done, its parent resumes after the edge to it (rows are
-        // sorted and deduplicated, so a binary search finds it).
+        // sorted and deduplicated, so a binary search finds it). Every edge is
+        // looked at once: one to a node already numbered is not a DFS tree edge,
+        // and goes to the semidominator pass's reverse edges (step 2) as a
+        // (target, source) pair — while there are no more of them than nodes.
         let mut pre = vec![NONE; nodes]; // node -> preorder number
-        let mut order: Vec<u32> = Vec::new(); // preorder number -> node
-        let mut parent: Vec<u32> = Vec::new(); // by preorder number
+                                         // By preorder number: the parent's node id during the DFS, then its
+                                         // preorder number.
+        let mut parent: Vec<u32> = Vec::new();
+        let mut pairs: Option<Vec<u64>> = Some(Vec::new());
         if let Some(p) = pre.get_mut(root as usize) {
             *p = 0;
-            order.push(root);
             parent.push(NONE);
             let (mut v, mut i) = (root, 0usize);
             loop {
@@ -639,19 +666,23 @@ impl Dfs {
                     i += 1;
                     if let Some(p) = pre.get_mut(w as usize) {
                         if *p == NONE {
-                            *p = order.len() as u32;
-                            parent.push(pre[v as usize]);
-                            order.push(w);
+                            *p = parent.len() as u32;
+                            parent.push(v);
                             (v, i) = (w, 0);
+                        } else if let Some(list) = &mut pairs {
+                            if list.len() < nodes {
+                                list.push(u64::from(*p) << 32 | u64::from(pre[v as usize]));
+                            } else {
+                                pairs = None;
+                            }
                         }
                     }
                     continue;
                 }
-                let up = parent[pre[v as usize] as usize];
-                if up == NONE {
+                let u = parent[pre[v as usize] as usize];
+                if u == NONE {
                     break;
                 }
-                let u = order[up as usize];
                 let s = graph.successors(NodeId(u));
                 i = match s.binary_search(&v) {
                     Ok(j) => j + 1,
@@ -660,15 +691,18 @@ impl Dfs {
                 v = u;
             }
         }
-        let k = order.len();
-        // The reverse edges need node -> preorder only: `order`, its inverse, is
-        // built again once the forward edges may be gone (`finish`).
-        drop(order);
+        let k = parent.len();
+        for p in parent.iter_mut() {
+            if let Some(&pp) = pre.get(*p as usize) {
+                *p = pp;
+            }
+        }
         parent.shrink_to_fit();
         // 2. Reverse edges by preorder number, for reachable nodes (sources in node
-        // order: a row's order changes nothing but the order of `eval`'s calls). A tree edge parent(w) -> w is left out: its semidominator
-        // candidate is always parent(w) (an unprocessed node evaluates to itself),
-        // which is where w's semidominator starts.
+        // order: a row's order changes nothing but the order of `eval`'s calls). A
+        // tree edge parent(w) -> w is left out: its semidominator candidate is
+        // always parent(w) (an unprocessed node evaluates to itself), which is where
+        // w's semidominator starts.
         let rows = |f: &mut dyn FnMut(usize, u32)| {
             for (v, &pv) in pre.iter().enumerate() {
                 if pv == NONE {
@@ -683,34 +717,16 @@ impl Dfs {
                 }
             }
         };
-        let mut count = 0usize;
-        rows(&mut |_, _| count += 1);
-        // Fewer such edges than nodes (most heaps: most pointers are tree edges):
-        // sorted (target, source) pairs, 8 bytes an edge, are smaller than a CSR's
-        // 4 bytes a node and an edge.
-        let rev = if count <= k {
-            let mut pairs = Vec::with_capacity(count);
-            rows(&mut |pw, pv| pairs.push((pw as u64) << 32 | u64::from(pv)));
-            pairs.sort_unstable();
-            Rev::Pairs(pairs)
-        } else {
-            let mut roff = vec![0u32; k + 1];
-            rows(&mut |pw, _| roff[pw + 1] += 1);
-            for i in 0..k {
-                roff[i + 1] += roff[i];
+        // No more such edges than reachable nodes (most heaps: most pointers are
+        // tree edges): sorted (target, source) pairs, 8 bytes an edge, are smaller
+        // than a CSR's 4 bytes a node and an edge.
+        let rev = match pairs.filter(|p| p.len() <= k) {
+            Some(mut pairs) => {
+                pairs.shrink_to_fit();
+                pairs.sort_unstable();
+                Rev::Pairs(pairs)
             }
-            let mut redges = vec![0u32; roff[k] as usize];
-            // roff[w] is the fill cursor of row w, then shifted back to the row
-            // starts.
-            rows(&mut |pw, pv| {
-                redges[roff[pw] as usize] = pv;
-                roff[pw] += 1;
-            });
-            for i in (1..=k).rev() {
-                roff[i] = roff[i - 1];
-            }
-            roff[0] = 0;
-            Rev::Csr(roff, redges)
+            None => Dfs::csr(k, &rows),
         };
         Dfs {
             nodes,
@@ -719,6 +735,29 @@ impl Dfs {
             parent,
             rev,
         }
+    }
+
+    /// The reverse edges as a CSR over `k` reachable nodes, from `rows`, which
+    /// calls its argument with (target, source) for each (twice: counts, then
+    /// fill).
+    fn csr(k: usize, rows: &EdgeRows<'_>) -> Rev {
+        let mut roff = vec![0u32; k + 1];
+        rows(&mut |pw, _| roff[pw + 1] += 1);
+        for i in 0..k {
+            roff[i + 1] += roff[i];
+        }
+        let mut redges = vec![0u32; roff[k] as usize];
+        // roff[w] is the fill cursor of row w, then shifted back to the row
+        // starts.
+        rows(&mut |pw, pv| {
+            redges[roff[pw] as usize] = pv;
+            roff[pw] += 1;
+        });
+        for i in (1..=k).rev() {
+            roff[i] = roff[i - 1];
+        }
+        roff[0] = 0;
+        Rev::Csr(roff, redges)
     }
 }
 
@@ -798,37 +837,41 @@ impl Retained {
     }
 }
 
-/// Lengauer–Tarjan `EVAL` with path compression, iteratively: the vertex of
-/// minimum semidominator on the compressed path from `v` to its forest root.
-fn eval(v: u32, t: &mut [Sla], path: &mut Vec<u32>) -> u32 {
-    if t[v as usize].ancestor == NONE {
+/// Lengauer–Tarjan `EVAL` with path compression, iteratively: the smallest
+/// semidominator on the compressed path from `v` to (not including) its forest
+/// root; `v` itself (its preorder number, its semidominator until processed) when
+/// `v` is not in the forest yet.
+fn eval(v: u32, f: &mut [Forest], path: &mut Vec<u32>) -> u32 {
+    let Some(&fv) = f.get(v as usize) else {
         return v;
+    };
+    if fv.ancestor == NONE {
+        return fv.best;
     }
     // Collect the path up to the node whose ancestor is a forest root.
     path.clear();
     let mut x = v;
-    while t[t[x as usize].ancestor as usize].ancestor != NONE {
+    while f[f[x as usize].ancestor as usize].ancestor != NONE {
         path.push(x);
-        x = t[x as usize].ancestor;
+        x = f[x as usize].ancestor;
     }
     // Compress from the top down.
     while let Some(y) = path.pop() {
-        let a = t[y as usize].ancestor as usize;
-        let (la, ly) = (t[a].label, t[y as usize].label);
-        if t[la as usize].semi < t[ly as usize].semi {
-            t[y as usize].label = la;
-        }
-        t[y as usize].ancestor = t[a].ancestor;
+        let a = f[f[y as usize].ancestor as usize];
+        let fy = &mut f[y as usize];
+        fy.best = fy.best.min(a.best);
+        fy.ancestor = a.ancestor;
     }
-    t[v as usize].label
+    f[v as usize].best
 }
 
-/// Semi-NCA's per-node state while computing semidominators (by preorder number).
+/// Semi-NCA's per-node state while computing semidominators (by preorder number):
+/// the forest ancestor (`NONE` until the node is processed) and the smallest
+/// semidominator on the compressed path to it.
 #[derive(Clone, Copy)]
-struct Sla {
-    semi: u32,
-    label: u32,
+struct Forest {
     ancestor: u32,
+    best: u32,
 }
 
 #[cfg(test)]
