@@ -114,14 +114,14 @@ impl Dominators {
     /// Semi-NCA, then retained sizes from `sizes(node_count)`.
     ///
     /// Memory, for `n` nodes, `k` reachable ones and `e'` edges between reachable
-    /// nodes that are not DFS tree edges: the DFS keeps `pre` (4n), `order` and
-    /// `parent` (4k each) and no stack; the reverse edges by preorder number without
-    /// the tree edges (4k + 4e', or sorted pairs, 8e', when e' ≤ k) are built with
-    /// `pre` and `parent` beside the forward edges, `order` dropped; here (the
-    /// forward edges released or not) `order` is built again from `pre`, `pre`
-    /// dropped, then the 8-byte forest records and the semidominators that are not
-    /// the DFS parent (a bit per node, 4 bytes each); the results (immediate
-    /// dominators, retained bytes) are allocated once those are freed.
+    /// nodes that are not DFS tree edges: beside the forward edges the DFS keeps
+    /// `pre` (4n) and `parent` (4k), no stack, and the reverse edges by preorder
+    /// number without the tree edges (sorted pairs, 8e', collected as it goes while
+    /// e' ≤ k; else a CSR, 4k + 4e', built after it); here (the forward edges
+    /// released or not) `order` (4k) is built from its inverse `pre`, `pre` dropped,
+    /// then the 8-byte forest records and the semidominators that are not the DFS
+    /// parent (a bit per node, 4 bytes each); the results (immediate dominators,
+    /// retained bytes) are allocated once those are freed.
     fn finish(dfs: Dfs, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
         let Dfs {
             nodes,
@@ -561,7 +561,7 @@ impl Dominators {
             row.count += 1;
             row.shallow += r;
             if pre as u32 >= open_end[kv as usize] {
-                row.retained += self.retained.get(v as usize);
+                row.retained += r;
                 open_end[kv as usize] = at[v as usize];
             }
         }
@@ -651,9 +651,10 @@ impl Dfs {
         // looked at once: one to a node already numbered is not a DFS tree edge,
         // and goes to the semidominator pass's reverse edges (step 2) as a
         // (target, source) pair — while there are no more of them than nodes.
-        let mut pre = vec![NONE; nodes]; // node -> preorder number
-                                         // By preorder number: the parent's node id during the DFS, then its
-                                         // preorder number.
+        // Node -> preorder number.
+        let mut pre = vec![NONE; nodes];
+        // By preorder number: the parent's node id during the DFS, then its
+        // preorder number.
         let mut parent: Vec<u32> = Vec::new();
         let mut pairs: Option<Vec<u64>> = Some(Vec::new());
         if let Some(p) = pre.get_mut(root as usize) {
