@@ -12,7 +12,11 @@
 //! * last, a virtual **super-root** with an edge to every root node.
 //!
 //! Edges are stored once, forward, in compressed sparse rows (`Vec<u32>` offsets and
-//! targets: 4 bytes per node and per edge), deduplicated per source. A pointer lands
+//! targets: 4 bytes per node and per edge), deduplicated per source — an object of
+//! more than 4 MiB whose pointers come from its type (a malloc header or
+//! `largeType`) is scanned in parts on all cores, its targets merged in a bitset, so
+//! a pointer array of 140 M slots over 1 M objects holds 1 M edges even while it is
+//! scanned. A pointer lands
 //! on an object as the runtime's `findObject` says: anywhere inside it, or in its
 //! malloc header. Pointers to free slots, stacks or outside the heap make no edge.
 //! Reverse edges ([`ObjectGraph::referrers`]) are built on first use; the forward
@@ -235,18 +239,28 @@ impl ObjectGraph {
         loop {
             let obj = objects.next();
             let end = obj.is_none();
+            // A huge object whose parts can be scanned apart is scanned alone, its
+            // parts in parallel, after the objects before it.
+            let mut huge = None;
             if let Some(obj) = obj {
                 if obj.id.0 < n && obj.id.0 >= next {
                     next = obj.id.0 + 1;
-                    batch.push(obj);
+                    if heap
+                        .splittable_words(&obj)
+                        .is_some_and(|w| w > 2 * PART_WORDS)
+                    {
+                        huge = Some(obj);
+                    } else {
+                        batch.push(obj);
+                    }
                 }
-                if batch.len() == BATCH {
+                if batch.len() == BATCH || (huge.is_some() && !batch.is_empty()) {
                     batches.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
                 }
             } else if !batch.is_empty() {
                 batches.push(std::mem::take(&mut batch));
             }
-            if batches.len() == par_batches || (end && !batches.is_empty()) {
+            if batches.len() == par_batches || ((end || huge.is_some()) && !batches.is_empty()) {
                 let rows: Vec<BatchRows> =
                     batches.par_iter().map(|b| scan_batch(heap, b)).collect();
                 for (lens, edges, warnings) in rows {
@@ -255,20 +269,21 @@ impl ObjectGraph {
                     }
                     let mut at = 0usize;
                     for (id, len) in lens {
-                        // Objects without a row keep the CSR aligned.
-                        while (g.off.len() as u32) <= id {
-                            g.off.push(g.edges.len() as u32);
-                        }
                         let row = edges.get(at..at + len as usize).unwrap_or(&[]);
-                        g.edges.extend_from_slice(row);
+                        g.push_row(id, row)
+                            .map_err(|e| too_many("edges in the graph", e))?;
                         at += len as usize;
-                        if g.edges.len() >= u32::MAX as usize {
-                            return Err(too_many("edges in the graph", g.edges.len() as u64));
-                        }
-                        g.off.push(g.edges.len() as u32);
                     }
                 }
                 batches.clear();
+            }
+            if let Some(obj) = huge {
+                let (row, warning) = scan_huge(heap, &obj, n, par_batches, PART_WORDS);
+                if let Some(w) = warning {
+                    g.warn(w);
+                }
+                g.push_row(obj.id.0, &row)
+                    .map_err(|e| too_many("edges in the graph", e))?;
             }
             if end {
                 break;
@@ -334,6 +349,21 @@ impl ObjectGraph {
         g.edges.shrink_to_fit();
         g.edge_count = g.edges.len();
         Ok(g)
+    }
+
+    /// Appends object `id`'s row (ids ascending; objects without a row before it
+    /// get empty ones, keeping the CSR aligned). Errs with the edge count when it
+    /// would pass `u32::MAX - 1`.
+    fn push_row(&mut self, id: u32, row: &[u32]) -> std::result::Result<(), u64> {
+        while (self.off.len() as u32) <= id {
+            self.off.push(self.edges.len() as u32);
+        }
+        self.edges.extend_from_slice(row);
+        if self.edges.len() >= u32::MAX as usize {
+            return Err(self.edges.len() as u64);
+        }
+        self.off.push(self.edges.len() as u32);
+        Ok(())
     }
 
     fn warn(&mut self, msg: String) {
@@ -729,6 +759,87 @@ fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
     (sc.lens, sc.edges, warnings)
 }
 
+/// Object words in one part of a huge object's scan (2 MiB on 64-bit): objects of
+/// more than two parts are scanned in parts, in parallel ([`scan_huge`]).
+const PART_WORDS: u64 = 1 << 18;
+
+/// The row of a huge object (one whose scan can be split:
+/// [`Heap::splittable_words`]): its parts of `part` words scanned in parallel, `par`
+/// at a time, each
+/// target kept once (a bitset over the `nodes` objects: a pointer array of a billion
+/// slots over a million objects keeps a million edges, not a billion while it is
+/// scanned), sorted. The first error of a part's scan is returned as a warning; the
+/// other parts are scanned all the same.
+fn scan_huge(
+    heap: &Heap<'_>,
+    obj: &crate::heap::Object,
+    nodes: u32,
+    par: usize,
+    part: u64,
+) -> (Vec<u32>, Option<String>) {
+    let words = heap.splittable_words(obj).unwrap_or(0);
+    let part = part.max(1);
+    let parts: Vec<std::ops::Range<u64>> = (0..words.div_ceil(part))
+        .map(|i| i * part..((i + 1) * part).min(words))
+        .collect();
+    let mut seen = vec![0u64; (nodes as usize).div_ceil(64)];
+    let mut row = Vec::new();
+    let mut warning = None;
+    for round in parts.chunks(par.max(1)) {
+        let found: Vec<(Vec<u32>, Option<String>)> = round
+            .par_iter()
+            .map(|r| scan_part(heap, obj, r.clone()))
+            .collect();
+        for (targets, w) in found {
+            if warning.is_none() {
+                warning = w;
+            }
+            for t in targets {
+                if let Some(word) = seen.get_mut(t as usize / 64) {
+                    let bit = 1u64 << (t % 64);
+                    if *word & bit == 0 {
+                        *word |= bit;
+                        row.push(t);
+                    }
+                }
+            }
+        }
+    }
+    row.sort_unstable();
+    (row, warning)
+}
+
+/// The targets of the pointers in words `range` of `obj` (repeats included), looked
+/// up [`LOOKUP`] at a time, and the scan's error as a warning.
+fn scan_part(
+    heap: &Heap<'_>,
+    obj: &crate::heap::Object,
+    range: std::ops::Range<u64>,
+) -> (Vec<u32>, Option<String>) {
+    let mut sc = BatchScan {
+        heap,
+        raw: Vec::with_capacity(LOOKUP),
+        spans: Vec::new(),
+        ids: Vec::new(),
+        pending: Vec::new(),
+        cur_from: 0,
+        cur_start: None,
+        lens: Vec::new(),
+        edges: Vec::new(),
+    };
+    let r = heap.scan_pointers_in(obj, range, |_, target| {
+        sc.raw.push(target);
+        if sc.raw.len() >= LOOKUP {
+            sc.look_up_raw();
+        }
+    });
+    sc.look_up_raw();
+    (
+        sc.edges,
+        r.err().map(|e| format!("object {:#x}: {e}", obj.addr)),
+    )
+}
+
 /// Pointers whose targets are looked up together ([`Heap::find_objects`]: the
 /// cache misses of different pointers overlap), gathered over several objects.
 const LOOKUP: usize = 1024;
@@ -771,6 +882,18 @@ impl BatchScan<'_, '_> {
                 _ => None,
             },
         }
+    }
+
+    /// Looks up every pointer in `raw` and appends the targets to `edges`, as they
+    /// come (no rows: [`scan_part`]).
+    fn look_up_raw(&mut self) {
+        self.look_up();
+        for i in 0..self.raw.len() {
+            if let Some(t) = self.target(i) {
+                self.edges.push(t);
+            }
+        }
+        self.raw.clear();
     }
 
     /// Ends the rows of the pending objects (after `look_up`).
@@ -852,6 +975,42 @@ fn dedup_tail(v: &mut Vec<u32>, start: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every object whose scan can be split, scanned in parts of 1 to 3 words (so
+    /// most are many parts, in rounds of 1 to 3), gives the row the batch scan gives
+    /// — on every corpus core.
+    #[test]
+    fn huge_object_rows_in_parts() {
+        use corefile::{Core, OpenOptions};
+        let mut split = 0;
+        for case in testkit::cases() {
+            let core = Core::open_with(
+                case.core_path(),
+                &OpenOptions::new().executable(case.exe_path()),
+            )
+            .unwrap();
+            let proc = crate::Process::new(&core).unwrap();
+            let Ok(heap) = Heap::new(&proc) else { continue };
+            let n = heap.object_count() as u32;
+            for obj in heap.objects() {
+                let Some(words) = heap.splittable_words(&obj) else {
+                    continue;
+                };
+                let (_, want, warnings) = scan_batch(&heap, std::slice::from_ref(&obj));
+                for (par, part) in [(1, 1), (2, 3), (3, 2)] {
+                    let (row, warning) = scan_huge(&heap, &obj, n, par, part);
+                    assert_eq!(
+                        row, want,
+                        "{}: {:#x} in parts of {part}",
+                        case.name, obj.addr
+                    );
+                    assert_eq!(warning.is_some(), !warnings.is_empty(), "{}", case.name);
+                }
+                split += usize::from(words > 1);
+            }
+        }
+        assert!(split > 0 || testkit::cases().is_empty());
+    }
 
     #[test]
     fn dedup() {

@@ -745,6 +745,7 @@ pub fn heap_profile(
         chunk: BATCH_CHUNK,
         chunks: BATCH_CHUNKS,
         cap: CHILDREN_CAP,
+        part: BIG_PART_WORDS,
         compact: 1 << 16,
     };
     walk_profile(proc, heap, roots, typing, retained, batch)
@@ -758,6 +759,9 @@ struct Batch {
     chunk: usize,
     chunks: usize,
     cap: usize,
+    /// Object words per part when an object too big for `cap` is scanned in
+    /// parts ([`scan_big`]).
+    part: u64,
     /// The walked prefix of the queue is dropped once it is this long and a quarter
     /// of the queue.
     compact: usize,
@@ -903,19 +907,8 @@ fn walk_profile(
                         }
                         item.error.map_or(Ok(()), |e| Err(*e))
                     }
-                    // Too big to buffer: scanned here, one pointer at a time.
-                    None => heap.scan_pointers_in(&obj, 0..u64::MAX, |offset, target| {
-                        let Landing::Object(cid, _) = land(heap, target) else {
-                            return;
-                        };
-                        if w.stack_of.get(cid.index()) != Some(&NONE) {
-                            return;
-                        }
-                        let Some(child) = heap.object(cid) else {
-                            return;
-                        };
-                        w.visit(&parent, offset, &child, None);
-                    }),
+                    // Too big to buffer: scanned here.
+                    None => scan_big(heap, &obj, &mut w, &parent, batch.part),
                 };
                 if let Err(e) = scanned {
                     if warnings.len() < 100 {
@@ -968,6 +961,71 @@ fn walk_profile(
 
 /// "Not yet reached" in [`heap_profile`]'s per-object arrays.
 const NONE: u32 = u32::MAX;
+
+/// The (offset, target) pointers of one part in [`scan_big`], and how its scan ended.
+type PartTargets = (Vec<(u64, ObjId)>, crate::error::Result<()>);
+
+/// Object words per part of [`scan_big`] (256 KiB on 64-bit; [`Batch::part`]).
+const BIG_PART_WORDS: u64 = 1 << 15;
+
+/// Visits the pointers of `obj`, an object too big to buffer, in slot order. When
+/// its scan can be split ([`Heap::splittable_words`]) it goes in rounds of parts:
+/// the targets of each round's parts not reached yet when it starts are found on
+/// all cores, then visited in slot order (`visit` checks again) — the visits one
+/// pointer at a time would make, and, if a part fails, its error once the pointers
+/// before it are visited.
+fn scan_big(
+    heap: &Heap<'_>,
+    obj: &Object,
+    w: &mut Walk<'_, '_>,
+    parent: &Parent,
+    part: u64,
+) -> crate::error::Result<()> {
+    use rayon::prelude::*;
+    let part = part.max(1);
+    let Some(words) = heap.splittable_words(obj) else {
+        return heap.scan_pointers_in(obj, 0..u64::MAX, |offset, target| {
+            let Landing::Object(cid, _) = land(heap, target) else {
+                return;
+            };
+            if w.stack_of.get(cid.index()) != Some(&NONE) {
+                return;
+            }
+            if let Some(child) = heap.object(cid) {
+                w.visit(parent, offset, &child, None);
+            }
+        });
+    };
+    let parts: Vec<std::ops::Range<u64>> = (0..words.div_ceil(part))
+        .map(|i| i * part..((i + 1) * part).min(words))
+        .collect();
+    for round in parts.chunks(4 * rayon::current_num_threads()) {
+        let stack_of = &w.stack_of;
+        let found: Vec<PartTargets> = round
+            .par_iter()
+            .map(|r| {
+                let mut v = Vec::new();
+                let res = heap.scan_pointers_in(obj, r.clone(), |offset, target| {
+                    if let Landing::Object(cid, _) = land(heap, target) {
+                        if stack_of.get(cid.index()) == Some(&NONE) {
+                            v.push((offset, cid));
+                        }
+                    }
+                });
+                (v, res)
+            })
+            .collect();
+        for (v, res) in found {
+            for (offset, cid) in v {
+                if let Some(child) = heap.object(cid) {
+                    w.visit(parent, offset, &child, None);
+                }
+            }
+            res?;
+        }
+    }
+    Ok(())
+}
 /// Queued objects [`heap_profile`] prepares per task.
 const BATCH_CHUNK: usize = 512;
 /// Tasks per batch.
@@ -1450,6 +1508,7 @@ mod tests {
                     chunk: 1,
                     chunks: 1,
                     cap: usize::MAX,
+                    part: BIG_PART_WORDS,
                     compact: usize::MAX,
                 })
             });
@@ -1460,12 +1519,14 @@ mod tests {
                     chunk: 3,
                     chunks: 4,
                     cap: 4,
+                    part: 2,
                     compact: 8,
                 },
                 Batch {
                     chunk: BATCH_CHUNK,
                     chunks: BATCH_CHUNKS,
                     cap: CHILDREN_CAP,
+                    part: BIG_PART_WORDS,
                     compact: 1 << 16,
                 },
             ];

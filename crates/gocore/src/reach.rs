@@ -515,17 +515,19 @@ fn scan<'s>(
                         .push(format!("object id {} has no object", id.0));
                     continue;
                 };
-                let words = obj.size / 8;
-                if words > BIG_WORDS {
-                    let mut at = BIG_WORDS;
-                    while at < words {
-                        let r = at..(at + BIG_WORDS).min(words);
-                        s.spawn(move |s| scan(s, heap, marks, acc, Vec::new(), Some((obj, r))));
-                        at += BIG_WORDS;
+                // Split only where a part's scan costs its own length (not from a
+                // bitmap walked from the object's start: Go 1.21's arena bitmap).
+                match heap.splittable_words(&obj) {
+                    Some(words) if words > BIG_WORDS => {
+                        let mut at = BIG_WORDS;
+                        while at < words {
+                            let r = at..(at + BIG_WORDS).min(words);
+                            s.spawn(move |s| scan(s, heap, marks, acc, Vec::new(), Some((obj, r))));
+                            at += BIG_WORDS;
+                        }
+                        (obj, 0..BIG_WORDS)
                     }
-                    (obj, 0..BIG_WORDS)
-                } else {
-                    (obj, 0..words)
+                    _ => (obj, 0..u64::MAX),
                 }
             }
         };

@@ -339,8 +339,18 @@ impl Heap<'_> {
         self.scan_pointers_in(obj, 0..u64::MAX, f)
     }
 
+    /// The number of words of `obj` when [`Heap::scan_pointers_in`] reads only the
+    /// words of its range — the object's pointers come from a type's mask (a malloc
+    /// header or `mspan.largeType`), so a huge object can be scanned in parts, each
+    /// costing its own length. `None` otherwise: from a span's or an arena's bitmap
+    /// (Go 1.21) every part would be walked from the object's start.
+    pub(crate) fn splittable_words(&self, obj: &Object) -> Option<u64> {
+        let ix = self.index.get(obj.span as usize)?;
+        matches!(ix.bits_kind, BitsKind::Header | BitsKind::Large).then(|| obj.size / self.ptr_size)
+    }
+
     /// [`Heap::scan_pointers`] over the object words `range` only (splitting the
-    /// scan of a huge object).
+    /// scan of a huge object: see [`Heap::splittable_words`]).
     pub(crate) fn scan_pointers_in(
         &self,
         obj: &Object,
