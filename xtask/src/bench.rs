@@ -13,6 +13,12 @@
 //! after reading it) and each type the fixture counted must have exactly its count.
 //! A failed check fails the run (after the table is printed).
 //!
+//! Then `histogram` and `top` run on b20 with less memory than its core
+//! ([`LIMITED`]: a memory cgroup, v1 or v2, the core evicted from the page cache
+//! first) and must print what they print without the limit; where no cgroup can be
+//! made (not root, no memory controller) the table says so (`--no-limited` skips
+//! them).
+//!
 //! The table goes between the `bench:begin`/`bench:end` markers of
 //! `docs/performance.md`, with the machine description.
 
@@ -66,6 +72,7 @@ struct Opts {
     threads: Vec<usize>,
     write: bool,
     check: bool,
+    limited: bool,
     timeout: Duration,
 }
 
@@ -78,6 +85,7 @@ fn parse(args: &[String]) -> Result<Opts> {
         threads: vec![2, 1],
         write: true,
         check: true,
+        limited: true,
         timeout: Duration::from_secs(120),
     };
     let mut it = args.iter();
@@ -106,6 +114,7 @@ fn parse(args: &[String]) -> Result<Opts> {
             }
             "--no-write" => o.write = false,
             "--no-check" => o.check = false,
+            "--no-limited" => o.limited = false,
             "--timeout" => {
                 o.timeout = Duration::from_secs(val()?.parse().context("--timeout needs seconds")?)
             }
@@ -490,6 +499,31 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
             }
         }
     }
+    // Less memory than the core: on b20 (else the largest core measured).
+    let mut limited = String::new();
+    let big = workloads
+        .iter()
+        .find(|w| *w == "b20")
+        .or_else(|| {
+            workloads
+                .iter()
+                .max_by_key(|w| fs::metadata(o.dir.join(w).join("core")).map_or(0, |m| m.len()))
+        })
+        .filter(|_| o.limited);
+    if let Some(w) = big {
+        println!("{w}: with less memory than the core (a memory cgroup, page cache cold)");
+        match limited_runs(&gocore, &o.dir.join(w), w, &scratch, o.timeout) {
+            Ok(rows) => limited = rows,
+            Err(e) if format!("{e:#}").contains("output differs") => {
+                eprintln!("{e:#}");
+                all_ok = false;
+            }
+            Err(e) => {
+                println!("  not run: {e:#}");
+                limited = format!("Not run here: {e:#}.\n");
+            }
+        }
+    }
     let mut t = String::new();
     let _ = writeln!(t, "Machine: {machine}.  ");
     let _ = writeln!(
@@ -539,6 +573,13 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
             );
         }
     }
+    if !limited.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nWith less memory than the core (`histogram --json` and `top --json` in a memory cgroup limited below the core's size, the core evicted from the page cache first, so every page read is charged to the run and must be dropped again; 2 threads; the output compared with an unlimited run):\n"
+        );
+        t.push_str(&limited);
+    }
     println!("\n{t}");
     if o.write {
         let doc = root.join("docs").join("performance.md");
@@ -554,4 +595,173 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
         bail!("a check or a run failed (see above)");
     }
     Ok(())
+}
+
+/// Runs with less memory than the core: (command, memory limit). The core is
+/// evicted from the page cache first (`POSIX_FADV_DONTNEED`), so every page the run
+/// reads is charged to its cgroup and must be dropped again to stay under the limit.
+const LIMITED: &[(&str, u64)] = &[("histogram", 640 << 20), ("top", 1 << 30)];
+
+/// A memory cgroup of our own (v1 `memory.limit_in_bytes` or v2 `memory.max`), made
+/// under the one this process is in; removed when dropped.
+struct Cgroup {
+    dir: PathBuf,
+    limit_file: &'static str,
+    peak_file: &'static str,
+}
+
+impl Cgroup {
+    fn new(name: &str) -> Result<Cgroup> {
+        let own = fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
+        // cgroup v1's memory controller, else the v2 hierarchy with it enabled.
+        let v1 = own.lines().find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctl, path) = (f.next()?, f.next()?, f.next()?);
+            ctl.split(',')
+                .any(|c| c == "memory")
+                .then(|| path.to_string())
+        });
+        let (dir, limit_file, peak_file) = match v1 {
+            Some(path) => (
+                PathBuf::from(format!("/sys/fs/cgroup/memory{path}")).join(name),
+                "memory.limit_in_bytes",
+                "memory.max_usage_in_bytes",
+            ),
+            None => {
+                let path = own
+                    .lines()
+                    .find_map(|l| l.strip_prefix("0::"))
+                    .context("no memory cgroup (v1) and no cgroup v2 hierarchy")?;
+                let parent = PathBuf::from(format!("/sys/fs/cgroup{path}"));
+                let ctl =
+                    fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+                if !ctl.split_whitespace().any(|c| c == "memory") {
+                    bail!(
+                        "the memory controller is not enabled below {}",
+                        parent.display()
+                    );
+                }
+                (parent.join(name), "memory.max", "memory.peak")
+            }
+        };
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Cgroup {
+            dir,
+            limit_file,
+            peak_file,
+        })
+    }
+
+    fn set_limit(&self, bytes: u64) -> Result<()> {
+        let f = self.dir.join(self.limit_file);
+        fs::write(&f, bytes.to_string()).with_context(|| format!("writing {}", f.display()))
+    }
+
+    /// The most memory (anonymous and page cache) charged to it at once.
+    fn peak(&self) -> Option<u64> {
+        fs::read_to_string(self.dir.join(self.peak_file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// Drops `path`'s pages from the page cache (those nobody maps).
+fn evict(path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(path)?;
+    // SAFETY: an advisory call on a descriptor we own; it reads no memory of ours.
+    let r = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if r != 0 {
+        bail!("posix_fadvise on {}: error {r}", path.display());
+    }
+    Ok(())
+}
+
+/// [`LIMITED`] on the workload `w`: each command with the page cache warm and no
+/// limit, then in a memory cgroup below the core's size with the core evicted from
+/// the page cache; its JSON output must be the same. The table's rows, or why
+/// there are none.
+fn limited_runs(
+    gocore: &Path,
+    dir: &Path,
+    w: &str,
+    scratch: &Path,
+    timeout: Duration,
+) -> Result<String> {
+    let core = dir.join("core");
+    let core_size = fs::metadata(&core)?.len();
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| workload | core | command | memory limit | wall s (page cache cold) | peak RSS | peak anon | cgroup peak | output |"
+    );
+    let _ = writeln!(t, "|---|---:|---|---:|---:|---:|---:|---:|---|");
+    for &(cmd, limit) in LIMITED {
+        if limit >= core_size {
+            continue;
+        }
+        let args: Vec<String> = vec![cmd.into(), core.display().to_string(), "--json".into()];
+        let want = scratch.join(format!("{cmd}-unlimited.json"));
+        let got = scratch.join(format!("{cmd}-limited.json"));
+        warm(&core)?;
+        let free = measure(gocore, &args, 2, Some(&want), timeout)?;
+        // A cgroup per run: its peak is this run's.
+        let cg = Cgroup::new(&format!("gocore-bench-{}-{cmd}", std::process::id()))?;
+        evict(&core)?;
+        cg.set_limit(limit)?;
+        // The shell puts itself in the cgroup, then becomes gocore (same pid: the
+        // measurement follows it).
+        let procs = cg.dir.join("cgroup.procs");
+        let mut wrapped = vec![
+            "-c".to_string(),
+            format!("echo $$ > '{}' && exec \"$0\" \"$@\"", procs.display()),
+            gocore.display().to_string(),
+        ];
+        wrapped.extend(args.iter().cloned());
+        let r = measure(Path::new("/bin/sh"), &wrapped, 2, Some(&got), timeout)?;
+        let same = free.ok && r.ok && fs::read(&want)? == fs::read(&got)?;
+        println!(
+            "  {cmd} in {} of memory (core {}): {:.2}s, RSS {}, cgroup peak {}, output {}",
+            human(limit),
+            human(core_size),
+            r.wall,
+            human(r.max_rss),
+            cg.peak().map_or("?".into(), human),
+            if same { "the same" } else { "DIFFERENT" }
+        );
+        let _ = writeln!(
+            t,
+            "| {w} | {} | {cmd} --json | {} | {:.2} | {} | {} | {} | {} |",
+            human(core_size),
+            human(limit),
+            r.wall,
+            human(r.max_rss),
+            human(r.peak_anon),
+            cg.peak().map_or("?".into(), human),
+            if same {
+                "same as unlimited".to_string()
+            } else {
+                format!("**differs** ({})", r.status)
+            }
+        );
+        let _ = fs::remove_file(&want);
+        let _ = fs::remove_file(&got);
+        if !same {
+            bail!(
+                "{cmd} on {w} under a {} memory limit: output differs or failed ({})\n{t}",
+                human(limit),
+                r.status
+            );
+        }
+    }
+    warm(&core)?;
+    Ok(t)
 }

@@ -63,9 +63,11 @@ commands:
       (1.2 M to 20 M objects), `all` every workload and the curve
   bench [--dir DIR] [--workloads b6,b20,...] [--commands overview,histogram,...]
         [--repeat N] [--threads 2,1] [--timeout SECS] [--no-write] [--no-check]
+        [--no-limited]
       run the release `gocore` on each big core and command: wall time, objects/s, peak
       RSS, peak anonymous memory per object; check object counts against the truth;
-      write the table into docs/performance.md
+      run histogram and top on b20 in a memory cgroup smaller than its core (cold page
+      cache) and compare their output; write the table into docs/performance.md
 
   --jobs defaults to 2, --timeout (per program run) to 60 s.
   GOCORE_CACHE: cache dir (default ~/.cache/gocore); GOCORE_PROGRAMS_DIR: use fixture
