@@ -27,11 +27,15 @@ pub struct HistogramArgs {
 pub fn run(args: &HistogramArgs) -> anyhow::Result<ExitCode> {
     let a = &args.core;
     super::objects::with_heap(a, |proc, heap| {
-        let phase = crate::progress::phase(if args.live {
-            "typing and marking objects"
+        let phase = if args.live {
+            crate::progress::phase_over(
+                "typing and marking objects",
+                heap.progress(),
+                &[gocore::Stage::Typing, gocore::Stage::Marking],
+            )
         } else {
-            "typing objects"
-        });
+            crate::progress::phase_over("typing objects", heap.progress(), &[gocore::Stage::Typing])
+        };
         let (typing, reach) = super::top::beside(
             || Some(gocore::Typing::compute(proc, heap)),
             || {

@@ -206,6 +206,11 @@ fn go_view(core: &corefile::Core) -> GoView {
     let bytes = heap.objects().map(|o| heap.span(&o).elemsize).sum();
     v.heap = Some(Ok((heap.object_count(), bytes)));
     // Typing on a thread of its own beside roots and marking.
+    let phase = crate::progress::phase_over(
+        "typing and marking objects",
+        heap.progress(),
+        &[gocore::Stage::Typing, gocore::Stage::Marking],
+    );
     let (typing, (roots, reach)) = super::top::beside(
         || Some(Typing::compute(&proc, &heap)),
         || match RootSet::collect(&proc, &heap) {
@@ -216,6 +221,7 @@ fn go_view(core: &corefile::Core) -> GoView {
             Err(e) => (Err(e), None),
         },
     );
+    drop(phase);
     let roots = match roots {
         Ok(r) => r,
         Err(e) => {

@@ -46,6 +46,20 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
                 None
             }
         };
+        let stages: &[gocore::Stage] = if a.no_retained {
+            &[gocore::Stage::Typing]
+        } else {
+            &[
+                gocore::Stage::Typing,
+                gocore::Stage::Graph,
+                gocore::Stage::Dominators,
+            ]
+        };
+        let phase = crate::progress::phase_over(
+            "typing objects, building the object graph and retained sizes",
+            heap.progress(),
+            stages,
+        );
         let (typing, rest) = super::top::beside(typing_of, || {
             let roots = RootSet::collect(proc, heap).context("collecting roots")?;
             for w in roots.warnings() {
@@ -68,10 +82,12 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
             };
             anyhow::Ok((roots, dom))
         });
+        drop(phase);
         let (roots, dom) = rest?;
         let retained = dom
             .as_ref()
             .map(|(g, d)| move |id: gocore::ObjId| d.retained(g.object_node(id)));
+        let phase = crate::progress::phase("walking the heap for the profile");
         let p = match (&dom, a.dominators) {
             (Some((g, d)), true) => {
                 gocore::pprof::dominator_profile(proc, heap, g, d, typing.as_ref())
@@ -87,6 +103,7 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
                     .map(|f| f as &(dyn Fn(gocore::ObjId) -> u64 + Sync)),
             ),
         };
+        drop(phase);
         for w in &p.warnings {
             eprintln!("gocore: warning: {w}");
         }

@@ -189,11 +189,24 @@ pub fn with_analysis_early<E, R>(
         // Typing needs only the heap; roots, the object graph and the dominator tree
         // are built beside it, on the other threads (the graph scan is parallel
         // too). One spinner for all (two would draw over each other).
-        let phase = crate::progress::phase(if types {
-            "typing objects, collecting roots, building the object graph and retained sizes"
+        let stages: &[gocore::Stage] = if types {
+            &[
+                gocore::Stage::Typing,
+                gocore::Stage::Graph,
+                gocore::Stage::Dominators,
+            ]
         } else {
-            "collecting roots, building the object graph and retained sizes"
-        });
+            &[gocore::Stage::Graph, gocore::Stage::Dominators]
+        };
+        let phase = crate::progress::phase_over(
+            if types {
+                "typing objects, collecting roots, building the object graph and retained sizes"
+            } else {
+                "collecting roots, building the object graph and retained sizes"
+            },
+            heap.progress(),
+            stages,
+        );
         let typing_of = || {
             if !types {
                 return None;

@@ -36,6 +36,7 @@ use std::sync::OnceLock;
 
 use crate::graph::{NodeId, ObjectGraph};
 use crate::heap::Heap;
+use crate::progress::{Progress, Stage, STEP};
 
 /// No node (unreachable, or the super-root's parent).
 const NONE: u32 = u32::MAX;
@@ -70,7 +71,8 @@ impl Dominators {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compute(graph: &ObjectGraph, heap: &Heap<'_>) -> Dominators {
-        Dominators::finish(Dfs::new(graph), object_sizes(heap))
+        let p = Some(heap.counters());
+        Dominators::finish(Dfs::new(graph, p), object_sizes(heap), p)
     }
 
     /// [`Dominators::compute`], freeing the graph's forward edges
@@ -91,9 +93,10 @@ impl Dominators {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compute_releasing(graph: &mut ObjectGraph, heap: &Heap<'_>) -> Dominators {
-        let dfs = Dfs::new(graph);
+        let p = Some(heap.counters());
+        let dfs = Dfs::new(graph, p);
         graph.release_successors();
-        Dominators::finish(dfs, object_sizes(heap))
+        Dominators::finish(dfs, object_sizes(heap), p)
     }
 
     /// [`Dominators::compute`] with explicit node sizes (`sizes[node]`; missing
@@ -108,7 +111,7 @@ impl Dominators {
     /// assert_eq!(dom.retained(gocore::NodeId(1)), 20);
     /// ```
     pub fn with_sizes(graph: &ObjectGraph, sizes: Vec<u64>) -> Dominators {
-        Dominators::finish(Dfs::new(graph), explicit_sizes(sizes))
+        Dominators::finish(Dfs::new(graph, None), explicit_sizes(sizes), None)
     }
 
     /// Semi-NCA, then retained sizes from `sizes(node_count)`.
@@ -122,7 +125,11 @@ impl Dominators {
     /// then the 8-byte forest records and the semidominators that are not the DFS
     /// parent (a bit per node, 4 bytes each); the results (immediate dominators,
     /// retained bytes) are allocated once those are freed.
-    fn finish(dfs: Dfs, sizes: impl FnOnce(usize) -> Vec<u64>) -> Dominators {
+    fn finish(
+        dfs: Dfs,
+        sizes: impl FnOnce(usize) -> Vec<u64>,
+        progress: Option<&Progress>,
+    ) -> Dominators {
         let Dfs {
             nodes,
             root,
@@ -164,6 +171,11 @@ impl Dominators {
             Rev::Csr(..) => 0,
         };
         for w in (1..k).rev() {
+            if w as u64 % STEP == 0 {
+                if let Some(pr) = progress {
+                    pr.add(Stage::Dominators, STEP);
+                }
+            }
             let p = parent[w];
             let mut s = p;
             let sources: &[u32] = match &rev {
@@ -237,6 +249,9 @@ impl Dominators {
             }
         }
         let retained = Retained::pack(retained, root);
+        if let Some(pr) = progress {
+            pr.finish(Stage::Dominators);
+        }
         Dominators {
             idom,
             retained,
@@ -641,9 +656,13 @@ enum Rev {
 }
 
 impl Dfs {
-    fn new(graph: &ObjectGraph) -> Dfs {
+    fn new(graph: &ObjectGraph, progress: Option<&Progress>) -> Dfs {
         let nodes = graph.node_count();
         let root = graph.super_root().0;
+        // Two units a node: numbered here, given a semidominator in `finish`.
+        if let Some(p) = progress {
+            p.start(Stage::Dominators, 2 * nodes as u64);
+        }
 
         // 1. DFS preorder from the super-root, without a stack: when a node's
         // successors are done, its parent resumes after the edge to it (rows are
@@ -670,6 +689,11 @@ impl Dfs {
                             *p = parent.len() as u32;
                             parent.push(v);
                             (v, i) = (w, 0);
+                            if *p as u64 % STEP == 0 {
+                                if let Some(pr) = progress {
+                                    pr.add(Stage::Dominators, STEP);
+                                }
+                            }
                         } else if let Some(list) = &mut pairs {
                             if list.len() < nodes {
                                 list.push(u64::from(*p) << 32 | u64::from(pre[v as usize]));
@@ -916,10 +940,10 @@ mod tests {
         ] {
             let (mut g, sizes) = graph(n, m, seed);
             let want = Dominators::with_sizes(&g, sizes.clone());
-            let dfs = Dfs::new(&g);
+            let dfs = Dfs::new(&g, None);
             g.release_successors();
             assert!(g.successors(g.super_root()).is_empty());
-            let got = Dominators::finish(dfs, explicit_sizes(sizes));
+            let got = Dominators::finish(dfs, explicit_sizes(sizes), None);
             assert_eq!(got.idom, want.idom, "n={n}");
             for v in 0..g.node_count() {
                 assert_eq!(got.retained.get(v), want.retained.get(v), "n={n}");

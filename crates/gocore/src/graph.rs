@@ -236,6 +236,8 @@ impl ObjectGraph {
         let mut batches: Vec<Vec<crate::heap::Object>> = Vec::new();
         let mut next = 0u32;
         let mut objects = heap.objects();
+        let progress = heap.counters();
+        progress.start(crate::Stage::Graph, u64::from(n));
         loop {
             let obj = objects.next();
             let end = obj.is_none();
@@ -263,6 +265,10 @@ impl ObjectGraph {
             if batches.len() == par_batches || ((end || huge.is_some()) && !batches.is_empty()) {
                 let rows: Vec<BatchRows> =
                     batches.par_iter().map(|b| scan_batch(heap, b)).collect();
+                progress.add(
+                    crate::Stage::Graph,
+                    batches.iter().map(|b| b.len() as u64).sum(),
+                );
                 for (lens, edges, warnings) in rows {
                     for w in warnings {
                         g.warn(w);
@@ -284,6 +290,7 @@ impl ObjectGraph {
                 }
                 g.push_row(obj.id.0, &row)
                     .map_err(|e| too_many("edges in the graph", e))?;
+                progress.add(crate::Stage::Graph, 1);
             }
             if end {
                 break;
@@ -348,6 +355,7 @@ impl ObjectGraph {
         g.off.push(g.edges.len() as u32);
         g.edges.shrink_to_fit();
         g.edge_count = g.edges.len();
+        progress.finish(crate::Stage::Graph);
         Ok(g)
     }
 

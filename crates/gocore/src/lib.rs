@@ -35,6 +35,7 @@ mod leaks;
 mod paths;
 pub mod pprof;
 mod process;
+mod progress;
 mod reach;
 mod region;
 mod roots;
@@ -56,6 +57,7 @@ pub use heap::{
 pub use leaks::{GoroutineLeak, LeakOptions, LeakReport, Suspect, TypeGroup};
 pub use paths::{paths_to, LabelledPath, PathLabeler, PathStep, Referrer};
 pub use process::Process;
+pub use progress::{Progress, Stage};
 pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};
 pub use region::{Region, MAX_ELEMS, MAX_STRING};
 pub use roots::{Root, RootKind, RootOptions, RootSet};

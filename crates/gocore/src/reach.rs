@@ -287,6 +287,8 @@ impl Reachability {
         // so the marked set and the edge counts do not depend on the schedule; the
         // bad pointers kept and the warnings are sorted.
         let acc = std::sync::Mutex::new(Acc::default());
+        heap.counters()
+            .start(crate::Stage::Marking, heap.object_count());
         rayon::scope(|s| {
             for chunk in work.chunks(SPLIT) {
                 let stack = chunk.to_vec();
@@ -306,6 +308,7 @@ impl Reachability {
             r.warn(w);
         }
         r.live = marks.into_set();
+        heap.counters().finish(crate::Stage::Marking);
         for obj in heap.objects() {
             let slot = obj.size + (obj.addr - obj.slot);
             r.all_bytes += slot;
@@ -501,11 +504,18 @@ fn scan<'s>(
     mut part: Option<(Object, std::ops::Range<u64>)>,
 ) {
     let mut mine = Acc::default();
+    // Objects taken off the stack, not yet added to the progress counters.
+    let mut taken = 0u64;
     loop {
         let (obj, range) = match part.take() {
             Some(p) => p,
             None => {
                 let Some(id) = stack.pop() else { break };
+                taken += 1;
+                if taken == crate::progress::STEP {
+                    heap.counters().add(crate::Stage::Marking, taken);
+                    taken = 0;
+                }
                 if stack.len() >= 2 * SPLIT {
                     let half = stack.split_off(stack.len() - SPLIT);
                     s.spawn(move |s| scan(s, heap, marks, acc, half, None));
@@ -557,6 +567,7 @@ fn scan<'s>(
             mine.warnings.push(format!("object {:#x}: {e}", obj.addr));
         }
     }
+    heap.counters().add(crate::Stage::Marking, taken);
     let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
     a.edges.merge(&mine.edges);
     a.bad.extend(mine.bad);

@@ -660,6 +660,7 @@ impl Typing {
         };
         let timing = std::env::var_os("GOCORE_TIMING").is_some();
         let t0 = std::time::Instant::now();
+        heap.counters().start(crate::Stage::Typing, n as u64);
         b.arena_chunks();
         b.headers();
         b.globals();
@@ -705,6 +706,7 @@ impl Typing {
         }
         let mut out = b.out;
         out.types = b.data.into_iter().map(|d| d.entry).collect();
+        heap.counters().finish(crate::Stage::Typing);
         Ok(out)
     }
 
@@ -1517,6 +1519,11 @@ impl Builder<'_, '_, '_> {
         // Depth first (see the module docs): a chain stays in cache.
         while let Some((addr, id, n)) = self.work.pop() {
             self.work_done += 1;
+            if self.work_done % crate::progress::STEP == 0 {
+                self.heap
+                    .counters()
+                    .add(crate::Stage::Typing, crate::progress::STEP);
+            }
             if self.work_done > MAX_WORK {
                 self.warn(format!("stopped after {MAX_WORK} work items"));
                 return;

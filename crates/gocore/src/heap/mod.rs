@@ -413,6 +413,7 @@ pub struct Heap<'a> {
     arenas: Arenas,
     ptr_size: u64,
     warnings: Vec<String>,
+    progress: std::sync::Arc<crate::Progress>,
 }
 
 impl std::fmt::Debug for Heap<'_> {
@@ -858,6 +859,7 @@ impl<'a> Heap<'a> {
             arenas: Arenas::default(),
             ptr_size,
             warnings,
+            progress: Default::default(),
         };
         match layout {
             PointerLayout::ArenaBitmap => heap.arenas = heap.load_arenas(proc)?,
@@ -1037,6 +1039,26 @@ impl<'a> Heap<'a> {
         let i = i.checked_sub(1)?;
         let s = self.spans.get(i)?;
         (addr < s.end()).then_some(i)
+    }
+
+    /// How far typing, marking, the object graph and the dominator tree over this
+    /// heap have got ([`Progress`](crate::Progress)): a handle another thread can
+    /// keep and read while they run.
+    ///
+    /// ```no_run
+    /// # let core = corefile::Core::open("core")?;
+    /// # let proc = gocore::Process::new(&core)?;
+    /// # let heap = gocore::Heap::new(&proc)?;
+    /// let (done, total) = heap.progress().get(gocore::Stage::Graph);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn progress(&self) -> std::sync::Arc<crate::Progress> {
+        self.progress.clone()
+    }
+
+    /// The counters themselves, for the stages to advance.
+    pub(crate) fn counters(&self) -> &crate::Progress {
+        &self.progress
     }
 
     /// Number of allocated objects.
