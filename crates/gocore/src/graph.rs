@@ -236,6 +236,8 @@ impl ObjectGraph {
         let mut batches: Vec<Vec<crate::heap::Object>> = Vec::new();
         let mut next = 0u32;
         let mut objects = heap.objects();
+        // A bit per object for the huge objects' rows (made on the first).
+        let mut seen: Vec<u64> = Vec::new();
         let progress = heap.counters();
         progress.start(crate::Stage::Graph, u64::from(n));
         loop {
@@ -284,7 +286,10 @@ impl ObjectGraph {
                 batches.clear();
             }
             if let Some(obj) = huge {
-                let (row, warning) = scan_huge(heap, &obj, n, par_batches, PART_WORDS);
+                if seen.is_empty() {
+                    seen = vec![0u64; (n as usize).div_ceil(64)];
+                }
+                let (row, warning) = scan_huge(heap, &obj, &mut seen, par_batches, PART_WORDS);
                 if let Some(w) = warning {
                     g.warn(w);
                 }
@@ -773,15 +778,14 @@ const PART_WORDS: u64 = 1 << 18;
 
 /// The row of a huge object (one whose scan can be split:
 /// [`Heap::splittable_words`]): its parts of `part` words scanned in parallel, `par`
-/// at a time, each
-/// target kept once (a bitset over the `nodes` objects: a pointer array of a billion
-/// slots over a million objects keeps a million edges, not a billion while it is
-/// scanned), sorted. The first error of a part's scan is returned as a warning; the
-/// other parts are scanned all the same.
+/// at a time, each target kept once (`seen`, a bit per object, all clear, and clear
+/// again on return: a pointer array of a billion slots over a million objects keeps
+/// a million edges, not a billion while it is scanned), sorted. The first error of a
+/// part's scan is returned as a warning; the other parts are scanned all the same.
 fn scan_huge(
     heap: &Heap<'_>,
     obj: &crate::heap::Object,
-    nodes: u32,
+    seen: &mut [u64],
     par: usize,
     part: u64,
 ) -> (Vec<u32>, Option<String>) {
@@ -790,7 +794,6 @@ fn scan_huge(
     let parts: Vec<std::ops::Range<u64>> = (0..words.div_ceil(part))
         .map(|i| i * part..((i + 1) * part).min(words))
         .collect();
-    let mut seen = vec![0u64; (nodes as usize).div_ceil(64)];
     let mut row = Vec::new();
     let mut warning = None;
     for round in parts.chunks(par.max(1)) {
@@ -811,6 +814,11 @@ fn scan_huge(
                     }
                 }
             }
+        }
+    }
+    for &t in &row {
+        if let Some(word) = seen.get_mut(t as usize / 64) {
+            *word = 0;
         }
     }
     row.sort_unstable();
@@ -999,14 +1007,15 @@ mod tests {
             .unwrap();
             let proc = crate::Process::new(&core).unwrap();
             let Ok(heap) = Heap::new(&proc) else { continue };
-            let n = heap.object_count() as u32;
+            let mut seen = vec![0u64; (heap.object_count() as usize).div_ceil(64)];
             for obj in heap.objects() {
                 let Some(words) = heap.splittable_words(&obj) else {
                     continue;
                 };
                 let (_, want, warnings) = scan_batch(&heap, std::slice::from_ref(&obj));
                 for (par, part) in [(1, 1), (2, 3), (3, 2)] {
-                    let (row, warning) = scan_huge(&heap, &obj, n, par, part);
+                    let (row, warning) = scan_huge(&heap, &obj, &mut seen, par, part);
+                    assert!(seen.iter().all(|&w| w == 0), "{}: bits left set", case.name);
                     assert_eq!(
                         row, want,
                         "{}: {:#x} in parts of {part}",
