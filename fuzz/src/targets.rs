@@ -22,7 +22,10 @@ use std::sync::{Mutex, OnceLock};
 
 use corefile::{Core, Memory, OpenOptions};
 use gobinary::GoBinary;
-use gocore::{Breakdown, Heap, Process, Reachability, RootSet, Typing};
+use gocore::{
+    paths_to, Breakdown, Dominators, Heap, LeakOptions, LeakReport, ObjectGraph, Process,
+    Reachability, RootSet, Typing,
+};
 
 /// A little-endian reader over the fuzz input.
 struct Input<'a>(&'a [u8]);
@@ -362,13 +365,14 @@ pub struct Analysis {
 
 /// Runs the whole runtime model over `core`, as the CLI's commands do: process,
 /// goroutines and their stacks, heap objects and their pointers, roots,
-/// reachability, typing and the memory breakdown.
+/// reachability, typing, the retention analyses (object graph, dominator tree,
+/// paths, leak suspects, pprof profiles) and the memory breakdown.
 pub fn analyze(core: &Core) -> Analysis {
     analyze_stages(core, true, true)
 }
 
-/// [`analyze`], with typing and the breakdown optional (they cost the most per
-/// input; the fuzz target lets the input choose).
+/// [`analyze`], with typing (and the retention analyses after it) and the breakdown
+/// optional (they cost the most per input; the fuzz target lets the input choose).
 pub fn analyze_stages(core: &Core, typing: bool, breakdown: bool) -> Analysis {
     let mut a = Analysis {
         warnings: core.warnings().len(),
@@ -448,13 +452,18 @@ pub fn analyze_stages(core: &Core, typing: bool, breakdown: bool) -> Analysis {
         }
     };
     if typing {
-        match Typing::compute(&proc, &heap) {
+        let t = match Typing::compute(&proc, &heap) {
             Ok(t) => {
                 a.warnings += t.warnings().len();
                 let _ = t.histogram(&heap, |_| true);
+                Some(t)
             }
-            Err(e) => a.stage_errors.push(format!("typing: {e}")),
-        }
+            Err(e) => {
+                a.stage_errors.push(format!("typing: {e}"));
+                None
+            }
+        };
+        retention(&proc, &heap, &roots, t.as_ref(), &mut a);
     }
     if breakdown {
         let b = Breakdown::compute(&proc, &heap, reach.as_ref());
@@ -465,6 +474,41 @@ pub fn analyze_stages(core: &Core, typing: bool, breakdown: bool) -> Analysis {
         );
     }
     a
+}
+
+/// The retention analyses, as `top`, `path`, `leaks` and `pprof` run them: the
+/// object graph (its huge objects in parts), the dominator tree, retained sizes by
+/// type, paths to the largest retainer, leak suspects and both pprof profiles.
+fn retention(
+    proc: &Process<'_>,
+    heap: &Heap<'_>,
+    roots: &RootSet,
+    typing: Option<&Typing>,
+    a: &mut Analysis,
+) {
+    let graph = match ObjectGraph::build(heap, roots) {
+        Ok(g) => g,
+        Err(e) => {
+            a.stage_errors.push(format!("object graph: {e}"));
+            return;
+        }
+    };
+    a.warnings += graph.warnings().len();
+    let dom = Dominators::compute(&graph, heap);
+    let top = dom.top_objects(&graph, 5);
+    let _ = dom.group_by(&graph, |id| {
+        typing.and_then(|t| t.object_type(id)).map(|t| t.ty)
+    });
+    if let Some(&(n, _)) = top.first() {
+        let _ = paths_to(&graph, n, 3);
+        let _ = dom.dominator_chain(n);
+    }
+    let _ = LeakReport::compute(proc, heap, &graph, &dom, typing, &LeakOptions::default());
+    let retained = |id: gocore::ObjId| dom.retained(graph.object_node(id));
+    let p = gocore::pprof::heap_profile(proc, heap, roots, typing, Some(&retained));
+    a.warnings += p.warnings.len();
+    let p = gocore::pprof::dominator_profile(proc, heap, &graph, &dom, typing);
+    a.warnings += p.warnings.len();
 }
 
 /// A corpus core held in memory, patched in place and restored after each input.
