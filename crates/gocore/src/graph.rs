@@ -289,7 +289,10 @@ impl ObjectGraph {
                 if seen.is_empty() {
                     seen = vec![0u64; (n as usize).div_ceil(64)];
                 }
-                let (row, warning) = scan_huge(heap, &obj, &mut seen, par_batches, PART_WORDS);
+                // A few parts per thread at a time: each holds up to 1 MiB of
+                // targets before they are merged.
+                let par = (2 * rayon::current_num_threads()).clamp(2, 64);
+                let (row, warning) = scan_huge(heap, &obj, &mut seen, par, PART_WORDS);
                 if let Some(w) = warning {
                     g.warn(w);
                 }
@@ -740,6 +743,12 @@ type BatchRows = (Vec<(u32, u32)>, Vec<u32>, Vec<String>);
 
 /// Scans a batch of objects.
 fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
+    scan_batch_with(heap, batch, LOOKUP_MAX)
+}
+
+/// [`scan_batch`], an object's pointers looked up `lookup_max` at a time when it
+/// has more (tests lower it).
+fn scan_batch_with(heap: &Heap<'_>, batch: &[crate::heap::Object], lookup_max: usize) -> BatchRows {
     let mut sc = BatchScan {
         heap,
         raw: Vec::with_capacity(LOOKUP + 64),
@@ -750,6 +759,7 @@ fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
         cur_start: None,
         lens: Vec::with_capacity(batch.len()),
         edges: Vec::new(),
+        seen: Vec::new(),
     };
     let mut warnings = Vec::new();
     for obj in batch {
@@ -757,7 +767,7 @@ fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
         sc.cur_start = None;
         let r = heap.scan_pointers_in(obj, 0..u64::MAX, |_, target| {
             sc.raw.push(target);
-            if sc.raw.len() >= LOOKUP_MAX {
+            if sc.raw.len() >= lookup_max {
                 sc.flush_partial();
             }
         });
@@ -842,6 +852,7 @@ fn scan_part(
         cur_start: None,
         lens: Vec::new(),
         edges: Vec::new(),
+        seen: Vec::new(),
     };
     let r = heap.scan_pointers_in(obj, range, |_, target| {
         sc.raw.push(target);
@@ -879,6 +890,11 @@ struct BatchScan<'h, 'a> {
     cur_start: Option<usize>,
     lens: Vec<(u32, u32)>,
     edges: Vec<u32>,
+    /// A bit per heap object, made when an object first has more than
+    /// `LOOKUP_MAX` pointers: such a row keeps each target once as it grows (an
+    /// object whose scan cannot be split, [`scan_huge`], may hold a billion
+    /// pointers to a million objects), and its bits are cleared when it ends.
+    seen: Vec<u64>,
 }
 
 impl BatchScan<'_, '_> {
@@ -935,9 +951,19 @@ impl BatchScan<'_, '_> {
         self.look_up();
         self.finish_pending();
         self.cur_start.get_or_insert(self.edges.len());
+        if self.seen.is_empty() {
+            let n = usize::try_from(self.heap.object_count()).unwrap_or(0);
+            self.seen = vec![0u64; n.div_ceil(64)];
+        }
         for i in self.cur_from..self.raw.len() {
             if let Some(t) = self.target(i) {
-                self.edges.push(t);
+                if let Some(word) = self.seen.get_mut(t as usize / 64) {
+                    let bit = 1u64 << (t % 64);
+                    if *word & bit == 0 {
+                        *word |= bit;
+                        self.edges.push(t);
+                    }
+                }
             }
         }
         self.raw.clear();
@@ -949,6 +975,11 @@ impl BatchScan<'_, '_> {
         if let Some(start) = self.cur_start {
             // Part of it was looked up: the rest now, and its row ends.
             self.flush_partial();
+            for &t in self.edges.get(start..).unwrap_or(&[]) {
+                if let Some(word) = self.seen.get_mut(t as usize / 64) {
+                    *word = 0;
+                }
+            }
             dedup_tail(&mut self.edges, start);
             self.lens.push((id, (self.edges.len() - start) as u32));
             self.cur_start = None;
@@ -1027,6 +1058,39 @@ mod tests {
             }
         }
         assert!(split > 0 || testkit::cases().is_empty());
+    }
+
+    /// Objects looked up a few pointers at a time (their rows kept free of repeats
+    /// by the bitset as they grow) give the rows of the usual batch scan, on every
+    /// corpus core — whatever bitmap the release keeps.
+    #[test]
+    fn long_rows_looked_up_in_pieces() {
+        use corefile::{Core, OpenOptions};
+        let mut long = 0;
+        for case in testkit::cases() {
+            let core = Core::open_with(
+                case.core_path(),
+                &OpenOptions::new().executable(case.exe_path()),
+            )
+            .unwrap();
+            let proc = crate::Process::new(&core).unwrap();
+            let Ok(heap) = Heap::new(&proc) else { continue };
+            let objects: Vec<crate::heap::Object> = heap.objects().collect();
+            for batch in objects.chunks(BATCH) {
+                let want = scan_batch(&heap, batch);
+                for lookup_max in [1, 3] {
+                    let got = scan_batch_with(&heap, batch, lookup_max);
+                    assert_eq!(got.0, want.0, "{}: rows, pieces of {lookup_max}", case.name);
+                    assert_eq!(
+                        got.1, want.1,
+                        "{}: targets, pieces of {lookup_max}",
+                        case.name
+                    );
+                }
+                long += want.0.iter().filter(|r| r.1 > 3).count();
+            }
+        }
+        assert!(long > 0 || testkit::cases().is_empty());
     }
 
     #[test]
