@@ -1026,6 +1026,7 @@ fn scan_big(
     }
     Ok(())
 }
+
 /// Queued objects [`heap_profile`] prepares per task.
 const BATCH_CHUNK: usize = 512;
 /// Tasks per batch.
