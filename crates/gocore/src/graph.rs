@@ -1057,7 +1057,9 @@ mod tests {
                 split += usize::from(words > 1);
             }
         }
-        assert!(split > 0 || testkit::cases().is_empty());
+        // Go 1.21 keeps the arena bitmap: nothing of it can be split.
+        let headers = testkit::cases().iter().any(|c| !c.name.contains("go1.21."));
+        assert!(split > 0 || !headers, "no object scanned in parts");
     }
 
     /// Objects looked up a few pointers at a time (their rows kept free of repeats
