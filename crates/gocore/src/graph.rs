@@ -749,18 +749,8 @@ fn scan_batch(heap: &Heap<'_>, batch: &[crate::heap::Object]) -> BatchRows {
 /// [`scan_batch`], an object's pointers looked up `lookup_max` at a time when it
 /// has more (tests lower it).
 fn scan_batch_with(heap: &Heap<'_>, batch: &[crate::heap::Object], lookup_max: usize) -> BatchRows {
-    let mut sc = BatchScan {
-        heap,
-        raw: Vec::with_capacity(LOOKUP + 64),
-        spans: Vec::new(),
-        ids: Vec::new(),
-        pending: Vec::new(),
-        cur_from: 0,
-        cur_start: None,
-        lens: Vec::with_capacity(batch.len()),
-        edges: Vec::new(),
-        seen: Vec::new(),
-    };
+    let mut sc = BatchScan::new(heap);
+    sc.lens.reserve(batch.len());
     let mut warnings = Vec::new();
     for obj in batch {
         sc.cur_from = sc.raw.len();
@@ -815,22 +805,10 @@ fn scan_huge(
             if warning.is_none() {
                 warning = w;
             }
-            for t in targets {
-                if let Some(word) = seen.get_mut(t as usize / 64) {
-                    let bit = 1u64 << (t % 64);
-                    if *word & bit == 0 {
-                        *word |= bit;
-                        row.push(t);
-                    }
-                }
-            }
+            row.extend(targets.into_iter().filter(|&t| first_sight(seen, t)));
         }
     }
-    for &t in &row {
-        if let Some(word) = seen.get_mut(t as usize / 64) {
-            *word = 0;
-        }
-    }
+    forget(seen, &row);
     row.sort_unstable();
     (row, warning)
 }
@@ -842,18 +820,7 @@ fn scan_part(
     obj: &crate::heap::Object,
     range: std::ops::Range<u64>,
 ) -> (Vec<u32>, Option<String>) {
-    let mut sc = BatchScan {
-        heap,
-        raw: Vec::with_capacity(LOOKUP),
-        spans: Vec::new(),
-        ids: Vec::new(),
-        pending: Vec::new(),
-        cur_from: 0,
-        cur_start: None,
-        lens: Vec::new(),
-        edges: Vec::new(),
-        seen: Vec::new(),
-    };
+    let mut sc = BatchScan::new(heap);
     let r = heap.scan_pointers_in(obj, range, |_, target| {
         sc.raw.push(target);
         if sc.raw.len() >= LOOKUP {
@@ -897,7 +864,22 @@ struct BatchScan<'h, 'a> {
     seen: Vec<u64>,
 }
 
-impl BatchScan<'_, '_> {
+impl<'h, 'a> BatchScan<'h, 'a> {
+    fn new(heap: &'h Heap<'a>) -> Self {
+        BatchScan {
+            heap,
+            raw: Vec::with_capacity(LOOKUP + 64),
+            spans: Vec::new(),
+            ids: Vec::new(),
+            pending: Vec::new(),
+            cur_from: 0,
+            cur_start: None,
+            lens: Vec::new(),
+            edges: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+
     /// Looks up every pointer in `raw` into `ids`.
     fn look_up(&mut self) {
         self.heap
@@ -957,12 +939,8 @@ impl BatchScan<'_, '_> {
         }
         for i in self.cur_from..self.raw.len() {
             if let Some(t) = self.target(i) {
-                if let Some(word) = self.seen.get_mut(t as usize / 64) {
-                    let bit = 1u64 << (t % 64);
-                    if *word & bit == 0 {
-                        *word |= bit;
-                        self.edges.push(t);
-                    }
+                if first_sight(&mut self.seen, t) {
+                    self.edges.push(t);
                 }
             }
         }
@@ -975,11 +953,7 @@ impl BatchScan<'_, '_> {
         if let Some(start) = self.cur_start {
             // Part of it was looked up: the rest now, and its row ends.
             self.flush_partial();
-            for &t in self.edges.get(start..).unwrap_or(&[]) {
-                if let Some(word) = self.seen.get_mut(t as usize / 64) {
-                    *word = 0;
-                }
-            }
+            forget(&mut self.seen, self.edges.get(start..).unwrap_or(&[]));
             dedup_tail(&mut self.edges, start);
             self.lens.push((id, (self.edges.len() - start) as u32));
             self.cur_start = None;
@@ -997,6 +971,27 @@ impl BatchScan<'_, '_> {
         self.look_up();
         self.finish_pending();
         self.raw.clear();
+    }
+}
+
+/// Sets object `t`'s bit in `seen`; whether it was clear (an id past its end: false).
+fn first_sight(seen: &mut [u64], t: u32) -> bool {
+    let Some(word) = seen.get_mut(t as usize / 64) else {
+        return false;
+    };
+    let bit = 1u64 << (t % 64);
+    let new = *word & bit == 0;
+    *word |= bit;
+    new
+}
+
+/// Clears the bits of `row`'s objects in `seen` (the words holding them: `seen` is
+/// clear outside one row).
+fn forget(seen: &mut [u64], row: &[u32]) {
+    for &t in row {
+        if let Some(word) = seen.get_mut(t as usize / 64) {
+            *word = 0;
+        }
     }
 }
 
@@ -1023,13 +1018,10 @@ fn dedup_tail(v: &mut Vec<u32>, start: usize) {
 mod tests {
     use super::*;
 
-    /// Every object whose scan can be split, scanned in parts of 1 to 3 words (so
-    /// most are many parts, in rounds of 1 to 3), gives the row the batch scan gives
-    /// — on every corpus core.
-    #[test]
-    fn huge_object_rows_in_parts() {
+    /// Calls `f` with each corpus case's name and heap (cases whose heap cannot be
+    /// read are skipped).
+    fn each_heap(mut f: impl FnMut(&str, &Heap<'_>)) {
         use corefile::{Core, OpenOptions};
-        let mut split = 0;
         for case in testkit::cases() {
             let core = Core::open_with(
                 case.core_path(),
@@ -1037,26 +1029,34 @@ mod tests {
             )
             .unwrap();
             let proc = crate::Process::new(&core).unwrap();
-            let Ok(heap) = Heap::new(&proc) else { continue };
+            if let Ok(heap) = Heap::new(&proc) {
+                f(&case.name, &heap);
+            }
+        }
+    }
+
+    /// Every object whose scan can be split, scanned in parts of 1 to 3 words (so
+    /// most are many parts, in rounds of 1 to 3), gives the row the batch scan gives
+    /// — on every corpus core.
+    #[test]
+    fn huge_object_rows_in_parts() {
+        let mut split = 0;
+        each_heap(|name, heap| {
             let mut seen = vec![0u64; (heap.object_count() as usize).div_ceil(64)];
             for obj in heap.objects() {
                 let Some(words) = heap.splittable_words(&obj) else {
                     continue;
                 };
-                let (_, want, warnings) = scan_batch(&heap, std::slice::from_ref(&obj));
+                let (_, want, warnings) = scan_batch(heap, std::slice::from_ref(&obj));
                 for (par, part) in [(1, 1), (2, 3), (3, 2)] {
-                    let (row, warning) = scan_huge(&heap, &obj, &mut seen, par, part);
-                    assert!(seen.iter().all(|&w| w == 0), "{}: bits left set", case.name);
-                    assert_eq!(
-                        row, want,
-                        "{}: {:#x} in parts of {part}",
-                        case.name, obj.addr
-                    );
-                    assert_eq!(warning.is_some(), !warnings.is_empty(), "{}", case.name);
+                    let (row, warning) = scan_huge(heap, &obj, &mut seen, par, part);
+                    assert!(seen.iter().all(|&w| w == 0), "{name}: bits left set");
+                    assert_eq!(row, want, "{name}: {:#x} in parts of {part}", obj.addr);
+                    assert_eq!(warning.is_some(), !warnings.is_empty(), "{name}");
                 }
                 split += usize::from(words > 1);
             }
-        }
+        });
         // Go 1.21 keeps the arena bitmap: nothing of it can be split.
         let headers = testkit::cases().iter().any(|c| !c.name.contains("go1.21."));
         assert!(split > 0 || !headers, "no object scanned in parts");
@@ -1067,31 +1067,19 @@ mod tests {
     /// corpus core — whatever bitmap the release keeps.
     #[test]
     fn long_rows_looked_up_in_pieces() {
-        use corefile::{Core, OpenOptions};
         let mut long = 0;
-        for case in testkit::cases() {
-            let core = Core::open_with(
-                case.core_path(),
-                &OpenOptions::new().executable(case.exe_path()),
-            )
-            .unwrap();
-            let proc = crate::Process::new(&core).unwrap();
-            let Ok(heap) = Heap::new(&proc) else { continue };
+        each_heap(|name, heap| {
             let objects: Vec<crate::heap::Object> = heap.objects().collect();
             for batch in objects.chunks(BATCH) {
-                let want = scan_batch(&heap, batch);
+                let want = scan_batch(heap, batch);
                 for lookup_max in [1, 3] {
-                    let got = scan_batch_with(&heap, batch, lookup_max);
-                    assert_eq!(got.0, want.0, "{}: rows, pieces of {lookup_max}", case.name);
-                    assert_eq!(
-                        got.1, want.1,
-                        "{}: targets, pieces of {lookup_max}",
-                        case.name
-                    );
+                    let got = scan_batch_with(heap, batch, lookup_max);
+                    assert_eq!(got.0, want.0, "{name}: rows, pieces of {lookup_max}");
+                    assert_eq!(got.1, want.1, "{name}: targets, pieces of {lookup_max}");
                 }
                 long += want.0.iter().filter(|r| r.1 > 3).count();
             }
-        }
+        });
         assert!(long > 0 || testkit::cases().is_empty());
     }
 
