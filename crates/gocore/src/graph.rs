@@ -249,9 +249,11 @@ impl ObjectGraph {
             if let Some(obj) = obj {
                 if obj.id.0 < n && obj.id.0 >= next {
                     next = obj.id.0 + 1;
-                    if heap
-                        .splittable_words(&obj)
-                        .is_some_and(|w| w > 2 * PART_WORDS)
+                    // (The size first: most objects are far too small to ask.)
+                    if obj.size > 8 * PART_WORDS
+                        && heap
+                            .splittable_words(&obj)
+                            .is_some_and(|w| w > 2 * PART_WORDS)
                     {
                         huge = Some(obj);
                     } else {
