@@ -277,6 +277,11 @@ pub struct GoBinary<'data> {
     /// The first section whose file range goes past the end of the data (name or
     /// index, start and end offset): the file was cut short.
     cut: Option<(String, u64, u64)>,
+    /// Where [`GoBinary::moduledata`] found it (address, layout, how): finding it
+    /// parses the build info and looks a symbol up by name, and some callers ask
+    /// once per stack frame. Nothing borrowed, so `GoBinary` stays covariant.
+    pub(crate) moduledata:
+        std::sync::OnceLock<(u64, &'static crate::layouts::Layout, crate::FoundBy)>,
 }
 
 const MAX_SECTIONS: usize = 4096;
@@ -416,6 +421,7 @@ impl<'data> GoBinary<'data> {
             enc,
             sections,
             cut,
+            moduledata: std::sync::OnceLock::new(),
         })
     }
 

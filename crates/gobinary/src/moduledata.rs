@@ -400,10 +400,24 @@ impl<'data> GoBinary<'data> {
     /// # Ok(()) }
     /// ```
     pub fn moduledata(&self) -> Result<Moduledata<'data>> {
+        if let Some(&(address, layout, found_by)) = self.moduledata.get() {
+            let (offsets, size) = layout.offsets(self.ptr_size());
+            return Ok(Moduledata {
+                address,
+                raw: self.read_at(address, size)?,
+                enc: self.encoding(),
+                layout,
+                offsets,
+                found_by,
+            });
+        }
         let version = self.build_info().ok().and_then(|b| b.version());
         let vstr = version.as_ref().map(|v| v.raw.clone());
-        self.moduledata_inner(version.as_ref())
-            .map_err(|e| e.with_go_version(vstr.as_deref()))
+        let md = self
+            .moduledata_inner(version.as_ref())
+            .map_err(|e| e.with_go_version(vstr.as_deref()))?;
+        let _ = self.moduledata.set((md.address, md.layout, md.found_by));
+        Ok(md)
     }
 
     fn moduledata_inner(&self, version: Option<&GoVersion>) -> Result<Moduledata<'data>> {

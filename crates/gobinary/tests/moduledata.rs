@@ -196,6 +196,17 @@ fn fixtures_have_plausible_moduledata() {
         let bin = GoBinary::parse(&f.binary).unwrap();
         let md = bin.moduledata().unwrap();
         assert_ne!(md.found_by(), FoundBy::Symbol, "{}", f.name);
+        // Asked again (found once, then kept): the same structure.
+        let again = bin.moduledata().unwrap();
+        assert_eq!(
+            (again.address(), again.found_by(), again.size()),
+            (md.address(), md.found_by(), md.size()),
+            "{}",
+            f.name
+        );
+        for name in md.field_names() {
+            assert_eq!(again.word(name), md.word(name), "{}: {name}", f.name);
+        }
         assert_eq!(
             Some(md.text()),
             bin.text_section().map(|t| t.address),
