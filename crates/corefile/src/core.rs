@@ -402,7 +402,9 @@ impl<'a> Space<'a> {
     /// Checks that `[addr, end)` is fully readable.
     fn check(&self, addr: u64, end: u64) -> Result<()> {
         let mut cur = addr;
-        let mut i = self.index(addr).ok_or(Error::Unmapped { addr })?;
+        let Some(mut i) = self.index(addr) else {
+            return Err(Error::Unmapped { addr });
+        };
         while cur < end {
             let p = match self.pieces.get(i) {
                 Some(p) if p.start == cur || (p.start <= cur && cur < p.end) => p,
@@ -422,7 +424,9 @@ impl<'a> Space<'a> {
             return Ok(Cow::Borrowed(&[]));
         }
         let end = end_of(addr, len)?;
-        let i = self.index(addr).ok_or(Error::Unmapped { addr })?;
+        let Some(i) = self.index(addr) else {
+            return Err(Error::Unmapped { addr });
+        };
         if let Some(p) = self.pieces.get(i) {
             if end <= p.end {
                 return Ok(match self.bytes(p, addr, end - addr)? {
@@ -444,7 +448,9 @@ impl<'a> Space<'a> {
             return Ok(());
         }
         let end = end_of(addr, buf.len())?;
-        let mut i = self.index(addr).ok_or(Error::Unmapped { addr })?;
+        let Some(mut i) = self.index(addr) else {
+            return Err(Error::Unmapped { addr });
+        };
         let mut cur = addr;
         let mut out = buf;
         while cur < end {
@@ -472,7 +478,11 @@ fn unavailable(addr: u64, reason: Missing) -> Error {
 
 fn end_of(addr: u64, len: usize) -> Result<u64> {
     let len = len as u64;
-    addr.checked_add(len).ok_or(Error::Overflow { addr, len })
+    // Not `ok_or`: that builds (and drops, a call on every read) the error.
+    match addr.checked_add(len) {
+        Some(end) => Ok(end),
+        None => Err(Error::Overflow { addr, len }),
+    }
 }
 
 /// An opened ELF core file: memory, mappings, threads and process metadata.
