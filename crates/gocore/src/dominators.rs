@@ -476,13 +476,12 @@ impl Dominators {
         graph: &ObjectGraph,
         key: impl Fn(crate::ObjId) -> Option<K>,
     ) -> Vec<GroupRetained<K>> {
-        use std::collections::HashMap;
         // Keys are interned to dense ids (first come, in `order`), but not stored
         // per object: `key` is asked again where needed (4 bytes an object less at
         // the peak of `top` and `leaks`). Runs of one key are common (a list's
         // nodes): the last key's id is reused without hashing.
         let nobj = graph.object_count() as usize;
-        let mut ids: HashMap<K, u32> = HashMap::new();
+        let mut ids: crate::fx::FxMap<K, u32> = crate::fx::FxMap::default();
         let mut keys: Vec<(K, u32)> = Vec::new();
         let mut last: Option<(K, u32)> = None;
         let mut id_of = |n: u32, keys: &mut Vec<(K, u32)>| -> u32 {

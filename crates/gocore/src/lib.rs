@@ -26,6 +26,7 @@ pub mod diff;
 mod dominators;
 mod dwarf;
 mod error;
+mod fx;
 mod globals;
 pub mod goroutine;
 mod graph;

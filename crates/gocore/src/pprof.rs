@@ -542,34 +542,7 @@ impl HeapProfile {
     }
 }
 
-/// A fast hasher for the small integer keys of the walk (FxHash's mixing).
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+use crate::fx::FxMap;
 
 /// How an object appears on paths: the frame of its type, and for a map's internal
 /// object the frame of its own samples (it is otherwise left out of paths).
@@ -1204,6 +1177,7 @@ impl PrepCtx<'_, '_> {
         }
         // Their pointers, up to the buffer's capacity.
         let mut kept = p.items.len();
+        let mut mem = crate::heap::SpanMemory::default();
         for (i, item) in p.items.iter_mut().enumerate() {
             if p.raw.len() >= self.cap {
                 kept = i;
@@ -1215,7 +1189,7 @@ impl PrepCtx<'_, '_> {
                 continue;
             }
             let start = p.raw.len();
-            let r = heap.scan_pointers_in(obj, 0..u64::MAX, |offset, target| {
+            let r = heap.scan_pointers_with(obj, 0..u64::MAX, &mut mem, |offset, target| {
                 p.raw.push((offset, target));
             });
             item.children = Some(start..p.raw.len());
