@@ -69,8 +69,18 @@ pub fn run(args: &HistogramArgs) -> anyhow::Result<ExitCode> {
             Typed(u32, u64),
             Untyped(u64, u64),
         }
-        let ntypes = typing.as_ref().map_or(0, |t| t.types().len());
-        let mut typed: Vec<(u64, u64)> = vec![(0, 0); ntypes];
+        let types = typing.as_ref().map_or(&[][..], |t| t.types());
+        // Typed objects are counted per type id, without hashing: all of them but
+        // `[N]T` arrays of a descriptor type, whose name has N in it. The element
+        // counts seen are kept as the group's size (one count, or `mixed`).
+        #[derive(Clone, Copy, Default)]
+        struct Tally {
+            n: u64,
+            bytes: u64,
+            elems: u64,
+            mixed: bool,
+        }
+        let mut typed: Vec<Tally> = vec![Tally::default(); types.len()];
         let mut other: HashMap<Key, (u64, u64, gocore::Object)> = HashMap::new();
         for obj in heap.objects() {
             if !live(obj.id) {
@@ -79,15 +89,24 @@ pub fn run(args: &HistogramArgs) -> anyhow::Result<ExitCode> {
             let slot = heap.span(&obj).elemsize;
             let t = typing.as_ref().and_then(|t| t.object_type(obj.id));
             let key = match t {
-                Some(t) if t.elems <= 1 => {
-                    if let Some(e) = typed.get_mut(t.ty.0 as usize) {
-                        e.0 += 1;
-                        e.1 += slot;
+                Some(t) => {
+                    let elems = t.elems.max(1);
+                    let by_id = elems == 1
+                        || types
+                            .get(t.ty.0 as usize)
+                            .is_some_and(|e| e.kind != gocore::EntryKind::Descriptor);
+                    if let Some(e) = typed.get_mut(t.ty.0 as usize).filter(|_| by_id) {
+                        if e.n == 0 {
+                            e.elems = elems;
+                        } else if e.elems != elems {
+                            e.mixed = true;
+                        }
+                        e.n += 1;
+                        e.bytes += slot;
                         continue;
                     }
                     Key::Typed(t.ty.0, t.elems)
                 }
-                Some(t) => Key::Typed(t.ty.0, t.elems),
                 None => match heap.object_type(&obj) {
                     Some(h) => Key::Untyped(h.addr, 0),
                     None => Key::Untyped(0, u64::from(obj.span)),
@@ -110,22 +129,20 @@ pub fn run(args: &HistogramArgs) -> anyhow::Result<ExitCode> {
             e.1 += b;
         };
         let size_of = |ty: u32, elems: u64| {
-            typing
-                .as_ref()
-                .and_then(|t| t.type_entry(gocore::TypeId(ty)))
+            types
+                .get(ty as usize)
                 .map(|e| e.size.saturating_mul(elems.max(1)))
         };
-        for (i, &(n, b)) in typed.iter().enumerate() {
-            if n > 0 {
-                let t = typing
-                    .as_ref()
-                    .and_then(|t| t.type_entry(gocore::TypeId(i as u32)));
-                add(
-                    t.map_or_else(String::new, |t| t.name.clone()),
-                    n,
-                    b,
-                    size_of(i as u32, 1),
-                );
+        for (i, t) in typed.iter().enumerate() {
+            if t.n > 0 {
+                // Values of different counts differ in size, unless the type has none.
+                let size = match size_of(i as u32, 1) {
+                    Some(0) => Some(0),
+                    _ if t.mixed => None,
+                    _ => size_of(i as u32, t.elems),
+                };
+                let name = types.get(i).map_or_else(String::new, |e| e.name.clone());
+                add(name, t.n, t.bytes, size);
             }
         }
         for (key, (n, b, obj)) in other {
