@@ -754,10 +754,11 @@ fn scan_batch_with(heap: &Heap<'_>, batch: &[crate::heap::Object], lookup_max: u
     let mut sc = BatchScan::new(heap);
     sc.lens.reserve(batch.len());
     let mut warnings = Vec::new();
+    let mut mem = crate::heap::SpanMemory::default();
     for obj in batch {
         sc.cur_from = sc.raw.len();
         sc.cur_start = None;
-        let r = heap.scan_pointers_in(obj, 0..u64::MAX, |_, target| {
+        let r = heap.scan_pointers_with(obj, 0..u64::MAX, &mut mem, |_, target| {
             sc.raw.push(target);
             if sc.raw.len() >= lookup_max {
                 sc.flush_partial();

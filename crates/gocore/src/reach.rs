@@ -504,6 +504,7 @@ fn scan<'s>(
     mut part: Option<(Object, std::ops::Range<u64>)>,
 ) {
     let mut mine = Acc::default();
+    let mut mem = crate::heap::SpanMemory::default();
     // Objects taken off the stack, not yet added to the progress counters.
     let mut taken = 0u64;
     loop {
@@ -542,7 +543,7 @@ fn scan<'s>(
             }
         };
         let id = obj.id;
-        let scanned = heap.scan_pointers_in(&obj, range, |offset, target| {
+        let scanned = heap.scan_pointers_with(&obj, range, &mut mem, |offset, target| {
             let l = land(heap, target);
             mine.edges.add(l);
             if matches!(l, Landing::FreeSlot | Landing::SpanTail) {

@@ -42,6 +42,7 @@ use corefile::Core;
 use crate::error::{Error, Result};
 use crate::process::Process;
 
+pub(crate) use pointers::SpanMemory;
 pub use pointers::{Pointer, Pointers};
 pub use types::TypeInfo;
 

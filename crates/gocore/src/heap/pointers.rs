@@ -355,11 +355,46 @@ impl Heap<'_> {
         &self,
         obj: &Object,
         range: std::ops::Range<u64>,
+        f: impl FnMut(u64, u64),
+    ) -> Result<()> {
+        self.scan_pointers_with(obj, range, &mut SpanMemory::default(), f)
+    }
+
+    /// [`Heap::scan_pointers_in`], reading the object's words, malloc header and
+    /// span-end bitmap from `mem`: the memory of the span last scanned through it,
+    /// borrowed from the core once per span instead of looked up for every object
+    /// (a scan of the heap in id order visits each span's objects in a row).
+    pub(crate) fn scan_pointers_with<'s>(
+        &'s self,
+        obj: &Object,
+        range: std::ops::Range<u64>,
+        mem: &mut SpanMemory<'s>,
         mut f: impl FnMut(u64, u64),
     ) -> Result<()> {
         let ps = self.ptr_size;
         let Some(ix) = self.index.get(obj.span as usize) else {
             return Ok(());
+        };
+        if mem.span != Some(obj.span) {
+            mem.span = Some(obj.span);
+            mem.base = ix.base;
+            // Only what the core holds in one piece (borrowed, never copied), and
+            // only small-object-sized spans: a huge object is read a window at a
+            // time as before.
+            mem.data = match ix.end.checked_sub(ix.base) {
+                Some(len) if len <= SPAN_MEMORY_MAX && ix.bits_kind != BitsKind::None => {
+                    match self.core.read(ix.base, len as usize) {
+                        Ok(Cow::Borrowed(b)) => b,
+                        _ => &[],
+                    }
+                }
+                _ => &[],
+            };
+        }
+        let cached = |addr: u64, len: u64| -> Option<&'s [u8]> {
+            let off = usize::try_from(addr.checked_sub(mem.base)?).ok()?;
+            mem.data
+                .get(off..off.checked_add(usize::try_from(len).ok()?)?)
         };
         let whole = range.start == 0 && range.end >= obj.size / ps;
         let mut f = |o: u64, t: u64| {
@@ -372,7 +407,7 @@ impl Heap<'_> {
             heap: self,
             addr: obj.addr,
             words,
-            data: Cow::Borrowed(&[]),
+            data: Cow::Borrowed(cached(obj.addr, words * ps).unwrap_or(&[])),
             start: 0,
         };
         match ix.bits_kind {
@@ -389,13 +424,17 @@ impl Heap<'_> {
             BitsKind::SpanEnd(at) => {
                 let w0 = (obj.slot - ix.base) / ps;
                 let shift = w0 % 8;
-                let bits = self
-                    .core
-                    .read(at + w0 / 8, (shift + words).div_ceil(8) as usize)
-                    .map_err(|source| Error::Memory {
-                        what: format!("heap bits of span {:#x}", ix.base),
-                        source,
-                    })?;
+                let (bits_at, bits_len) = (at + w0 / 8, (shift + words).div_ceil(8));
+                let bits = match cached(bits_at, bits_len) {
+                    Some(b) => Cow::Borrowed(b),
+                    None => self
+                        .core
+                        .read(bits_at, bits_len as usize)
+                        .map_err(|source| Error::Memory {
+                            what: format!("heap bits of span {:#x}", ix.base),
+                            source,
+                        })?,
+                };
                 for (k, &b) in bits.iter().enumerate() {
                     let mut b = u64::from(b);
                     if k == 0 {
@@ -418,12 +457,16 @@ impl Heap<'_> {
             }
             BitsKind::Header | BitsKind::Large => {
                 let t = if ix.bits_kind == BitsKind::Header {
-                    self.core
-                        .read_u64(obj.slot)
-                        .map_err(|source| Error::Memory {
-                            what: format!("malloc header of object {:#x}", obj.addr),
-                            source,
-                        })?
+                    match cached(obj.slot, 8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                        Some(b) => u64::from_le_bytes(b),
+                        None => self
+                            .core
+                            .read_u64(obj.slot)
+                            .map_err(|source| Error::Memory {
+                                what: format!("malloc header of object {:#x}", obj.addr),
+                                source,
+                            })?,
+                    }
                 } else {
                     self.spans
                         .get(obj.span as usize)
@@ -463,6 +506,19 @@ impl Heap<'_> {
             }
         }
     }
+}
+
+/// Spans of at most this many bytes are borrowed whole by [`SpanMemory`] (the
+/// largest small-object span is 80 KiB; a large object's span is its own size).
+const SPAN_MEMORY_MAX: u64 = 1 << 20;
+
+/// The memory of the span last scanned (see [`Heap::scan_pointers_with`]); empty
+/// when it is not in one piece of the core or is too big.
+#[derive(Default)]
+pub(crate) struct SpanMemory<'h> {
+    span: Option<u32>,
+    base: u64,
+    data: &'h [u8],
 }
 
 /// Object words read a window at a time (see [`Heap::scan_pointers`]).
@@ -527,6 +583,10 @@ mod tests {
             let Ok(heap) = Heap::new(&proc) else {
                 continue;
             };
+            // One span memory for the whole walk, in id order (as the graph's scan
+            // uses it): each object's scan must not depend on the span before.
+            let mut mem = super::SpanMemory::default();
+            let mut borrowed = 0u64;
             for obj in heap.objects() {
                 let mut want = Vec::new();
                 let mut err = None;
@@ -541,8 +601,24 @@ mod tests {
                 let r = heap.scan_pointers(&obj, |o, t| got.push((o, t)));
                 assert_eq!(got, want, "{}: object {:#x}", case.name, obj.addr);
                 assert_eq!(r.err().map(|e| e.to_string()), err, "{}", case.name);
+                let mut cached = Vec::new();
+                let r = heap
+                    .scan_pointers_with(&obj, 0..u64::MAX, &mut mem, |o, t| cached.push((o, t)));
+                assert_eq!(
+                    cached, want,
+                    "{}: object {:#x} (span memory)",
+                    case.name, obj.addr
+                );
+                assert_eq!(r.err().map(|e| e.to_string()), err, "{}", case.name);
+                borrowed += u64::from(!mem.data.is_empty());
                 objects += 1;
             }
+            // The span memory is used, not always left empty.
+            assert!(
+                heap.objects().next().is_none() || borrowed > 0,
+                "{}",
+                case.name
+            );
         }
         assert!(objects > 0);
     }
