@@ -747,7 +747,9 @@ impl Dfs {
         let rev = match pairs.filter(|p| p.len() <= k) {
             Some(mut pairs) => {
                 pairs.shrink_to_fit();
-                pairs.sort_unstable();
+                // On all cores (the rest of the tree is one thread); the order is
+                // total, so the result is the same on any number of threads.
+                rayon::slice::ParallelSliceMut::par_sort_unstable(&mut pairs[..]);
                 Rev::Pairs(pairs)
             }
             None => Dfs::csr(k, &rows),
