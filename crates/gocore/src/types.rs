@@ -133,6 +133,8 @@ const CLASS_TO_SIZE: [u64; 68] = [
 ];
 /// Most work items processed.
 const MAX_WORK: u64 = 1 << 26;
+/// Work stack capacity kept when it drains (items of 16 bytes).
+const WORK_KEEP: usize = 1 << 16;
 /// Go's `DW_AT_go_runtime_type`.
 const DW_AT_GO_RUNTIME_TYPE: gimli::DwAt = gimli::DwAt(0x2904);
 /// Go's `DW_AT_go_kind`.
@@ -516,7 +518,10 @@ struct Builder<'h, 'p, 'a> {
     data: Vec<TypeData>,
     by_addr: HashMap<u64, u32>,
     out: Typing,
-    work: Vec<(u64, u32, u64)>,
+    /// Values to walk: address, type, count (a `u32`: counts are capped at
+    /// `MAX_ELEMS` when walked; 16 bytes an item, millions of them when a big
+    /// pointer array's targets are all pushed before the first is walked).
+    work: Vec<(u64, u32, u32)>,
     work_done: u64,
     /// Descriptors by name (built on first need).
     by_name: Option<HashMap<String, u64>>,
@@ -1395,7 +1400,7 @@ impl Builder<'_, '_, '_> {
             }
         }
         self.out.arena.entry(key).or_default().insert(off, (id, n));
-        self.work.push((target, id, n));
+        self.push_work(target, id, n);
     }
 
     fn headers(&mut self) {
@@ -1408,7 +1413,7 @@ impl Builder<'_, '_, '_> {
             let n = (obj.size / size).max(1);
             let i = obj.id.index();
             if self.write(i, id, 0, n, TypeSource::Header) {
-                self.work.push((obj.addr, id, n));
+                self.push_work(obj.addr, id, n);
             }
         }
     }
@@ -1486,7 +1491,7 @@ impl Builder<'_, '_, '_> {
                 if matches!(*self.shape_of(id), Shape::Inert) {
                     return false;
                 }
-                self.work.push((addr, id, 1));
+                self.push_work(addr, id, 1);
             }
             GlobalType::PtrTo(_) => {
                 if let Some(v) = self.word(addr) {
@@ -1515,14 +1520,27 @@ impl Builder<'_, '_, '_> {
             .is_none_or(|d| matches!(*d.shape, Shape::Inert))
     }
 
+    /// Queues `n` values of `id` at `addr` to be walked.
+    fn push_work(&mut self, addr: u64, id: u32, n: u64) {
+        let n = u32::try_from(n.min(MAX_ELEMS)).unwrap_or(u32::MAX);
+        self.work.push((addr, id, n));
+    }
+
     fn run(&mut self) {
         // Depth first (see the module docs): a chain stays in cache.
         while let Some((addr, id, n)) = self.work.pop() {
+            let n = u64::from(n);
             self.work_done += 1;
             if self.work_done % crate::progress::STEP == 0 {
                 self.heap
                     .counters()
                     .add(crate::Stage::Typing, crate::progress::STEP);
+                // Give back what the stack no longer needs as it drains (the
+                // object graph and dominator tree are built beside typing).
+                let cap = self.work.capacity();
+                if cap > WORK_KEEP && self.work.len() < cap / 4 {
+                    self.work.shrink_to(cap / 2);
+                }
             }
             if self.work_done > MAX_WORK {
                 self.warn(format!("stopped after {MAX_WORK} work items"));
@@ -1538,6 +1556,9 @@ impl Builder<'_, '_, '_> {
                 self.visit(addr.wrapping_add(i.wrapping_mul(stride)), id, 0);
             }
             self.flush();
+        }
+        if self.work.capacity() > WORK_KEEP {
+            self.work = Vec::new();
         }
     }
 
@@ -2618,7 +2639,7 @@ impl Builder<'_, '_, '_> {
             }
         }
         self.write(i, id, off, n, TypeSource::Propagated);
-        self.work.push((obj.addr + off, id, n));
+        self.push_work(obj.addr + off, id, n);
     }
 
     /// Records object `i`'s type (false: no such object, or too many types).
@@ -2660,7 +2681,7 @@ impl Builder<'_, '_, '_> {
         self.write(oid.index(), id, off, n, src);
         if push {
             if let Some(obj) = self.heap.object(oid) {
-                self.work.push((obj.addr + off, id, n));
+                self.push_work(obj.addr + off, id, n);
             }
         }
     }
