@@ -380,8 +380,9 @@ impl Heap<'_> {
             mem.base = ix.base;
             // Only what the core holds in one piece (borrowed, never copied), only
             // small-object-sized spans (a huge object is read a window at a time
-            // as before), and only spans scanned here (not noscan spans, nor Go
-            // 1.21's arena bitmap, read through `Heap::pointers`).
+            // as before), and only spans scanned here (not noscan spans, nor the
+            // arena bitmap's — Go 1.21, 1.22 with noallocheaders — read through
+            // `Heap::pointers`).
             let scanned = matches!(
                 ix.bits_kind,
                 BitsKind::SpanEnd(_) | BitsKind::Header | BitsKind::Large
