@@ -14,9 +14,9 @@
 //! tree), every step iterative: a 10-million-node list does not recurse. Memory is
 //! a few `u32` per node while computing (no stack; the forward edges can be freed
 //! first, [`Dominators::compute_releasing`]); the result keeps one `u32` per node
-//! (immediate dominator), one per reachable node (preorder), the retained bytes as
-//! one `u32` per node in units of 8 bytes (`u64` past 32 GiB retained), and the
-//! tree's children on first use.
+//! (immediate dominator), one per reachable node (the dominator tree in preorder),
+//! the retained bytes as one `u32` per node in units of 8 bytes (`u64` past 32 GiB
+//! retained), and the tree's children on first use.
 //!
 //! ```no_run
 //! let core = corefile::Core::open("core")?;
@@ -49,8 +49,8 @@ pub struct Dominators {
     idom: Vec<u32>,
     /// Retained bytes per node (0 for unreachable nodes).
     retained: Retained,
-    /// Nodes in DFS preorder from the super-root (reachable nodes only); a node's
-    /// dominators come before it.
+    /// Reachable nodes in a preorder of the dominator tree: a node's dominators
+    /// come before it, and the nodes it dominates right after it, as one interval.
     order: Vec<u32>,
     reachable: u32,
     children: OnceLock<(Vec<u32>, Vec<u32>)>,
@@ -224,8 +224,10 @@ impl Dominators {
         }
         drop(semis);
         drop(differs);
-        // 4. Back to node ids; retained sizes bottom-up (reverse preorder: every
-        // node comes after its immediate dominator).
+        // 4. A preorder of the dominator tree.
+        let tree_order = tree_preorder(&idom_pre, &order);
+        // Back to node ids; retained sizes bottom-up (reverse preorder: every node
+        // comes after its immediate dominator).
         let mut idom = vec![NONE; nodes];
         for w in 1..k {
             let d = idom_pre[w];
@@ -234,6 +236,8 @@ impl Dominators {
             }
         }
         drop(idom_pre);
+        drop(order);
+        let order = tree_order;
         // Sizes become retained bytes in place (unreachable nodes weigh nothing).
         let mut retained = sizes(nodes);
         retained.resize(nodes, 0);
@@ -310,13 +314,20 @@ impl Dominators {
         self.retained.get(n.index())
     }
 
-    /// Reachable nodes in depth-first preorder from the super-root: every node comes
-    /// after all its dominators.
+    /// Reachable nodes in a preorder of the dominator tree: every node comes after
+    /// all its dominators, and the nodes a node dominates (its subtree) follow it
+    /// as one interval. Among siblings, the one dominating the most nodes comes
+    /// first (the first reached among equals), then the others in the order in
+    /// which a depth-first search of the graph from the super-root reached them.
     ///
     /// ```
-    /// let g = gocore::ObjectGraph::from_edges(1, &[], &[vec![0]]);
+    /// // super-root 7 -> root 6 -> 0 -> {1, 2}; 1 -> 3; 2 -> {3, 4, 5}:
+    /// // 0 dominates 1, 2 and 3; 2 dominates 4 and 5.
+    /// let edges = [(0, 1), (0, 2), (1, 3), (2, 3), (2, 4), (2, 5)];
+    /// let g = gocore::ObjectGraph::from_edges(6, &edges, &[vec![0]]);
     /// let dom = gocore::Dominators::with_sizes(&g, vec![]);
-    /// assert_eq!(dom.preorder().first(), Some(&g.super_root().0));
+    /// // The depth-first search reached 7 6 0 1 3 2 4 5; 2 has the largest subtree.
+    /// assert_eq!(dom.preorder(), &[7, 6, 0, 2, 4, 5, 1, 3]);
     /// ```
     pub fn preorder(&self) -> &[u32] {
         &self.order
@@ -505,58 +516,53 @@ impl Dominators {
             }
         };
         // Retained: the nodes of a key that no other node of the key dominates.
-        // Numbered in a preorder of the dominator tree, a node's subtree is an
-        // interval [pre, end); visited in that order, a node of key k is dominated
-        // by another node of k exactly when it lies in the interval of the last
-        // such node of k that was not (those intervals are disjoint). The
-        // numbering needs no children lists: subtree sizes bottom-up, then each
-        // node takes the next free number of its immediate dominator (`order` has
-        // every node after its immediate dominator). `at[v]` holds v's subtree size,
-        // then its next free number, and ends as its interval's end.
-        let k = self.order.len();
-        let mut at = vec![0u32; self.idom.len()];
-        for &v in self.order.iter().rev() {
-            at[v as usize] += 1;
-            if let Some(&d) = self.idom.get(v as usize).filter(|&&d| d != NONE) {
-                at[d as usize] += at[v as usize];
-            }
-        }
-        let mut by_pre = vec![NONE; k]; // preorder number -> node
-        for &v in &self.order {
-            id_of(v, &mut keys); // interned in `order`: `first` is the first there
-            let pre = match self.idom.get(v as usize).copied().unwrap_or(NONE) {
-                NONE => 0,
-                d => {
-                    let pre = at[d as usize];
-                    at[d as usize] += at[v as usize];
-                    pre
-                }
-            };
-            if let Some(slot) = by_pre.get_mut(pre as usize) {
-                *slot = v;
-            }
-            at[v as usize] = pre + 1;
-        }
-        // (`at[v]` is now the end of v's interval: pre + 1 + its children's sizes.)
-        let mut rows: Vec<GroupRetained<K>> = keys
-            .iter()
-            .map(|(key, first)| GroupRetained {
-                key: key.clone(),
-                first: crate::ObjId(*first),
-                count: 0,
-                shallow: 0,
-                retained: 0,
-            })
-            .collect();
-        let mut open_end = vec![0u32; rows.len()];
+        // `order` is a preorder of the dominator tree: visited in that order, the
+        // nodes dominating the current one are the path from the super-root to it,
+        // kept as runs of consecutive preorder numbers (a few: see
+        // `tree_preorder`). A node of key k is dominated by another node of k
+        // exactly when an outermost node of k (no other node of k dominates it) is
+        // open, still on the path. The open ones are a stack ordered by preorder
+        // number, popped as the path shrinks below them: no per-node scratch.
+        let order = &self.order;
+        let mut path: Vec<(u32, u32)> = Vec::new(); // (first number, length)
+        let mut open: Vec<(u32, u32)> = Vec::new(); // (preorder number, key id)
+                                                    // Rows and whether the key has an open node, by key id (keys are interned
+                                                    // in `order`: `first` is the first there).
+        let mut rows: Vec<GroupRetained<K>> = Vec::new();
+        let mut is_open: Vec<bool> = Vec::new();
         // Own bytes: a node's retained bytes less its children's, summed per key.
         // A node's immediate dominator comes before it here and is most often the
         // node just before it (a list) or the one before that's (siblings): its key
         // id is remembered, not asked again.
         let mut prev: [(u32, u32); 2] = [(NONE, NONE); 2];
-        for (pre, &v) in by_pre.iter().enumerate() {
+        for (pre, &v) in order.iter().enumerate() {
+            let pre = pre as u32;
             let r = self.retained.get(v as usize);
             let d = self.idom.get(v as usize).copied().unwrap_or(NONE);
+            // The path down to `d` (all of it goes for the super-root).
+            while let Some(last) = path.last_mut() {
+                if order.get((last.0 + last.1 - 1) as usize) == Some(&d) {
+                    break;
+                }
+                last.1 -= 1;
+                if last.1 == 0 {
+                    path.pop();
+                }
+            }
+            let top = path.last().map(|&(a, l)| a + l - 1);
+            while let Some(&(p, kid)) = open.last() {
+                if top.is_some_and(|t| p <= t) {
+                    break;
+                }
+                open.pop();
+                if let Some(o) = is_open.get_mut(kid as usize) {
+                    *o = false;
+                }
+            }
+            match path.last_mut() {
+                Some(last) if last.0 + last.1 == pre => last.1 += 1,
+                _ => path.push((pre, 1)),
+            }
             if d != NONE {
                 let kd = match prev.iter().find(|p| p.0 == d) {
                     Some(p) => p.1,
@@ -569,14 +575,26 @@ impl Dominators {
             }
             let kv = id_of(v, &mut keys);
             prev[0] = (v, kv);
+            // (A node's immediate dominator comes before it: its key has a row.)
+            for (key, first) in keys.get(rows.len()..).unwrap_or(&[]) {
+                rows.push(GroupRetained {
+                    key: key.clone(),
+                    first: crate::ObjId(*first),
+                    count: 0,
+                    shallow: 0,
+                    retained: 0,
+                });
+                is_open.push(false);
+            }
             let Some(row) = rows.get_mut(kv as usize) else {
                 continue;
             };
             row.count += 1;
             row.shallow += r;
-            if pre as u32 >= open_end[kv as usize] {
+            if !is_open[kv as usize] {
                 row.retained += r;
-                open_end[kv as usize] = at[v as usize];
+                is_open[kv as usize] = true;
+                open.push((pre, kv));
             }
         }
         rows.sort_by(|a, b| {
@@ -787,6 +805,72 @@ impl Dfs {
     }
 }
 
+/// A preorder of the dominator tree, as node ids, from the immediate dominators
+/// (`idom_pre`) by DFS preorder number and that preorder (`order`, number -> node):
+/// a node's subtree follows it as one interval, its child with the most nodes in
+/// its subtree first (the first in DFS preorder among equals), then the others in
+/// DFS preorder. Heaviest child first, any path from the root crosses at most
+/// log2(k) edges to a child that is not first, so the path is a few runs of
+/// consecutive numbers ([`Dominators::group_by`] keeps it so).
+///
+/// Numbered without children lists, in two passes over `k` numbers: subtree
+/// sizes and each node's heaviest child bottom-up (in reverse DFS preorder every
+/// node comes after its immediate dominator), then each node, in DFS preorder,
+/// takes its number: the one after its immediate dominator's when it is the
+/// heaviest child, else the next free one in the dominator's interval after the
+/// heaviest child's. `at[w]` holds w's subtree size, then the next free number in
+/// its interval; a heaviest child's entry is given its number (flagged) when its
+/// dominator is numbered. Every reachable node but the root has an earlier
+/// immediate dominator; the root's interval takes any other.
+fn tree_preorder(idom_pre: &[u32], order: &[u32]) -> Vec<u32> {
+    const GIVEN: u32 = 1 << 31;
+    let k = order.len();
+    let up = |w: usize| match idom_pre.get(w) {
+        Some(&d) if (d as usize) < w => d as usize,
+        _ => 0,
+    };
+    let mut at = vec![1u32; k];
+    for w in (1..k).rev() {
+        at[up(w)] += at[w];
+    }
+    let mut heavy = vec![NONE; k];
+    for w in 1..k {
+        let d = up(w);
+        if heavy[d] == NONE || at[w] > at[heavy[d] as usize] {
+            heavy[d] = w as u32;
+        }
+    }
+    let mut tree_order = vec![NONE; k];
+    // `w`, numbered `p`: its heaviest child is numbered p + 1, the others follow
+    // that child's interval.
+    let open = |w: usize, p: u32, at: &mut [u32]| match heavy[w] {
+        NONE => at[w] = p + 1,
+        h => {
+            at[w] = p + 1 + at[h as usize];
+            at[h as usize] = (p + 1) | GIVEN;
+        }
+    };
+    if k > 0 {
+        tree_order[0] = order[0];
+        open(0, 0, &mut at);
+    }
+    for w in 1..k {
+        let p = if at[w] & GIVEN != 0 {
+            at[w] & !GIVEN
+        } else {
+            let d = up(w);
+            let p = at[d];
+            at[d] += at[w];
+            p
+        };
+        if let Some(t) = tree_order.get_mut(p as usize) {
+            *t = order[w];
+        }
+        open(w, p, &mut at);
+    }
+    tree_order
+}
+
 /// Slot sizes of `heap`'s objects by node (read once the tree is known: lower peak).
 fn object_sizes<'h>(heap: &'h Heap<'_>) -> impl FnOnce(usize) -> Vec<u64> + 'h {
     move |nodes| {
@@ -951,6 +1035,45 @@ mod tests {
             }
             assert_eq!(got.order, want.order, "n={n}");
             assert_eq!(got.reachable, want.reachable, "n={n}");
+        }
+    }
+
+    /// `preorder` is a preorder of the dominator tree: each node's subtree is the
+    /// interval that starts at it, and every node in it has the node as dominator.
+    #[test]
+    fn preorder_is_the_dominator_trees() {
+        for (n, m, seed) in [(1, 3, 1), (300, 200, 7), (300, 900, 8), (5000, 6000, 6)] {
+            let (g, sizes) = graph(n, m, seed);
+            let dom = Dominators::with_sizes(&g, sizes);
+            let order = dom.preorder();
+            assert_eq!(order.len(), dom.reachable_count() as usize);
+            let mut seen = vec![false; g.node_count()];
+            let mut size = vec![0usize; g.node_count()];
+            for &v in order.iter().rev() {
+                assert!(!seen[v as usize], "n={n}: {v} twice");
+                seen[v as usize] = true;
+                size[v as usize] += 1;
+                if let Some(d) = dom.idom(NodeId(v)) {
+                    size[d.index()] += size[v as usize];
+                }
+            }
+            for (p, &v) in order.iter().enumerate() {
+                let end = p + size[v as usize];
+                assert!(end <= order.len());
+                for &w in &order[p..end] {
+                    assert!(dom.dominates(NodeId(v), NodeId(w)), "n={n}: {v} over {w}");
+                }
+                if let Some(&next) = order.get(end) {
+                    assert!(!dom.dominates(NodeId(v), NodeId(next)), "n={n}");
+                }
+                // The child with the largest subtree comes first.
+                let mut c = p + 1;
+                while c < end {
+                    let first = order[p + 1] as usize;
+                    assert!(size[first] >= size[order[c] as usize], "n={n}: under {v}");
+                    c += size[order[c] as usize];
+                }
+            }
         }
     }
 
