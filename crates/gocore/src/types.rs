@@ -1520,21 +1520,43 @@ impl Builder<'_, '_, '_> {
             .is_none_or(|d| matches!(*d.shape, Shape::Inert))
     }
 
-    /// Queues `n` values of `id` at `addr` to be walked.
+    /// Queues `n` values of `id` at `addr` to be walked — or only counts them as
+    /// walked when there is nothing to follow in them, for good (string data, say:
+    /// a slice of a million strings would otherwise stack a million items at once,
+    /// each to be dropped by [`Builder::run`]). A descriptor's shape and size are
+    /// final once interned (a map's group type is shaped there, by its name); only
+    /// a closure's can change later, when a context names its captured variables.
     fn push_work(&mut self, addr: u64, id: u32, n: u64) {
+        let settled = self.data.get(id as usize).is_some_and(|d| {
+            matches!(d.entry.kind, EntryKind::Descriptor | EntryKind::StringData)
+                && (d.entry.size == 0 || matches!(*d.shape, Shape::Inert))
+        });
+        if settled {
+            self.count_work();
+            return;
+        }
         let n = u32::try_from(n.min(MAX_ELEMS)).unwrap_or(u32::MAX);
         self.work.push((addr, id, n));
+    }
+
+    /// Counts one work item (for the progress bar and [`MAX_WORK`]); true at
+    /// every [`crate::progress::STEP`]th.
+    fn count_work(&mut self) -> bool {
+        self.work_done += 1;
+        let step = self.work_done % crate::progress::STEP == 0;
+        if step {
+            self.heap
+                .counters()
+                .add(crate::Stage::Typing, crate::progress::STEP);
+        }
+        step
     }
 
     fn run(&mut self) {
         // Depth first (see the module docs): a chain stays in cache.
         while let Some((addr, id, n)) = self.work.pop() {
             let n = u64::from(n);
-            self.work_done += 1;
-            if self.work_done % crate::progress::STEP == 0 {
-                self.heap
-                    .counters()
-                    .add(crate::Stage::Typing, crate::progress::STEP);
+            if self.count_work() {
                 // Give back what the stack no longer needs as it drains (the
                 // object graph and dominator tree are built beside typing).
                 let cap = self.work.capacity();
@@ -1547,8 +1569,7 @@ impl Builder<'_, '_, '_> {
                 return;
             }
             let stride = self.size_of(id);
-            // A value without anything to follow (string data: one item per
-            // string, walked byte by byte) is not walked.
+            // (`push_work` stacks only values with something to follow.)
             if stride == 0 || self.inert(id) {
                 continue;
             }
