@@ -70,8 +70,14 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
             } else {
                 match ObjectGraph::build(heap, &roots) {
                     Ok(mut graph) => {
-                        // Neither profile reads the graph's edges afterwards.
+                        // Neither profile reads the graph's edges afterwards, and
+                        // the default one only the retained sizes of the tree.
                         let dom = Dominators::compute_releasing(&mut graph, heap);
+                        let dom = if a.dominators {
+                            Tree::Whole(dom)
+                        } else {
+                            Tree::Sizes(dom.into_retained())
+                        };
                         Some((graph, dom))
                     }
                     Err(e) => {
@@ -84,15 +90,18 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
         });
         drop(phase);
         let (roots, dom) = rest?;
-        let retained = dom
-            .as_ref()
-            .map(|(g, d)| move |id: gocore::ObjId| d.retained(g.object_node(id)));
+        let retained = dom.as_ref().map(|(g, d)| {
+            move |id: gocore::ObjId| match d {
+                Tree::Whole(d) => d.retained(g.object_node(id)),
+                Tree::Sizes(s) => s.retained(g.object_node(id)),
+            }
+        });
         let phase = crate::progress::phase("walking the heap for the profile");
         let p = match (&dom, a.dominators) {
-            (Some((g, d)), true) => {
+            (Some((g, Tree::Whole(d))), true) => {
                 gocore::pprof::dominator_profile(proc, heap, g, d, typing.as_ref())
             }
-            (None, true) => anyhow::bail!("--dominators needs the object graph"),
+            (_, true) => anyhow::bail!("--dominators needs the object graph"),
             _ => gocore::pprof::heap_profile(
                 proc,
                 heap,
@@ -146,4 +155,11 @@ pub fn run(a: &PprofArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The dominator tree, or only its retained sizes when the profile needs nothing
+/// else (8 bytes per node less while the heap is walked).
+enum Tree {
+    Whole(Dominators),
+    Sizes(gocore::RetainedSizes),
 }

@@ -45,7 +45,7 @@ mod value;
 
 pub use breakdown::{Breakdown, BreakdownCheck, BreakdownNode, RuntimeCounters};
 pub use diff::{Amount, Change, Snapshot, SnapshotDiff};
-pub use dominators::{Dominators, GroupRetained};
+pub use dominators::{Dominators, GroupRetained, RetainedSizes};
 pub use error::{Error, Result};
 pub use globals::{signature_globals, GlobalLocation, Method};
 pub use goroutine::{
