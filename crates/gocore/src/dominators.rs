@@ -843,13 +843,13 @@ fn tree_preorder(idom_pre: &[u32], order: &[u32]) -> Vec<u32> {
         _ => 0,
     };
     let mut at = vec![1u32; k];
-    for w in (1..k).rev() {
-        at[up(w)] += at[w];
-    }
     let mut heavy = vec![NONE; k];
-    for w in 1..k {
+    for w in (1..k).rev() {
+        // `at[w]` is complete: w's subtree has higher numbers. Among equal
+        // subtrees the last seen here, the first in DFS preorder, wins.
         let d = up(w);
-        if heavy[d] == NONE || at[w] > at[heavy[d] as usize] {
+        at[d] += at[w];
+        if heavy[d] == NONE || at[w] >= at[heavy[d] as usize] {
             heavy[d] = w as u32;
         }
     }
