@@ -834,7 +834,9 @@ impl Dfs {
 /// heaviest child's. `at[w]` holds w's subtree size, then the next free number in
 /// its interval; a heaviest child's entry is given its number (flagged) when its
 /// dominator is numbered. Every reachable node but the root has an earlier
-/// immediate dominator; the root's interval takes any other.
+/// immediate dominator; the root's interval takes any other. Graphs have fewer
+/// than 2^31 nodes ([`ObjectGraph::build`], [`ObjectGraph::from_edges`]), so the
+/// flag bit is free.
 fn tree_preorder(idom_pre: &[u32], order: &[u32]) -> Vec<u32> {
     const GIVEN: u32 = 1 << 31;
     let k = order.len();

@@ -323,8 +323,14 @@ impl ObjectGraph {
             group_of_root.push(gi);
         }
         let ng = g.groups.len();
-        if ng as u64 + u64::from(n) + 1 >= u64::from(u32::MAX) {
-            return Err(too_many("graph nodes", ng as u64 + u64::from(n)));
+        // Below 2^31 nodes: the dominator tree's numbering flags a number with the
+        // top bit (`dominators::tree_preorder`).
+        if ng as u64 + u64::from(n) + 1 >= u64::from(u32::MAX / 2) {
+            return Err(Error::OutOfRange {
+                what: "graph nodes".into(),
+                value: ng as u64 + u64::from(n) + 1,
+                limit: u64::from(u32::MAX / 2 - 1),
+            });
         }
         // Members CSR (counting sort of roots by group).
         let mut counts = vec![0u32; ng + 1];
