@@ -537,10 +537,12 @@ impl Dominators {
         // open, still on the path. The open ones are a stack ordered by preorder
         // number, popped as the path shrinks below them: no per-node scratch.
         let order = &self.order;
-        let mut path: Vec<(u32, u32)> = Vec::new(); // (first number, length)
-        let mut open: Vec<(u32, u32)> = Vec::new(); // (preorder number, key id)
-                                                    // Rows and whether the key has an open node, by key id (keys are interned
-                                                    // in `order`: `first` is the first there).
+        // The path as (first number, length) runs; the open nodes as (preorder
+        // number, key id).
+        let mut path: Vec<(u32, u32)> = Vec::new();
+        let mut open: Vec<(u32, u32)> = Vec::new();
+        // Rows and whether the key has an open node, by key id (keys are interned
+        // in `order`: `first` is the first there).
         let mut rows: Vec<GroupRetained<K>> = Vec::new();
         let mut is_open: Vec<bool> = Vec::new();
         // Own bytes: a node's retained bytes less its children's, summed per key.
