@@ -48,7 +48,7 @@
 
 use std::collections::HashMap;
 
-use crate::dominators::Dominators;
+use crate::dominators::{Dominators, Subtrees};
 use crate::graph::{NodeId, ObjectGraph, RootGroup};
 use crate::heap::{Heap, ObjId};
 use crate::paths::paths_to;
@@ -248,12 +248,14 @@ impl LeakReport {
         let nobj = graph.object_count();
         let mut suspects: Vec<Suspect> = Vec::new();
         // Type groups for step 2, first: `group_by`'s scratch is freed before the
-        // dominator tree's children lists (step 1 builds them) exist.
+        // subtree counts exist.
         let rows = dom.group_by(graph, |id| types.key(id));
+        // The tree's children, walked through its preorder (no children lists).
+        let sub = dom.subtrees();
 
         // 1. Big single retainers: objects right under a root, descended to their
         // accumulation point.
-        for &n in dom.preorder() {
+        for (p, &n) in dom.preorder().iter().enumerate() {
             if n >= nobj || dom.retained(NodeId(n)) < threshold.max(1) {
                 continue;
             }
@@ -264,7 +266,7 @@ impl LeakReport {
             let acc = map_header(
                 dom,
                 &types,
-                descend(dom, &types, top, threshold.max(1)),
+                descend(dom, &sub, &types, (top, p), threshold.max(1)),
                 nobj,
             );
             merge(
@@ -331,9 +333,13 @@ impl LeakReport {
                 .then(a.accumulation.cmp(&b.accumulation))
         });
         suspects.truncate(opts.max_suspects);
+        for s in suspects.iter_mut().filter(|s| s.accumulation.0 < nobj) {
+            s.contents = contents(dom, &sub, &types, s.accumulation);
+        }
+        // The paths' search keeps a word a node: not beside the subtree counts.
+        drop(sub);
         for s in &mut suspects {
             if s.accumulation.0 < nobj {
-                s.contents = contents(dom, &types, s.accumulation);
                 s.path = paths_to(graph, s.accumulation, 1).into_iter().next();
             } else if let Some(e) = s.example {
                 s.path = paths_to(graph, e, 1).into_iter().next();
@@ -372,13 +378,26 @@ fn merge(suspects: &mut Vec<Suspect>, s: Suspect) {
     suspects.push(s);
 }
 
-/// From `n`, down the child holding most of the parent's retained bytes while it
-/// holds at least [`DOMINANT`] of them and `threshold` bytes — stopping at the head
-/// of a chain of one type (a linked list is its head, not its last nodes).
-fn descend(dom: &Dominators, types: &Types<'_, '_, '_>, mut n: NodeId, threshold: u64) -> NodeId {
+/// From the node `at` (with its preorder position), down the child holding most
+/// of the parent's retained bytes while it holds at least [`DOMINANT`] of them and
+/// `threshold` bytes — stopping at the head of a chain of one type (a linked list
+/// is its head, not its last nodes).
+fn descend(
+    dom: &Dominators,
+    sub: &Subtrees<'_>,
+    types: &Types<'_, '_, '_>,
+    at: (NodeId, usize),
+    threshold: u64,
+) -> NodeId {
+    let (mut n, mut p) = at;
     loop {
         let r = dom.retained(n);
-        let Some(&c) = dom.children(n).first() else {
+        // The child retaining most (the lowest node id among equals): the first of
+        // `Dominators::children`.
+        let Some((q, c)) = sub.children(p).max_by(|a, b| {
+            let (ra, rb) = (dom.retained(NodeId(a.1)), dom.retained(NodeId(b.1)));
+            ra.cmp(&rb).then(b.1.cmp(&a.1))
+        }) else {
             return n;
         };
         let rc = dom.retained(NodeId(c));
@@ -388,7 +407,7 @@ fn descend(dom: &Dominators, types: &Types<'_, '_, '_>, mut n: NodeId, threshold
         if types.same(ObjId(n.0), ObjId(c)) {
             return n;
         }
-        n = NodeId(c);
+        (n, p) = (NodeId(c), q);
     }
 }
 
@@ -530,14 +549,22 @@ fn map_header(dom: &Dominators, types: &Types<'_, '_, '_>, n: NodeId, nobj: u32)
 
 /// What `n` dominates, grouped by type — looking through a map's internal
 /// storage to the values stored in it.
-fn contents(dom: &Dominators, types: &Types<'_, '_, '_>, n: NodeId) -> Vec<TypeGroup> {
+fn contents(
+    dom: &Dominators,
+    sub: &Subtrees<'_>,
+    types: &Types<'_, '_, '_>,
+    n: NodeId,
+) -> Vec<TypeGroup> {
     let mut m: HashMap<String, (u64, u64)> = HashMap::new();
-    let mut stack: Vec<(NodeId, u32)> = vec![(n, 0)];
-    while let Some((x, depth)) = stack.pop() {
-        for &c in dom.children(x) {
+    let mut stack: Vec<(NodeId, usize, u32)> = Vec::new();
+    if let Some(p) = sub.position(n) {
+        stack.push((n, p, 0));
+    }
+    while let Some((x, p, depth)) = stack.pop() {
+        for (q, c) in sub.children(p) {
             let name = types.name(ObjId(c));
             if depth < 8 && (is_map_internal(&name) || (x == n && is_map_header(&name))) {
-                stack.push((NodeId(c), depth + 1));
+                stack.push((NodeId(c), q, depth + 1));
                 continue;
             }
             let e = m.entry(name).or_default();
