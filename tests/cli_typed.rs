@@ -385,7 +385,12 @@ fn histogram_live_counts_match_the_truth() {
                 failures.push(format!("{name}: {bytes} B for {count} of {size} B"));
             }
         }
-        assert!(failures.is_empty(), "{}: {}", case.name, failures.join("; "));
+        assert!(
+            failures.is_empty(),
+            "{}: {}",
+            case.name,
+            failures.join("; ")
+        );
         checked += 1;
     }
     assert!(checked > 0, "no corpus cases");

@@ -672,7 +672,11 @@ impl Dominators {
             };
             *c += 1;
             let c = *c;
-            if let Some(d) = self.idom.get(v as usize).and_then(|&d| count.get_mut(d as usize)) {
+            if let Some(d) = self
+                .idom
+                .get(v as usize)
+                .and_then(|&d| count.get_mut(d as usize))
+            {
                 *d += c;
             }
         }
