@@ -250,8 +250,9 @@ impl LeakReport {
         // Type groups for step 2, first: `group_by`'s scratch is freed before the
         // subtree counts exist.
         let rows = dom.group_by(graph, |id| types.key(id));
-        // The tree's children, walked through its preorder (no children lists).
-        let sub = dom.subtrees();
+        // The tree's children, walked through its preorder (no children lists);
+        // built when first needed (often never: a heap spread over many roots).
+        let mut sub = None;
 
         // 1. Big single retainers: objects right under a root, descended to their
         // accumulation point.
@@ -266,7 +267,13 @@ impl LeakReport {
             let acc = map_header(
                 dom,
                 &types,
-                descend(dom, &sub, &types, (top, p), threshold.max(1)),
+                descend(
+                    dom,
+                    sub.get_or_insert_with(|| dom.subtrees()),
+                    &types,
+                    (top, p),
+                    threshold.max(1),
+                ),
                 nobj,
             );
             merge(
@@ -334,7 +341,8 @@ impl LeakReport {
         });
         suspects.truncate(opts.max_suspects);
         for s in suspects.iter_mut().filter(|s| s.accumulation.0 < nobj) {
-            s.contents = contents(dom, &sub, &types, s.accumulation);
+            let sub = sub.get_or_insert_with(|| dom.subtrees());
+            s.contents = contents(dom, sub, &types, s.accumulation);
         }
         // The paths' search keeps a word a node: not beside the subtree counts.
         drop(sub);
