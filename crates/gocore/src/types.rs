@@ -389,10 +389,10 @@ fn groups(m: HashMap<String, (u64, u64)>) -> Vec<UntypedGroup> {
 /// ```
 pub struct Typing {
     types: Vec<TypeEntry>,
-    /// Per object, one 8-byte record (one cache miss per object on big heaps).
+    /// Per object, one 4-byte record (one cache miss per object on big heaps).
     rec: Vec<Rec>,
     /// Offset and element count of the objects whose [`Rec`] could not hold them
-    /// (large objects; see [`Rec::pack`]), by object index.
+    /// (values not at offset 0, large arrays; see [`Rec::pack`]), by object index.
     wide: HashMap<u32, (u32, u32)>,
     globals: u64,
     frame_slots: u64,
@@ -404,48 +404,65 @@ pub struct Typing {
     arena: HashMap<u32, BTreeMap<u64, (u32, u64)>>,
 }
 
-/// An object's type as [`Typing`] stores it: 8 bytes.
+/// An object's type as [`Typing`] stores it: 4 bytes. The type id + 1 in the low
+/// [`REC_TY_BITS`] bits (0 = untyped), the [`TypeSource::code`] in the 2 bits
+/// above, and in the top [`Rec::PLACE_BITS`] the number of values when they start
+/// at offset 0 and are fewer than [`Rec::WIDE`] — one struct, a small array: nearly
+/// every object — else [`Rec::WIDE`], the offset and count being in
+/// [`Typing::wide`]. All zeros is an untyped object (the record array starts
+/// zeroed).
 #[derive(Debug, Clone, Copy, Default)]
-struct Rec {
-    /// [`TypeSource::code`] in the top 4 bits, type id + 1 below (0 = untyped).
-    ty_src: u32,
-    /// Offset of the first value in the object and number of values, packed by
-    /// [`Rec::pack`]; [`Rec::WIDE`] when they are in [`Typing::wide`].
-    place: u32,
-}
+struct Rec(u32);
 
-/// Type ids (+ 1) must stay below this to fit a [`Rec`].
-const REC_TY_LIMIT: u32 = 1 << 28;
+/// Bits of a [`Rec`] for the type id + 1.
+const REC_TY_BITS: u32 = 20;
+/// Type ids (+ 1) must stay below this to fit a [`Rec`] (a million types: a Go
+/// executable has tens of thousands of type descriptors).
+const REC_TY_LIMIT: u32 = 1 << REC_TY_BITS;
 
 impl Rec {
-    /// `place` of a record whose offset and count are kept in [`Typing::wide`].
-    const WIDE: u32 = u32::MAX;
-    /// Bits of `place` for the element count (the offset has the 16 above it, less
-    /// the all-ones pattern of [`Rec::WIDE`]).
-    const ELEM_BITS: u32 = 16;
+    /// Where the [`TypeSource::code`] starts (2 bits: four sources).
+    const SRC_SHIFT: u32 = REC_TY_BITS;
+    /// Where the place starts.
+    const PLACE_SHIFT: u32 = REC_TY_BITS + 2;
+    /// Bits of the place.
+    const PLACE_BITS: u32 = 32 - Rec::PLACE_SHIFT;
+    /// The place of a record whose offset and count are kept in [`Typing::wide`]
+    /// (all ones).
+    const WIDE: u32 = (1 << Rec::PLACE_BITS) - 1;
 
-    /// Packs an offset below 32 KiB and a count below 64 Ki into `place` (every
-    /// small object's: offsets and counts are bounded by the slot size); `None`
-    /// for anything else, which goes to [`Typing::wide`].
-    fn pack(offset: u32, elems: u32) -> Option<u32> {
-        (offset < 1 << 15 && elems < 1 << Rec::ELEM_BITS)
-            .then_some(offset << Rec::ELEM_BITS | elems)
+    /// The record of type id + 1 `ty` from source `src` with place `place`
+    /// ([`Rec::pack`] or [`Rec::WIDE`]).
+    fn new(ty: u32, src: u8, place: u32) -> Rec {
+        Rec(ty | u32::from(src & 3) << Rec::SRC_SHIFT | place << Rec::PLACE_SHIFT)
     }
 
-    /// Whether the values may start at offset 0 (certainly, unless the place is
-    /// wide: then [`Typing::place`] tells).
-    fn may_start_at_0(self) -> bool {
-        self.place == Rec::WIDE || self.place >> Rec::ELEM_BITS == 0
+    /// The place of `elems` values at `offset` when a record holds it (offset 0,
+    /// fewer than [`Rec::WIDE`] values); `None` for anything else, which goes to
+    /// [`Typing::wide`].
+    fn pack(offset: u32, elems: u32) -> Option<u32> {
+        (offset == 0 && elems < Rec::WIDE).then_some(elems)
+    }
+
+    /// The place: a count of values at offset 0, or [`Rec::WIDE`].
+    fn place(self) -> u32 {
+        self.0 >> Rec::PLACE_SHIFT
+    }
+
+    /// Whether the offset and count are in [`Typing::wide`] (the only records whose
+    /// values may not start at offset 0).
+    fn is_wide(self) -> bool {
+        self.place() == Rec::WIDE
     }
 
     /// Type id + 1 (0 = untyped).
     fn ty(self) -> u32 {
-        self.ty_src & (REC_TY_LIMIT - 1)
+        self.0 & (REC_TY_LIMIT - 1)
     }
 
     /// [`TypeSource::code`] (0 for an untyped object).
     fn src(self) -> u8 {
-        (self.ty_src >> 28) as u8
+        (self.0 >> Rec::SRC_SHIFT & 3) as u8
     }
 }
 
@@ -744,16 +761,13 @@ impl Typing {
     /// Offset and element count of object `i`'s record `r`.
     #[inline]
     fn place(&self, i: usize, r: Rec) -> (u32, u32) {
-        if r.place == Rec::WIDE {
+        if r.is_wide() {
             u32::try_from(i)
                 .ok()
                 .and_then(|i| self.wide.get(&i).copied())
                 .unwrap_or((0, 0))
         } else {
-            (
-                r.place >> Rec::ELEM_BITS,
-                r.place & ((1 << Rec::ELEM_BITS) - 1),
-            )
+            (0, r.place())
         }
     }
 
@@ -2231,10 +2245,8 @@ impl Builder<'_, '_, '_> {
         let mut next = 0;
         let open = |r: Option<Rec>| {
             r.is_some_and(|r| {
-                // A wide record may have a nonzero offset: the loop checks it.
-                r.ty() == 0
-                    || (r.src() == TypeSource::Propagated.code()
-                        && (r.place == Rec::WIDE || !r.may_start_at_0()))
+                // Only a wide record may have a nonzero offset: the loop checks it.
+                r.ty() == 0 || (r.src() == TypeSource::Propagated.code() && r.is_wide())
             })
         };
         while let Some(idx) = self.next_object(next, n, open) {
@@ -2612,7 +2624,7 @@ impl Builder<'_, '_, '_> {
         let mut touch = 0u32;
         for (obj, _) in found.iter().flatten() {
             if let Some(r) = self.out.rec.get(obj.id.index()) {
-                touch ^= r.ty_src;
+                touch ^= r.0;
             }
         }
         std::hint::black_box(touch);
@@ -2665,22 +2677,23 @@ impl Builder<'_, '_, '_> {
 
     /// Records object `i`'s type (false: no such object, or too many types).
     fn write(&mut self, i: usize, id: u32, off: u64, n: u64, src: TypeSource) -> bool {
+        if id >= REC_TY_LIMIT - 1 {
+            const MSG: &str = "more than 2^20 types: objects of the later ones are left untyped";
+            if !self.out.warnings.iter().any(|w| w == MSG) {
+                self.warn(MSG.to_string());
+            }
+            return false;
+        }
         let Some(r) = self.out.rec.get_mut(i) else {
             return false;
         };
-        if id >= REC_TY_LIMIT - 1 {
-            return false;
-        }
         let (offset, elems) = (
             u32::try_from(off).unwrap_or(u32::MAX),
             u32::try_from(n).unwrap_or(u32::MAX),
         );
         let place = Rec::pack(offset, elems).unwrap_or(Rec::WIDE);
-        let was_wide = r.place == Rec::WIDE;
-        *r = Rec {
-            ty_src: (u32::from(src.code()) << 28) | (id + 1),
-            place,
-        };
+        let was_wide = r.is_wide();
+        *r = Rec::new(id + 1, src.code(), place);
         // The side table is touched only for wide records (never on the common path).
         if place == Rec::WIDE || was_wide {
             if let Ok(k) = u32::try_from(i) {
@@ -3086,7 +3099,7 @@ struct DwarfTypes {
 
 #[cfg(test)]
 mod tests {
-    use super::{fits, method_value_receiver, Cand};
+    use super::{fits, method_value_receiver, Cand, Rec, REC_TY_LIMIT};
     use crate::heap::{ObjId, Object};
 
     fn obj(size: u64) -> Object {
@@ -3136,5 +3149,27 @@ mod tests {
             Some("pkg.T")
         );
         assert_eq!(method_value_receiver("main.main.func1"), None);
+    }
+
+    #[test]
+    fn records_hold_type_source_and_count_in_4_bytes() {
+        assert_eq!(std::mem::size_of::<Rec>(), 4);
+        let r = Rec::default();
+        assert_eq!((r.ty(), r.src(), r.place(), r.is_wide()), (0, 0, 0, false));
+        let top = REC_TY_LIMIT - 1;
+        for (ty, src, off, n) in [(1, 0, 0, 1), (top, 3, 0, Rec::WIDE - 1), (7, 1, 0, 0)] {
+            let place = Rec::pack(off, n).expect("fits");
+            let r = Rec::new(ty, src, place);
+            assert_eq!(
+                (r.ty(), r.src(), r.place(), r.is_wide()),
+                (ty, src, n, false)
+            );
+        }
+        // An offset, or as many values as the wide marker, go to the side table.
+        assert_eq!(Rec::pack(8, 1), None);
+        assert_eq!(Rec::pack(0, Rec::WIDE), None);
+        assert_eq!(Rec::pack(0, u32::MAX), None);
+        let r = Rec::new(top, 2, Rec::WIDE);
+        assert_eq!((r.ty(), r.src(), r.is_wide()), (top, 2, true));
     }
 }

@@ -427,7 +427,7 @@ impl Builder<'_, '_, '_> {
         let n = self.heap.object_count();
         let mut chans = Vec::new();
         let mut next = 0;
-        let hchan = |r: Option<Rec>| r.is_some_and(|r| r.ty() == h + 1 && r.may_start_at_0());
+        let hchan = |r: Option<Rec>| r.is_some_and(|r| r.ty() == h + 1);
         while let Some(idx) = self.next_object(next, n, hchan) {
             next = idx + 1;
             let oid = ObjId(u32::try_from(idx).unwrap_or(u32::MAX));
