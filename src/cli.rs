@@ -27,6 +27,12 @@ pub struct Args {
     /// No progress spinner on the terminal during long phases.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Worker threads (default: one per core; `RAYON_NUM_THREADS` also sets it). With
+    /// one, typing runs after the object graph and the dominator tree instead of
+    /// beside them: slower, and the retention commands need less memory at their
+    /// peak. The results are the same for any number.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Options shared by every command that opens a core.

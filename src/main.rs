@@ -82,6 +82,14 @@ fn main() -> ExitCode {
         }
     };
     progress::set_quiet(args.quiet);
+    if let Some(n) = args.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(n))
+            .build_global()
+        {
+            eprintln!("gocore: warning: --threads {n}: {e}");
+        }
+    }
     match cmd::run(&args) {
         Ok(code) if code == ExitCode::SUCCESS && args.strict && output::warnings_printed() > 0 => {
             eprintln!(

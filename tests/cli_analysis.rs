@@ -200,3 +200,32 @@ fn top_path_referrers_leaks() {
         );
     }
 }
+
+/// `--threads 1` (typing after the dominator tree, everything on one thread) and
+/// `--threads 2` (typing beside it) give the same results; `--threads 0` is a usage
+/// error.
+#[test]
+fn thread_count_changes_nothing_in_the_results() {
+    let cases = cases();
+    let case = cases
+        .iter()
+        .find(|c| c.program() == "leak")
+        .expect("a leak case");
+    for (cmd, args) in [
+        ("top", &[][..]),
+        ("leaks", &[][..]),
+        ("histogram", &["--live"][..]),
+        ("overview", &[][..]),
+    ] {
+        let one = json_of(case, cmd, &[args, &["--threads", "1"]].concat());
+        let two = json_of(case, cmd, &[args, &["--threads", "2"]].concat());
+        assert_eq!(one, two, "{}: gocore {cmd} {args:?}", case.name);
+        assert!(!one.is_null(), "{}: gocore {cmd}: {one}", case.name);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_gocore"))
+        .args(["--threads", "0", "top"])
+        .arg(case.core_path())
+        .output()
+        .expect("run gocore");
+    assert_eq!(out.status.code(), Some(2), "--threads 0 is a usage error");
+}

@@ -282,12 +282,13 @@ pub fn rss_anon() -> String {
 }
 
 /// Runs `a` on a thread of its own beside `b` (typing beside roots, marking or the
-/// object graph: they only share the heap), or `b` then `a` when
-/// `RAYON_NUM_THREADS=1` (the library's thread count) asks for one thread — `b`
-/// first, so that its scratch memory (the dominator tree's) is freed before `a`'s
-/// result (the typing record) is allocated. A panic in `a` gives `A::default()`.
+/// object graph: they only share the heap), or `b` then `a` when the library's
+/// thread pool has one thread (`--threads 1`, `RAYON_NUM_THREADS=1`, one core) —
+/// `b` first, so that its scratch memory (the dominator tree's) is freed before
+/// `a`'s result (the typing record) is allocated. A panic in `a` gives
+/// `A::default()`.
 pub fn beside<A: Send + Default, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
-    if std::env::var("RAYON_NUM_THREADS").is_ok_and(|v| v.trim() == "1") {
+    if rayon::current_num_threads() == 1 {
         let b = b();
         return (a(), b);
     }
