@@ -223,7 +223,9 @@ impl TypeSource {
         }
     }
 
-    fn code(self) -> u8 {
+    /// The source's code in a [`Rec`] (2 bits: a fifth source needs a wider field,
+    /// which the assertion after [`REC_TY_LIMIT`] enforces).
+    const fn code(self) -> u8 {
         match self {
             TypeSource::Propagated => 0,
             TypeSource::Header => 1,
@@ -419,6 +421,13 @@ const REC_TY_BITS: u32 = 20;
 /// Type ids (+ 1) must stay below this to fit a [`Rec`] (a million types: a Go
 /// executable has tens of thousands of type descriptors).
 const REC_TY_LIMIT: u32 = 1 << REC_TY_BITS;
+// Every source's code fits a record's 2 bits.
+const _: () = assert!(
+    TypeSource::Header.code() < 4
+        && TypeSource::Propagated.code() < 4
+        && TypeSource::Closure.code() < 4
+        && TypeSource::Inferred.code() < 4
+);
 
 impl Rec {
     /// Where the [`TypeSource::code`] starts (2 bits: four sources).
