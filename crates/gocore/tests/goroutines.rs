@@ -33,6 +33,15 @@
 //!   printed `[GC scavenge wait]`, `runnable` in the core. Accepted only for a
 //!   goroutine started at a `runtime.*` function, printed waiting and `runnable`
 //!   in the core; its frames (still those it parked with) must agree.
+//! * **Any producer: a runtime goroutine that ran after the traceback.** The
+//!   reverse race: `freezetheworld` is best-effort ("stopwait and preemption
+//!   requests can be lost due to races with concurrently executing threads"), so
+//!   a runtime goroutine printed `runnable` may still be picked up by an M before
+//!   the kernel stops every thread, run, and park again. Seen on a crash core
+//!   (go1.24.11, cgo): the scavenger printed `[runnable]`, `sleep` in the core.
+//!   Accepted only for a goroutine started at a `runtime.*` function, printed
+//!   `runnable` and waiting in the core; its frames must agree (it parks where it
+//!   parked before).
 //! * Goroutine 0 sections are thread (`g0`) stacks, not goroutines: skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -225,11 +234,13 @@ fn goroutines_agree_with_the_runtime_traceback() {
                 .start_function
                 .as_deref()
                 .is_some_and(|f| f.starts_with("runtime."));
-            // Printed waiting (a wait reason, not a status name), runnable now.
+            // Printed waiting (a wait reason, not a status name), runnable now; or
+            // printed runnable, waiting now (it ran after the traceback).
+            let printed_waiting = !["running", "runnable", "syscall"].contains(&tb.state.as_str());
             let readied = system
-                && g.status == Status::Runnable
-                && !["running", "runnable", "syscall"].contains(&tb.state.as_str())
-                && tb.state != g.state();
+                && tb.state != g.state()
+                && ((g.status == Status::Runnable && printed_waiting)
+                    || (g.status == Status::Waiting && tb.state == "runnable"));
             let eid = elided.contains(&tb.id);
             if let Some(why) = compare(tb, g, &stack, eid, readied, &mut tally) {
                 if case.producer() == "gcore" && system {
@@ -247,7 +258,7 @@ fn goroutines_agree_with_the_runtime_traceback() {
             } else if readied {
                 tally.readied += 1;
                 eprintln!(
-                    "{}: runtime goroutine {} ({}) readied after the traceback: printed [{}], {:?} in the core",
+                    "{}: runtime goroutine {} ({}) moved on after the traceback: printed [{}], {:?} in the core",
                     case.name,
                     tb.id,
                     g.start_function.as_deref().unwrap_or("?"),
@@ -264,7 +275,7 @@ fn goroutines_agree_with_the_runtime_traceback() {
         }
     }
     eprintln!(
-        "{} cases, {} printed goroutines, {} stacks compared ({} elided, {} running with extra inner runtime frames), {} without printed frames, {} runtime goroutines changed after gcore, {} runtime goroutines readied after the traceback",
+        "{} cases, {} printed goroutines, {} stacks compared ({} elided, {} running with extra inner runtime frames), {} without printed frames, {} runtime goroutines changed after gcore, {} runtime goroutines moved on after the traceback",
         tally.cases,
         tally.goroutines,
         tally.frames_compared,
