@@ -11,8 +11,8 @@
 //!   each finalizer/cleanup/weak special, the finalizer queue, the cleanup queue;
 //! * last, a virtual **super-root** with an edge to every root node.
 //!
-//! Edges are stored once, forward, in compressed sparse rows (`Vec<u32>` offsets and
-//! targets: 4 bytes per node and per edge), deduplicated per source — an object of
+//! Edges are stored once, forward, in compressed sparse rows (`u32` targets, 4 bytes
+//! an edge; row starts in about 2 bytes a node), deduplicated per source — an object of
 //! more than 4 MiB whose pointers come from its type (a malloc header or
 //! `largeType`) is scanned in parts on all cores, its targets merged in a bitset, so
 //! a pointer array of 140 M slots over 1 M objects holds 1 M edges even while it is
@@ -50,6 +50,9 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::heap::{Heap, ObjId};
 use crate::roots::{land, Landing, Root, RootKind, RootSet};
+
+mod starts;
+use starts::RowStarts;
 
 /// Most warnings kept.
 const MAX_WARNINGS: usize = 100;
@@ -180,8 +183,8 @@ pub struct ObjectGraph {
     /// Per root group: indices into the root set's roots (CSR).
     member_off: Vec<u32>,
     members: Vec<u32>,
-    /// Forward edges (CSR over all nodes).
-    off: Vec<u32>,
+    /// Forward edges (CSR over all nodes; row starts in about 2 bytes a node).
+    off: RowStarts,
     edges: Vec<u32>,
     reverse: OnceLock<(Vec<u32>, Vec<u32>)>,
     /// Edges counted when built ([`ObjectGraph::release_successors`] frees them).
@@ -220,7 +223,7 @@ impl ObjectGraph {
             groups: Vec::new(),
             member_off: Vec::new(),
             members: Vec::new(),
-            off: Vec::with_capacity(n as usize + 2),
+            off: RowStarts::with_capacity(n as usize + 2),
             edges: Vec::new(),
             reverse: OnceLock::new(),
             edge_count: 0,
@@ -370,6 +373,7 @@ impl ObjectGraph {
         }
         g.off.push(g.edges.len() as u32);
         g.edges.shrink_to_fit();
+        g.off.shrink_to_fit();
         g.edge_count = g.edges.len();
         progress.finish(crate::Stage::Graph);
         Ok(g)
@@ -426,7 +430,8 @@ impl ObjectGraph {
             flat[fill[a as usize] as usize] = b;
             fill[a as usize] += 1;
         }
-        let mut off = vec![0u32];
+        let mut off = RowStarts::with_capacity(objects as usize + ng + 2);
+        off.push(0);
         let mut out = Vec::with_capacity(flat.len());
         for i in 0..objects as usize {
             let start = out.len();
@@ -596,7 +601,7 @@ impl ObjectGraph {
     pub fn successors(&self, n: NodeId) -> &[u32] {
         let i = n.index();
         match (self.off.get(i), self.off.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.edges.get(a as usize..b as usize).unwrap_or(&[]),
+            (Some(a), Some(b)) => self.edges.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -630,7 +635,7 @@ impl ObjectGraph {
         }
     }
 
-    /// Frees the forward edges (4 bytes per node and per edge) when nothing needs
+    /// Frees the forward edges (about 2 bytes per node and 4 per edge) when nothing needs
     /// [`ObjectGraph::successors`] any more: it is then empty for every node, as is
     /// [`ObjectGraph::predecessors`] unless the reverse edges were built before
     /// (call it once first to keep them). Nodes, root groups, [`ObjectGraph::edge_count`]
@@ -646,7 +651,7 @@ impl ObjectGraph {
     /// assert_eq!(g.edge_count(), 3);
     /// ```
     pub fn release_successors(&mut self) {
-        self.off = Vec::new();
+        self.off = RowStarts::default();
         self.edges = Vec::new();
     }
 
