@@ -41,6 +41,9 @@ use crate::progress::{Progress, Stage, STEP};
 /// No node (unreachable, or the super-root's parent).
 const NONE: u32 = u32::MAX;
 
+/// Consumed reverse-edge pairs freed at a time by the semidominator pass (1 MiB).
+const PAIRS_FREED: usize = 1 << 17;
+
 /// The dominator tree and retained sizes. See the [module documentation](self).
 #[derive(Debug)]
 pub struct Dominators {
@@ -122,12 +125,13 @@ impl Dominators {
     /// number without the tree edges (sorted pairs, 8e', collected as it goes while
     /// e' ≤ k; else a CSR, 4k + 4e', built after it); here (the forward edges
     /// released or not) `order` (4k) is built from its inverse `pre`, `pre` dropped,
-    /// then the 8-byte forest records and the semidominators that are not the DFS
-    /// parent (a bit per node, 4 bytes each); the results (immediate dominators,
-    /// retained bytes) are allocated once those are freed.
+    /// then the 8-byte forest records (resident only as the sweep reaches them,
+    /// while the consumed pairs are freed) and the semidominators that are not the
+    /// DFS parent (a bit per node, 4 bytes each); the results (immediate
+    /// dominators, retained bytes) are allocated once those are freed.
     fn finish(
         dfs: Dfs,
-        sizes: impl FnOnce(usize) -> Vec<u64>,
+        sizes: impl Fn(&mut dyn FnMut(usize, u64)),
         progress: Option<&Progress>,
     ) -> Dominators {
         let Dfs {
@@ -153,12 +157,7 @@ impl Dominators {
         // the node that has it (Lengauer–Tarjan's label): each node keeps that
         // value beside its forest ancestor, an 8-byte record, and a path step reads
         // one record instead of a label's semidominator elsewhere too.
-        let mut f: Vec<Forest> = (0..k as u32)
-            .map(|i| Forest {
-                ancestor: NONE,
-                best: i,
-            })
-            .collect();
+        let mut f = Forest::new(k);
         // The semidominator is kept only where it is not the DFS parent (then the
         // parent is the immediate dominator, and step 3 has nothing to do): a bit
         // per node, and the values in reverse preorder.
@@ -166,6 +165,7 @@ impl Dominators {
         let mut semis: Vec<u32> = Vec::new();
         let mut path: Vec<u32> = Vec::new();
         // Pairs are consumed from the end (targets descending, as w).
+        let mut rev = rev;
         let mut end = match &rev {
             Rev::Pairs(p) => p.len(),
             Rev::Csr(..) => 0,
@@ -187,7 +187,7 @@ impl Dominators {
             for &v in sources {
                 s = s.min(eval(v, &mut f, &mut path));
             }
-            if let Rev::Pairs(pairs) = &rev {
+            if let Rev::Pairs(pairs) = &mut rev {
                 while let Some(&e) = end.checked_sub(1).and_then(|i| pairs.get(i)) {
                     if (e >> 32) as usize != w {
                         break;
@@ -195,15 +195,17 @@ impl Dominators {
                     end -= 1;
                     s = s.min(eval(e as u32, &mut f, &mut path));
                 }
+                // Give back the consumed pairs as the forest grows.
+                if pairs.len() - end >= PAIRS_FREED {
+                    pairs.truncate(end);
+                    pairs.shrink_to_fit();
+                }
             }
             if s != p {
                 differs[w / 64] |= 1 << (w % 64);
                 semis.push(s);
             }
-            f[w] = Forest {
-                ancestor: p,
-                best: s,
-            };
+            f.set(w as u32, p, s);
         }
         drop(path);
         drop(rev);
@@ -238,21 +240,42 @@ impl Dominators {
         drop(idom_pre);
         drop(order);
         let order = tree_order;
-        // Sizes become retained bytes in place (unreachable nodes weigh nothing).
-        let mut retained = sizes(nodes);
-        retained.resize(nodes, 0);
-        for (v, (r, &d)) in retained.iter_mut().zip(&idom).enumerate() {
-            if d == NONE && v as u32 != root {
-                *r = 0;
+        // Retained bytes (unreachable nodes weigh nothing), straight into the
+        // packed form (see `Retained`): the sizes are read twice rather than held
+        // as 8 bytes a node beside the 4-byte result.
+        let reachable = |v: usize| v as u32 == root || idom.get(v).is_some_and(|&d| d != NONE);
+        // Each size as a `u32` first (read once), then in units.
+        let (mut common, mut total, mut fits) = (0u64, 0u64, true);
+        let mut v = vec![0u32; nodes];
+        sizes(&mut |i, size| {
+            if let (true, Some(r)) = (reachable(i), v.get_mut(i)) {
+                common |= size;
+                total = total.saturating_add(size);
+                fits &= size <= u64::from(u32::MAX);
+                *r = size as u32;
             }
-        }
-        for &v in order.iter().skip(1).rev() {
-            let d = idom[v as usize];
-            if d != NONE {
-                retained[d as usize] += retained[v as usize];
+        });
+        // Every retained size is a sum of reachable sizes, and some node's has
+        // exactly their common power of two (one whose own size has it: its
+        // descendants' sums are multiples of twice that, or a smaller one exists).
+        let shift = common.trailing_zeros().min(16);
+        let retained = if fits && total >> shift <= u64::from(u32::MAX) {
+            for r in &mut v {
+                *r >>= shift;
             }
-        }
-        let retained = Retained::pack(retained, root);
+            accumulate(&mut v, &order, &idom);
+            Retained::Units { shift, v }
+        } else {
+            drop(v);
+            let mut v = vec![0u64; nodes];
+            sizes(&mut |i, size| {
+                if let (true, Some(r)) = (reachable(i), v.get_mut(i)) {
+                    *r = size;
+                }
+            });
+            accumulate(&mut v, &order, &idom);
+            Retained::Bytes(v)
+        };
         if let Some(pr) = progress {
             pr.finish(Stage::Dominators);
         }
@@ -766,8 +789,12 @@ impl Dfs {
         let mut pre = vec![NONE; nodes];
         // By preorder number: the parent's node id during the DFS, then its
         // preorder number.
-        let mut parent: Vec<u32> = Vec::new();
-        let mut pairs: Option<Vec<u64>> = Some(Vec::new());
+        // Both reserved whole up front (pages are backed only once written): grown
+        // by doubling, each reallocation could copy and briefly hold the old and
+        // the new buffer (glibc keeps allocations below its adaptive mmap
+        // threshold, up to 32 MiB, on the heap, where realloc copies).
+        let mut parent: Vec<u32> = Vec::with_capacity(nodes);
+        let mut pairs: Option<Vec<u64>> = Some(Vec::with_capacity(nodes));
         if let Some(p) = pre.get_mut(root as usize) {
             *p = 0;
             parent.push(NONE);
@@ -894,78 +921,98 @@ impl Dfs {
 /// takes its number: the one after its immediate dominator's when it is the
 /// heaviest child, else the next free one in the dominator's interval after the
 /// heaviest child's. `at[w]` holds w's subtree size, then the next free number in
-/// its interval; a heaviest child's entry is given its number (flagged) when its
-/// dominator is numbered. Every reachable node but the root has an earlier
-/// immediate dominator; the root's interval takes any other. Graphs have fewer
-/// than 2^31 nodes ([`ObjectGraph::build`], [`ObjectGraph::from_edges`]), so the
-/// flag bit is free.
+/// its interval; `buf[w]` w's heaviest child, then that child's subtree size, then
+/// w's number (a bit per node says which nodes are a heaviest child). The numbers
+/// are turned into the order at the end, once `at` is freed: two arrays of `k`
+/// beside the inputs at any time. Every reachable node but the root has an
+/// earlier immediate dominator; the root's interval takes any other.
 fn tree_preorder(idom_pre: &[u32], order: &[u32]) -> Vec<u32> {
-    const GIVEN: u32 = 1 << 31;
     let k = order.len();
     let up = |w: usize| match idom_pre.get(w) {
         Some(&d) if (d as usize) < w => d as usize,
         _ => 0,
     };
+    // Subtree sizes in `at`, each node's heaviest child in `buf`.
     let mut at = vec![1u32; k];
-    let mut heavy = vec![NONE; k];
+    let mut buf = vec![NONE; k];
     for w in (1..k).rev() {
         // `at[w]` is complete: w's subtree has higher numbers. Among equal
         // subtrees the last seen here, the first in DFS preorder, wins.
         let d = up(w);
         at[d] += at[w];
-        if heavy[d] == NONE || at[w] >= at[heavy[d] as usize] {
-            heavy[d] = w as u32;
+        if buf[d] == NONE || at[w] >= at[buf[d] as usize] {
+            buf[d] = w as u32;
         }
     }
-    let mut tree_order = vec![NONE; k];
+    // A bit per heaviest child; `buf[d]` becomes the size of d's heaviest child
+    // (0: none), then, once d is numbered, d's number.
+    let mut heavy = vec![0u64; k.div_ceil(64)];
+    for b in buf.iter_mut() {
+        let h = *b;
+        *b = match at.get(h as usize) {
+            Some(&size) => {
+                heavy[h as usize / 64] |= 1 << (h % 64);
+                size
+            }
+            None => 0,
+        };
+    }
     // `w`, numbered `p`: its heaviest child is numbered p + 1, the others follow
-    // that child's interval.
-    let open = |w: usize, p: u32, at: &mut [u32]| match heavy[w] {
-        NONE => at[w] = p + 1,
-        h => {
-            at[w] = p + 1 + at[h as usize];
-            at[h as usize] = (p + 1) | GIVEN;
-        }
-    };
-    if k > 0 {
-        tree_order[0] = order[0];
-        open(0, 0, &mut at);
-    }
-    for w in 1..k {
-        let p = if at[w] & GIVEN != 0 {
-            at[w] & !GIVEN
+    // that child's interval (`at[w]` becomes the next free number there).
+    for w in 0..k {
+        let p = if w == 0 {
+            0
+        } else if heavy[w / 64] >> (w % 64) & 1 != 0 {
+            buf[up(w)] + 1
         } else {
             let d = up(w);
             let p = at[d];
             at[d] += at[w];
             p
         };
+        at[w] = p + 1 + buf[w];
+        buf[w] = p;
+    }
+    drop(at);
+    drop(heavy);
+    let mut tree_order = vec![NONE; k];
+    for (&p, &v) in buf.iter().zip(order) {
         if let Some(t) = tree_order.get_mut(p as usize) {
-            *t = order[w];
+            *t = v;
         }
-        open(w, p, &mut at);
     }
     tree_order
 }
 
-/// Slot sizes of `heap`'s objects by node (read once the tree is known: lower peak).
-fn object_sizes<'h>(heap: &'h Heap<'_>) -> impl FnOnce(usize) -> Vec<u64> + 'h {
-    move |nodes| {
-        let mut sizes = vec![0u64; nodes];
+/// Calls its argument with (node, slot size) for each of `heap`'s objects (read
+/// once the tree is known: lower peak).
+fn object_sizes<'h>(heap: &'h Heap<'_>) -> impl Fn(&mut dyn FnMut(usize, u64)) + 'h {
+    move |f| {
         for obj in heap.objects() {
-            if let Some(s) = sizes.get_mut(obj.id.index()) {
-                *s = obj.size + (obj.addr - obj.slot);
-            }
+            f(obj.id.index(), obj.size + obj.addr.saturating_sub(obj.slot));
         }
-        sizes
     }
 }
 
-/// Explicit sizes, missing entries 0.
-fn explicit_sizes(mut sizes: Vec<u64>) -> impl FnOnce(usize) -> Vec<u64> {
-    move |nodes| {
-        sizes.resize(nodes, 0);
-        sizes
+/// Explicit sizes by node (missing entries weigh nothing).
+fn explicit_sizes(sizes: Vec<u64>) -> impl Fn(&mut dyn FnMut(usize, u64)) {
+    move |f| {
+        for (i, &s) in sizes.iter().enumerate() {
+            f(i, s);
+        }
+    }
+}
+
+/// Adds each node's retained size to its immediate dominator's, bottom-up
+/// (`order` is a preorder of the dominator tree).
+fn accumulate<T: Copy + std::ops::AddAssign>(retained: &mut [T], order: &[u32], idom: &[u32]) {
+    for &v in order.iter().skip(1).rev() {
+        let (Some(&d), Some(&r)) = (idom.get(v as usize), retained.get(v as usize)) else {
+            continue;
+        };
+        if let Some(rd) = retained.get_mut(d as usize) {
+            *rd += r;
+        }
     }
 }
 
@@ -1024,21 +1071,6 @@ enum Retained {
 }
 
 impl Retained {
-    /// Packs `bytes` (every entry ≤ `bytes[root]`, the total).
-    fn pack(bytes: Vec<u64>, root: u32) -> Retained {
-        let total = bytes.get(root as usize).copied().unwrap_or(0);
-        let shift = bytes
-            .iter()
-            .fold(0u64, |acc, &b| acc | b)
-            .trailing_zeros()
-            .min(16);
-        if total >> shift > u64::from(u32::MAX) {
-            return Retained::Bytes(bytes);
-        }
-        let v = bytes.iter().map(|&b| (b >> shift) as u32).collect();
-        Retained::Units { shift, v }
-    }
-
     /// The retained bytes of node `i` (0 out of range).
     fn get(&self, i: usize) -> u64 {
         match self {
@@ -1052,42 +1084,120 @@ impl Retained {
 /// semidominator on the compressed path from `v` to (not including) its forest
 /// root; `v` itself (its preorder number, its semidominator until processed) when
 /// `v` is not in the forest yet.
-fn eval(v: u32, f: &mut [Forest], path: &mut Vec<u32>) -> u32 {
-    let Some(&fv) = f.get(v as usize) else {
+fn eval(v: u32, f: &mut Forest, path: &mut Vec<u32>) -> u32 {
+    let Some((ancestor, best)) = f.get(v) else {
         return v;
     };
-    if fv.ancestor == NONE {
-        return fv.best;
+    if ancestor == NONE {
+        return best;
     }
     // Collect the path up to the node whose ancestor is a forest root.
     path.clear();
     let mut x = v;
-    while f[f[x as usize].ancestor as usize].ancestor != NONE {
-        path.push(x);
-        x = f[x as usize].ancestor;
+    while let Some((a, _)) = f.get(x) {
+        match f.get(a) {
+            Some((aa, _)) if aa != NONE => {
+                path.push(x);
+                x = a;
+            }
+            _ => break,
+        }
     }
     // Compress from the top down.
     while let Some(y) = path.pop() {
-        let a = f[f[y as usize].ancestor as usize];
-        let fy = &mut f[y as usize];
-        fy.best = fy.best.min(a.best);
-        fy.ancestor = a.ancestor;
+        if let Some((a, best)) = f.get(y) {
+            if let Some((aa, abest)) = f.get(a) {
+                f.set(y, aa, best.min(abest));
+            }
+        }
     }
-    f[v as usize].best
+    f.get(v).map_or(v, |(_, best)| best)
 }
 
 /// Semi-NCA's per-node state while computing semidominators (by preorder number):
 /// the forest ancestor (`NONE` until the node is processed) and the smallest
-/// semidominator on the compressed path to it.
-#[derive(Clone, Copy)]
-struct Forest {
-    ancestor: u32,
-    best: u32,
+/// semidominator on the compressed path to it (the node itself until processed).
+///
+/// 8 bytes a node, stored so that the initial state is all zero bits (entry `i`
+/// is `(ancestor ^ NONE) << 32 | (best ^ i)`): the vector is allocated zeroed and
+/// never written before use, so a large one stays unbacked by memory until the
+/// reverse-preorder sweep reaches its nodes, while the reverse edges it consumes
+/// are freed.
+struct Forest(Vec<u64>);
+
+impl Forest {
+    fn new(k: usize) -> Forest {
+        Forest(vec![0u64; k])
+    }
+
+    /// (ancestor, best) of node `i`.
+    #[inline]
+    fn get(&self, i: u32) -> Option<(u32, u32)> {
+        let e = *self.0.get(i as usize)?;
+        Some(((e >> 32) as u32 ^ NONE, e as u32 ^ i))
+    }
+
+    #[inline]
+    fn set(&mut self, i: u32, ancestor: u32, best: u32) {
+        if let Some(e) = self.0.get_mut(i as usize) {
+            *e = u64::from(ancestor ^ NONE) << 32 | u64::from(best ^ i);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The previous numbering (three arrays), against which the one above is checked.
+    fn tree_preorder_reference(idom_pre: &[u32], order: &[u32]) -> Vec<u32> {
+        const GIVEN: u32 = 1 << 31;
+        let k = order.len();
+        let up = |w: usize| match idom_pre.get(w) {
+            Some(&d) if (d as usize) < w => d as usize,
+            _ => 0,
+        };
+        let mut at = vec![1u32; k];
+        let mut heavy = vec![NONE; k];
+        for w in (1..k).rev() {
+            // `at[w]` is complete: w's subtree has higher numbers. Among equal
+            // subtrees the last seen here, the first in DFS preorder, wins.
+            let d = up(w);
+            at[d] += at[w];
+            if heavy[d] == NONE || at[w] >= at[heavy[d] as usize] {
+                heavy[d] = w as u32;
+            }
+        }
+        let mut tree_order = vec![NONE; k];
+        // `w`, numbered `p`: its heaviest child is numbered p + 1, the others follow
+        // that child's interval.
+        let open = |w: usize, p: u32, at: &mut [u32]| match heavy[w] {
+            NONE => at[w] = p + 1,
+            h => {
+                at[w] = p + 1 + at[h as usize];
+                at[h as usize] = (p + 1) | GIVEN;
+            }
+        };
+        if k > 0 {
+            tree_order[0] = order[0];
+            open(0, 0, &mut at);
+        }
+        for w in 1..k {
+            let p = if at[w] & GIVEN != 0 {
+                at[w] & !GIVEN
+            } else {
+                let d = up(w);
+                let p = at[d];
+                at[d] += at[w];
+                p
+            };
+            if let Some(t) = tree_order.get_mut(p as usize) {
+                *t = order[w];
+            }
+            open(w, p, &mut at);
+        }
+        tree_order
+    }
 
     /// A pseudo-random graph: `n` objects, `m` random edges, a few roots.
     fn graph(n: u32, m: u32, seed: u64) -> (ObjectGraph, Vec<u64>) {
@@ -1111,6 +1221,45 @@ mod tests {
             .collect();
         let sizes = (0..n).map(|_| 8 * (1 + next() % 64)).collect();
         (ObjectGraph::from_edges(n, &edges, &roots), sizes)
+    }
+
+    #[test]
+    fn tree_preorder_is_the_reference_numbering() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for (k, fan) in [
+            (0usize, 1u64),
+            (1, 1),
+            (2, 1),
+            (7, 2),
+            (300, 3),
+            (5000, 40),
+            (5000, 2),
+            (20_000, 5000),
+        ] {
+            // A random tree by preorder number (each node's dominator earlier;
+            // small fan-outs make equal subtrees, to exercise the ties), and a
+            // random order.
+            let idom: Vec<u32> = (0..k)
+                .map(|w| match w {
+                    0 => NONE,
+                    _ => (w as u64 - 1 - next() % fan.min(w as u64)) as u32,
+                })
+                .collect();
+            let order: Vec<u32> = (0..k as u32)
+                .map(|w| w.wrapping_mul(2_654_435_761) % (4 * k as u32 + 1))
+                .collect();
+            assert_eq!(
+                tree_preorder(&idom, &order),
+                tree_preorder_reference(&idom, &order),
+                "k {k} fan {fan}"
+            );
+        }
     }
 
     #[test]
