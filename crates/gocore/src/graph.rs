@@ -186,7 +186,7 @@ pub struct ObjectGraph {
     /// Forward edges (CSR over all nodes; row starts in about 2 bytes a node).
     off: RowStarts,
     edges: Vec<u32>,
-    reverse: OnceLock<(Vec<u32>, Vec<u32>)>,
+    reverse: OnceLock<(RowStarts, Vec<u32>)>,
     /// Edges counted when built ([`ObjectGraph::release_successors`] frees them).
     edge_count: usize,
     warnings: Vec<String>,
@@ -607,8 +607,8 @@ impl ObjectGraph {
     }
 
     /// The nodes pointing at `n` (objects and root nodes; the super-root for a root
-    /// node), ascending. The reverse edges are built on the first call (4 bytes per
-    /// node and per edge) from the forward ones: after
+    /// node), ascending. The reverse edges are built on the first call (about 2 bytes
+    /// per node and 4 per edge) from the forward ones: after
     /// [`ObjectGraph::release_successors`], only if they were built before.
     ///
     /// ```
@@ -630,7 +630,7 @@ impl ObjectGraph {
         let (off, edges) = self.reverse.get_or_init(|| self.build_reverse());
         let i = n.index();
         match (off.get(i), off.get(i + 1)) {
-            (Some(&a), Some(&b)) => edges.get(a as usize..b as usize).unwrap_or(&[]),
+            (Some(a), Some(b)) => edges.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -655,8 +655,8 @@ impl ObjectGraph {
         self.edges = Vec::new();
     }
 
-    /// Frees the reverse edges built by [`ObjectGraph::predecessors`] (4 bytes per
-    /// node and per edge); the next call builds them again from the forward edges
+    /// Frees the reverse edges built by [`ObjectGraph::predecessors`] (about 2
+    /// bytes per node and 4 per edge); the next call builds them again from the forward edges
     /// (none after [`ObjectGraph::release_successors`]).
     ///
     /// ```
@@ -679,24 +679,29 @@ impl ObjectGraph {
         !self.off.is_empty()
     }
 
-    fn build_reverse(&self) -> (Vec<u32>, Vec<u32>) {
+    fn build_reverse(&self) -> (RowStarts, Vec<u32>) {
         let nodes = self.node_count();
-        let mut off = vec![0u32; nodes + 1];
+        // Row starts counted in a plain array, kept as `RowStarts` (2 bytes a node
+        // instead of 4 while the edges are held); the array is then each row's
+        // fill cursor, and freed.
+        let mut cur = vec![0u32; nodes + 1];
         for &t in &self.edges {
-            if let Some(c) = off.get_mut(t as usize + 1) {
+            if let Some(c) = cur.get_mut(t as usize + 1) {
                 *c += 1;
             }
         }
         for i in 0..nodes {
-            off[i + 1] += off[i];
+            cur[i + 1] += cur[i];
+        }
+        let mut off = RowStarts::with_capacity(nodes + 1);
+        for &c in &cur {
+            off.push(c);
         }
         let mut rev = vec![0u32; self.edges.len()];
-        // Sources in ascending order, so each reverse row is sorted. off[t] is row
-        // t's fill cursor, then shifted back to the row starts (no second per-node
-        // array).
+        // Sources in ascending order, so each reverse row is sorted.
         for src in 0..nodes {
             for &t in self.successors(NodeId(src as u32)) {
-                if let Some(f) = off.get_mut(t as usize) {
+                if let Some(f) = cur.get_mut(t as usize) {
                     if let Some(slot) = rev.get_mut(*f as usize) {
                         *slot = src as u32;
                     }
@@ -704,10 +709,6 @@ impl ObjectGraph {
                 }
             }
         }
-        for i in (1..=nodes).rev() {
-            off[i] = off[i - 1];
-        }
-        off[0] = 0;
         (off, rev)
     }
 
