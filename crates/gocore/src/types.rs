@@ -544,10 +544,8 @@ struct Builder<'h, 'p, 'a> {
     data: Vec<TypeData>,
     by_addr: HashMap<u64, u32>,
     out: Typing,
-    /// Values to walk: address, type, count (a `u32`: counts are capped at
-    /// `MAX_ELEMS` when walked; 16 bytes an item, millions of them when a big
-    /// pointer array's targets are all pushed before the first is walked).
-    work: Vec<(u64, u32, u32)>,
+    /// Values to walk: address, type, count (see [`WorkStack`]).
+    work: WorkStack,
     work_done: u64,
     /// Descriptors by name (built on first need).
     by_name: Option<HashMap<String, u64>>,
@@ -615,6 +613,68 @@ struct Cand {
     method_value: bool,
 }
 
+/// [`Builder`]'s stack of values to walk: (address, type, count), the count a
+/// `u32` (counts are capped at `MAX_ELEMS` when walked). Millions of items when a
+/// big pointer array's targets are all pushed before the first is walked, so the
+/// common one — a single value of one of the first 2^15 types at an address below
+/// 2^48 — is packed in 8 bytes; any other goes, in the same order, to a side stack
+/// of 16-byte items, marked by a flag word in the main one.
+#[derive(Default)]
+struct WorkStack {
+    items: Vec<u64>,
+    wide: Vec<(u64, u32, u32)>,
+}
+
+impl WorkStack {
+    const ADDR_BITS: u32 = 48;
+    const TYPE_BITS: u32 = 15;
+    const WIDE: u64 = 1 << 63;
+
+    fn push(&mut self, addr: u64, id: u32, n: u32) {
+        if n == 1 && addr >> Self::ADDR_BITS == 0 && id >> Self::TYPE_BITS == 0 {
+            self.items.push(addr | u64::from(id) << Self::ADDR_BITS);
+        } else {
+            self.items.push(Self::WIDE);
+            self.wide.push((addr, id, n));
+        }
+    }
+
+    fn pop(&mut self) -> Option<(u64, u32, u32)> {
+        let w = self.items.pop()?;
+        if w & Self::WIDE != 0 {
+            return self.wide.pop();
+        }
+        Some((
+            w & ((1 << Self::ADDR_BITS) - 1),
+            (w >> Self::ADDR_BITS) as u32,
+            1,
+        ))
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Gives back half the capacity once three quarters of it are unused.
+    fn shrink(&mut self) {
+        fn half<T>(v: &mut Vec<T>) {
+            let cap = v.capacity();
+            if cap > WORK_KEEP && v.len() < cap / 4 {
+                v.shrink_to(cap / 2);
+            }
+        }
+        half(&mut self.items);
+        half(&mut self.wide);
+    }
+
+    /// Frees a big, drained stack.
+    fn release(&mut self) {
+        if self.items.capacity() > WORK_KEEP || self.wide.capacity() > WORK_KEEP {
+            *self = WorkStack::default();
+        }
+    }
+}
+
 impl Typing {
     /// Types the heap's objects from headers, DWARF-typed globals and propagation.
     /// Errors only when the type descriptors cannot be read at all; missing DWARF and
@@ -673,7 +733,7 @@ impl Typing {
                 chunk_ty: None,
                 arena: HashMap::new(),
             },
-            work: Vec::new(),
+            work: WorkStack::default(),
             work_done: 0,
             by_name: None,
             string_data: None,
@@ -1559,7 +1619,7 @@ impl Builder<'_, '_, '_> {
             return;
         }
         let n = u32::try_from(n.min(MAX_ELEMS)).unwrap_or(u32::MAX);
-        self.work.push((addr, id, n));
+        self.work.push(addr, id, n);
     }
 
     /// Counts one work item (for the progress bar and [`MAX_WORK`]); true at
@@ -1582,10 +1642,7 @@ impl Builder<'_, '_, '_> {
             if self.count_work() {
                 // Give back what the stack no longer needs as it drains (the
                 // object graph and dominator tree are built beside typing).
-                let cap = self.work.capacity();
-                if cap > WORK_KEEP && self.work.len() < cap / 4 {
-                    self.work.shrink_to(cap / 2);
-                }
+                self.work.shrink();
             }
             if self.work_done > MAX_WORK {
                 self.warn(format!("stopped after {MAX_WORK} work items"));
@@ -1601,9 +1658,7 @@ impl Builder<'_, '_, '_> {
             }
             self.flush();
         }
-        if self.work.capacity() > WORK_KEEP {
-            self.work = Vec::new();
-        }
+        self.work.release();
     }
 
     /// Walks one value of type `id` at `addr` and applies its claims.
@@ -3108,7 +3163,7 @@ struct DwarfTypes {
 
 #[cfg(test)]
 mod tests {
-    use super::{fits, method_value_receiver, Cand, Rec, REC_TY_LIMIT};
+    use super::{fits, method_value_receiver, Cand, Rec, WorkStack, REC_TY_LIMIT};
     use crate::heap::{ObjId, Object};
 
     fn obj(size: u64) -> Object {
@@ -3158,6 +3213,31 @@ mod tests {
             Some("pkg.T")
         );
         assert_eq!(method_value_receiver("main.main.func1"), None);
+    }
+
+    #[test]
+    fn work_stack_pops_what_was_pushed_in_reverse_order() {
+        let items = [
+            (0xc000_0100_00u64, 7u32, 1u32),
+            (0xc000_0100_40, 7, 3),
+            ((1 << 48) + 8, 1, 1),
+            (0x40_0000, (1 << 15) - 1, 1),
+            (0x40_0008, 1 << 15, 1),
+            (0, 0, 1),
+            (u64::MAX, u32::MAX, u32::MAX),
+            (0xc000_0200_00, 2, 1),
+        ];
+        let mut w = WorkStack::default();
+        for &(a, t, n) in &items {
+            w.push(a, t, n);
+        }
+        assert_eq!(w.len(), items.len());
+        // Four need the side stack: a count, a high address, a high type id, all.
+        assert_eq!(w.wide.len(), 4);
+        for &want in items.iter().rev() {
+            assert_eq!(w.pop(), Some(want));
+        }
+        assert_eq!(w.pop(), None);
     }
 
     #[test]
