@@ -117,7 +117,8 @@ impl Dominators {
         Dominators::finish(Dfs::new(graph, None), explicit_sizes(sizes), None)
     }
 
-    /// Semi-NCA, then retained sizes from `sizes(node_count)`.
+    /// Semi-NCA, then retained sizes from `sizes`, which calls its argument with
+    /// (node, size) for every node that weighs something.
     ///
     /// Memory, for `n` nodes, `k` reachable ones and `e'` edges between reachable
     /// nodes that are not DFS tree edges: beside the forward edges the DFS keeps
@@ -127,8 +128,10 @@ impl Dominators {
     /// released or not) `order` (4k) is built from its inverse `pre`, `pre` dropped,
     /// then the 8-byte forest records (resident only as the sweep reaches them,
     /// while the consumed pairs are freed) and the semidominators that are not the
-    /// DFS parent (a bit per node, 4 bytes each); the results (immediate
-    /// dominators, retained bytes) are allocated once those are freed.
+    /// DFS parent (a bit per node, 4 bytes each); once those are freed, the
+    /// dominator tree's preorder (two arrays of 4k beside `parent` and `order`,
+    /// see `tree_preorder`), then the results: immediate dominators (4n) and
+    /// retained sizes (4n in units; 8n only past 2^32 units).
     fn finish(
         dfs: Dfs,
         sizes: impl Fn(&mut dyn FnMut(usize, u64)),
