@@ -244,8 +244,9 @@ impl Dominators {
         drop(order);
         let order = tree_order;
         // Retained bytes (unreachable nodes weigh nothing), straight into the
-        // packed form (see `Retained`): the sizes are read twice rather than held
-        // as 8 bytes a node beside the 4-byte result.
+        // packed form (see `Retained`): no 8-byte vector of sizes is held beside
+        // the 4-byte result (the sizes are read a second time only when they do
+        // not fit it).
         let reachable = |v: usize| v as u32 == root || idom.get(v).is_some_and(|&d| d != NONE);
         // Each size as a `u32` first (read once), then in units.
         let (mut common, mut total, mut fits) = (0u64, 0u64, true);
