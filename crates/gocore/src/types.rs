@@ -3218,14 +3218,14 @@ mod tests {
     #[test]
     fn work_stack_pops_what_was_pushed_in_reverse_order() {
         let items = [
-            (0xc000_0100_00u64, 7u32, 1u32),
-            (0xc000_0100_40, 7, 3),
+            (0xc0_0001_0000_u64, 7u32, 1u32),
+            (0xc0_0001_0040, 7, 3),
             ((1 << 48) + 8, 1, 1),
             (0x40_0000, (1 << 15) - 1, 1),
             (0x40_0008, 1 << 15, 1),
             (0, 0, 1),
             (u64::MAX, u32::MAX, u32::MAX),
-            (0xc000_0200_00, 2, 1),
+            (0xc0_0002_0000, 2, 1),
         ];
         let mut w = WorkStack::default();
         for &(a, t, n) in &items {
