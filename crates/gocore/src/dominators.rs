@@ -12,8 +12,9 @@
 //! [`Dominators::compute`] uses the Semi-NCA algorithm (Lengauer–Tarjan's
 //! semidominators with path compression, then nearest common ancestors in the DFS
 //! tree), every step iterative: a 10-million-node list does not recurse. Memory is
-//! a few `u32` per node while computing (no stack; the forward edges can be freed
-//! first, [`Dominators::compute_releasing`]); the result keeps one `u32` per node
+//! a few `u32` per node while computing (state read in order, such as the DFS path
+//! and parents, in a byte code of about a byte a node; the forward edges can be
+//! freed first, [`Dominators::compute_releasing`]); the result keeps one `u32` per node
 //! (immediate dominator), one per reachable node (the dominator tree in preorder),
 //! the retained bytes as one `u32` per node in units of 8 bytes (`u64` past 32 GiB
 //! retained), and the tree's children on first use.
@@ -122,16 +123,20 @@ impl Dominators {
     ///
     /// Memory, for `n` nodes, `k` reachable ones and `e'` edges between reachable
     /// nodes that are not DFS tree edges: beside the forward edges the DFS keeps
-    /// `pre` (4n) and `parent` (4k), no stack, and the reverse edges by preorder
-    /// number without the tree edges (sorted pairs, 8e', collected as it goes while
-    /// e' ≤ k; else a CSR, 4k + 4e', built after it); here (the forward edges
-    /// released or not) `order` (4k) is built from its inverse `pre`, `pre` dropped,
-    /// then the 8-byte forest records (resident only as the sweep reaches them,
-    /// while the consumed pairs are freed) and the semidominators that are not the
-    /// DFS parent (a bit per node, 4 bytes each); once those are freed, the
-    /// dominator tree's preorder (two arrays of 4k beside `parent` and `order`,
-    /// see `tree_preorder`), then the results: immediate dominators (4n) and
-    /// retained sizes (4n in units; 8n only past 2^32 units).
+    /// `pre` (4n), the parents and the path from the super-root (byte codes, see
+    /// `Deltas`: about a byte a node where the tree is a chain), and the reverse
+    /// edges by preorder number without the tree edges (collected as it goes
+    /// while e' ≤ k, in runs by source, a little over 4e'; else a CSR, 4k + 4e',
+    /// built after it); here (the forward edges released or not) the runs become
+    /// sorted pairs (8e', in place), `order` (4k) is built from its inverse `pre`,
+    /// `pre` dropped, then the 8-byte forest records (resident only as the sweep
+    /// reaches them, while the consumed pairs are freed) and the semidominators
+    /// that are not the DFS parent (a bit per node, 4 bytes each); then the
+    /// immediate dominators by preorder number (4k), turned into a byte code for
+    /// the dominator tree's preorder (two arrays of 4k beside `order`, see
+    /// `tree_preorder`), then the results: the tree's preorder (4k), immediate
+    /// dominators (4n) and retained sizes (4n in units; 8n only past 2^32 units).
+    /// Three arrays of 4k at most beside the byte codes after the DFS.
     fn finish(
         dfs: Dfs,
         sizes: impl Fn(&mut dyn FnMut(usize, u64)),
@@ -140,13 +145,17 @@ impl Dominators {
         let Dfs {
             nodes,
             root,
+            k,
             pre,
-            parent,
+            parents,
             rev,
         } = dfs;
+        let rev = match rev {
+            Rev::Runs(r) => Rev::Pairs(r.into_sorted_pairs()),
+            rev => rev,
+        };
         // Preorder number -> node, from its inverse (the graph's forward edges, if
         // released, are gone by now: the two maps are never held beside them).
-        let k = parent.len();
         let mut order = vec![NONE; k];
         for (v, &p) in pre.iter().enumerate() {
             if let Some(o) = order.get_mut(p as usize) {
@@ -171,21 +180,23 @@ impl Dominators {
         let mut rev = rev;
         let mut end = match &rev {
             Rev::Pairs(p) => p.len(),
-            Rev::Csr(..) => 0,
+            Rev::Csr(..) | Rev::Runs(_) => 0,
         };
+        // The parents, read from the last.
+        let mut back = parents.iter();
         for w in (1..k).rev() {
             if w as u64 % STEP == 0 {
                 if let Some(pr) = progress {
                     pr.add(Stage::Dominators, STEP);
                 }
             }
-            let p = parent[w];
+            let p = back.next_back().map_or(0, |d| back_from(w, d) as u32);
             let mut s = p;
             let sources: &[u32] = match &rev {
                 Rev::Csr(roff, redges) => redges
                     .get(roff[w] as usize..roff[w + 1] as usize)
                     .unwrap_or(&[]),
-                Rev::Pairs(_) => &[],
+                Rev::Pairs(_) | Rev::Runs(_) => &[],
             };
             for &v in sources {
                 s = s.min(eval(v, &mut f, &mut path));
@@ -215,32 +226,52 @@ impl Dominators {
         drop(f);
         // 3. Immediate dominators: nearest common ancestor of parent and semi, in
         // preorder (the semidominators kept are read back from the end).
-        let mut idom_pre = parent;
-        for w in 1..k {
-            if differs[w / 64] >> (w % 64) & 1 == 0 {
-                continue;
-            }
-            let Some(s) = semis.pop() else { break };
-            let mut d = idom_pre[w];
-            while d != NONE && d > s {
-                d = idom_pre[d as usize];
+        let mut idom_pre = vec![NONE; k];
+        for (w, d) in (1..k).zip(parents.iter()) {
+            let mut d = back_from(w, d) as u32;
+            if differs[w / 64] >> (w % 64) & 1 != 0 {
+                let Some(s) = semis.pop() else { break };
+                while d != NONE && d > s {
+                    d = idom_pre.get(d as usize).copied().unwrap_or(NONE);
+                }
             }
             idom_pre[w] = d;
         }
+        drop(parents);
         drop(semis);
         drop(differs);
-        // 4. A preorder of the dominator tree.
-        let tree_order = tree_preorder(&idom_pre, &order);
-        // Back to node ids; retained sizes bottom-up (reverse preorder: every node
-        // comes after its immediate dominator).
-        let mut idom = vec![NONE; nodes];
-        for w in 1..k {
-            let d = idom_pre[w];
-            if d != NONE {
-                idom[order[w] as usize] = order[d as usize];
-            }
+        // 4. A preorder of the dominator tree, with the immediate dominators read
+        // in order from a byte code (`idom_pre` freed: three arrays of 4k).
+        let back = || {
+            idom_pre
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(w, &d)| back_to(w, d))
+        };
+        let mut dominators = Deltas::with_capacity(back().map(Deltas::len_of).sum());
+        for d in back() {
+            dominators.push(d);
         }
         drop(idom_pre);
+        let numbers = tree_preorder(&dominators, k);
+        // Back to node ids: the tree's preorder, then (its numbers freed) the
+        // immediate dominators.
+        let mut tree_order = vec![NONE; k];
+        for (&p, &v) in numbers.iter().zip(&order) {
+            if let Some(t) = tree_order.get_mut(p as usize) {
+                *t = v;
+            }
+        }
+        drop(numbers);
+        let mut idom = vec![NONE; nodes];
+        for ((w, d), &v) in (1..k).zip(dominators.iter()).zip(order.iter().skip(1)) {
+            let d = order.get(back_from(w, d)).copied().unwrap_or(NONE);
+            if let Some(i) = idom.get_mut(v as usize) {
+                *i = d;
+            }
+        }
+        drop(dominators);
         drop(order);
         let order = tree_order;
         // Retained bytes (unreachable nodes weigh nothing), straight into the
@@ -753,10 +784,12 @@ impl Subtrees<'_> {
 struct Dfs {
     nodes: usize,
     root: u32,
+    /// Nodes numbered (reachable from the super-root).
+    k: usize,
     /// Node -> preorder number (`NONE` when unreachable).
     pre: Vec<u32>,
-    /// DFS tree parent, by preorder number.
-    parent: Vec<u32>,
+    /// DFS tree parents, for preorder numbers 1.., as the distance back to them.
+    parents: Deltas,
     /// Reverse edges by preorder number without tree edges.
     rev: Rev,
 }
@@ -766,12 +799,107 @@ struct Dfs {
 type EdgeRows<'a> = dyn Fn(&mut dyn FnMut(usize, u32)) + 'a;
 
 /// The semidominator pass's reverse edges (by preorder number, tree edges left
-/// out): whichever of the two is smaller.
+/// out): a CSR, or pairs when there are fewer edges than nodes.
 enum Rev {
     /// Row offsets (`k + 1`) and sources.
     Csr(Vec<u32>, Vec<u32>),
+    /// Pairs as the DFS found them; turned into `Pairs` once the forward edges
+    /// may have been freed.
+    Runs(Runs),
     /// `target << 32 | source`, ascending.
     Pairs(Vec<u64>),
+}
+
+/// Marks a source in [`Runs`].
+const SOURCE: u32 = 1 << 31;
+
+/// (target, source) pairs by preorder number as the DFS finds them: a stream of
+/// 32-bit words, two in each `u64` (low half first), where each run of targets is
+/// followed by their source with [`SOURCE`] set. The DFS finds the non-tree edges
+/// of a node one after another, so a pair takes a little over 4 bytes instead of
+/// 8 while the forward edges are still held (a large map's buckets point to
+/// thousands of objects already numbered). [`Runs::into_sorted_pairs`] turns the
+/// stream into sorted 8-byte pairs in place. Needs fewer than 2^31 nodes.
+struct Runs {
+    words: Vec<u64>,
+    /// Words written.
+    len: usize,
+    /// Pairs (targets) written.
+    pairs: usize,
+    /// The source of the open run (`NONE`: none open).
+    source: u32,
+}
+
+impl Runs {
+    /// Room for `pairs` pairs without reallocating (reserved, not yet backed by
+    /// memory: pages are backed as they are written).
+    fn with_capacity(pairs: usize) -> Runs {
+        Runs {
+            words: Vec::with_capacity(pairs),
+            len: 0,
+            pairs: 0,
+            source: NONE,
+        }
+    }
+
+    fn word(&mut self, x: u32) {
+        if self.len % 2 == 0 {
+            self.words.push(u64::from(x));
+        } else if let Some(last) = self.words.last_mut() {
+            *last |= u64::from(x) << 32;
+        }
+        self.len += 1;
+    }
+
+    fn push(&mut self, source: u32, target: u32) {
+        if source != self.source {
+            self.close();
+            self.source = source;
+        }
+        self.word(target);
+        self.pairs += 1;
+    }
+
+    /// Ends the open run with its source.
+    fn close(&mut self) {
+        if self.source != NONE {
+            self.word(self.source | SOURCE);
+            self.source = NONE;
+        }
+    }
+
+    /// The pairs as `target << 32 | source`, ascending. Decoded from the end into
+    /// the same buffer, grown to one `u64` a pair: pair `j` is written to words
+    /// `2j` and `2j + 1`, never over a word still to be read, because every
+    /// source still to be read ends a run of at least one target still to be read
+    /// (so those lie below the pair's two words).
+    fn into_sorted_pairs(mut self) -> Vec<u64> {
+        self.close();
+        let Runs {
+            mut words,
+            len,
+            pairs,
+            ..
+        } = self;
+        words.resize(pairs, 0);
+        let mut j = pairs;
+        let mut source = 0u32;
+        for r in (0..len).rev() {
+            let x = words
+                .get(r / 2)
+                .map_or(0, |&e| (e >> (32 * (r % 2))) as u32);
+            if x & SOURCE != 0 {
+                source = x & !SOURCE;
+            } else if let Some(e) = j.checked_sub(1).and_then(|i| words.get_mut(i)) {
+                j -= 1;
+                *e = u64::from(x) << 32 | u64::from(source);
+            }
+        }
+        // On all cores (the rest of the tree is one thread); the order is total,
+        // so the result is the same on any number of threads.
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut words[..]);
+        words
+    }
 }
 
 impl Dfs {
@@ -783,106 +911,116 @@ impl Dfs {
             p.start(Stage::Dominators, 2 * nodes as u64);
         }
 
-        // 1. DFS preorder from the super-root, without a stack: when a node's
-        // successors are done, its parent resumes after the edge to it (rows are
-        // sorted and deduplicated, so a binary search finds it). Every edge is
+        // 1. DFS preorder from the super-root. The path from the super-root to
+        // the current node is a stack of node ids, each stored as the difference
+        // to the one below it (`Deltas`, zigzag: a list's next node is mostly the
+        // next or previous node id, one byte); when a node's successors are done,
+        // its parent, popped, resumes after the edge to it (rows are sorted and
+        // deduplicated, so a binary search finds it). Each node's parent is
+        // written as it is numbered, as the distance back to it by preorder
+        // number (a chain's parent is the node before: one byte). Every edge is
         // looked at once: one to a node already numbered is not a DFS tree edge,
         // and goes to the semidominator pass's reverse edges (step 2) as a
         // (target, source) pair — while there are no more of them than nodes.
         // Node -> preorder number.
         let mut pre = vec![NONE; nodes];
-        // By preorder number: the parent's node id during the DFS, then its
-        // preorder number.
-        // Both reserved whole up front (pages are backed only once written): grown
-        // by doubling, each reallocation could copy and briefly hold the old and
+        // Reserved whole up front (pages are backed only once written): grown by
+        // doubling, each reallocation could copy and briefly hold the old and
         // the new buffer (glibc keeps allocations below its adaptive mmap
         // threshold, up to 32 MiB, on the heap, where realloc copies).
-        let mut parent: Vec<u32> = Vec::with_capacity(nodes);
-        let mut pairs: Option<Vec<u64>> = Some(Vec::with_capacity(nodes));
+        let mut parents = Deltas::with_capacity(Deltas::MAX_LEN * nodes);
+        let mut path = Deltas::with_capacity(Deltas::MAX_LEN * nodes);
+        // The non-tree edges as found, in runs by source (see `Runs`), while
+        // there are no more of them than nodes.
+        let mut runs = (nodes < SOURCE as usize).then(|| Runs::with_capacity(nodes));
+        let mut k = 0u32;
         if let Some(p) = pre.get_mut(root as usize) {
             *p = 0;
-            parent.push(NONE);
-            let (mut v, mut i) = (root, 0usize);
+            k = 1;
+            // The current node, its preorder number, the next successor to look
+            // at, and the node id on top of `path`.
+            let (mut v, mut pv, mut i, mut top) = (root, 0u32, 0usize, 0u32);
             loop {
                 let succ = graph.successors(NodeId(v));
                 if let Some(&w) = succ.get(i) {
                     i += 1;
                     if let Some(p) = pre.get_mut(w as usize) {
                         if *p == NONE {
-                            *p = parent.len() as u32;
-                            parent.push(v);
-                            (v, i) = (w, 0);
-                            if *p as u64 % STEP == 0 {
+                            *p = k;
+                            parents.push(k - pv);
+                            path.push(zigzag(v.wrapping_sub(top)));
+                            (top, v, pv, i) = (v, w, k, 0);
+                            k += 1;
+                            if u64::from(pv) % STEP == 0 {
                                 if let Some(pr) = progress {
                                     pr.add(Stage::Dominators, STEP);
                                 }
                             }
-                        } else if let Some(list) = &mut pairs {
-                            if list.len() < nodes {
-                                list.push(u64::from(*p) << 32 | u64::from(pre[v as usize]));
+                        } else if let Some(r) = &mut runs {
+                            if r.pairs < nodes {
+                                r.push(pv, *p);
                             } else {
-                                pairs = None;
+                                runs = None;
                             }
                         }
                     }
                     continue;
                 }
-                let u = parent[pre[v as usize] as usize];
-                if u == NONE {
-                    break;
-                }
+                let Some(d) = path.pop() else { break };
+                let u = top;
+                top = u.wrapping_sub(unzigzag(d));
                 let s = graph.successors(NodeId(u));
                 i = match s.binary_search(&v) {
                     Ok(j) => j + 1,
                     Err(_) => s.iter().position(|&x| x == v).map_or(s.len(), |j| j + 1),
                 };
                 v = u;
+                pv = pre.get(u as usize).copied().unwrap_or(0);
             }
         }
-        let k = parent.len();
-        for p in parent.iter_mut() {
-            if let Some(&pp) = pre.get(*p as usize) {
-                *p = pp;
-            }
-        }
-        parent.shrink_to_fit();
+        drop(path);
+        let k = k as usize;
+        parents.0.shrink_to_fit();
         // 2. Reverse edges by preorder number, for reachable nodes (sources in node
-        // order: a row's order changes nothing but the order of `eval`'s calls). A
-        // tree edge parent(w) -> w is left out: its semidominator candidate is
-        // always parent(w) (an unprocessed node evaluates to itself), which is where
-        // w's semidominator starts.
-        let rows = |f: &mut dyn FnMut(usize, u32)| {
-            for (v, &pv) in pre.iter().enumerate() {
-                if pv == NONE {
-                    continue;
+        // order: a row's order changes nothing but the order of `eval`'s calls),
+        // when there are more than pairs take. A tree edge parent(w) -> w is left
+        // out (it need not be: its semidominator candidate is always parent(w),
+        // an unprocessed node evaluating to itself, which is where w's
+        // semidominator starts).
+        let rev = match runs.filter(|r| r.pairs <= k) {
+            Some(mut r) => {
+                r.close();
+                Rev::Runs(r)
+            }
+            None => {
+                // The parents by preorder number, while the CSR is built.
+                let mut parent = vec![NONE; k];
+                for (w, d) in (1..k).zip(parents.iter()) {
+                    parent[w] = back_from(w, d) as u32;
                 }
-                for &w in graph.successors(NodeId(v as u32)) {
-                    if let Some(&pw) = pre.get(w as usize) {
-                        if pw != NONE && parent[pw as usize] != pv {
-                            f(pw as usize, pv);
+                let rows = |f: &mut dyn FnMut(usize, u32)| {
+                    for (v, &pv) in pre.iter().enumerate() {
+                        if pv == NONE {
+                            continue;
+                        }
+                        for &w in graph.successors(NodeId(v as u32)) {
+                            if let Some(&pw) = pre.get(w as usize) {
+                                if pw != NONE && parent.get(pw as usize) != Some(&pv) {
+                                    f(pw as usize, pv);
+                                }
+                            }
                         }
                     }
-                }
+                };
+                Dfs::csr(k, &rows)
             }
-        };
-        // No more such edges than reachable nodes (most heaps: most pointers are
-        // tree edges): sorted (target, source) pairs, 8 bytes an edge, are smaller
-        // than a CSR's 4 bytes a node and an edge.
-        let rev = match pairs.filter(|p| p.len() <= k) {
-            Some(mut pairs) => {
-                pairs.shrink_to_fit();
-                // On all cores (the rest of the tree is one thread); the order is
-                // total, so the result is the same on any number of threads.
-                rayon::slice::ParallelSliceMut::par_sort_unstable(&mut pairs[..]);
-                Rev::Pairs(pairs)
-            }
-            None => Dfs::csr(k, &rows),
         };
         Dfs {
             nodes,
             root,
+            k,
             pre,
-            parent,
+            parents,
             rev,
         }
     }
@@ -930,19 +1068,20 @@ impl Dfs {
 /// are turned into the order at the end, once `at` is freed: two arrays of `k`
 /// beside the inputs at any time. Every reachable node but the root has an
 /// earlier immediate dominator; the root's interval takes any other.
-fn tree_preorder(idom_pre: &[u32], order: &[u32]) -> Vec<u32> {
-    let k = order.len();
-    let up = |w: usize| match idom_pre.get(w) {
-        Some(&d) if (d as usize) < w => d as usize,
+fn tree_preorder(dominators: &Deltas, k: usize) -> Vec<u32> {
+    // Node `w`'s immediate dominator, from the distance back to it.
+    let up = |w: usize, d: Option<u32>| match d.map(|d| back_from(w, d)) {
+        Some(x) if x < w => x,
         _ => 0,
     };
     // Subtree sizes in `at`, each node's heaviest child in `buf`.
     let mut at = vec![1u32; k];
     let mut buf = vec![NONE; k];
+    let mut back = dominators.iter();
     for w in (1..k).rev() {
         // `at[w]` is complete: w's subtree has higher numbers. Among equal
         // subtrees the last seen here, the first in DFS preorder, wins.
-        let d = up(w);
+        let d = up(w, back.next_back());
         at[d] += at[w];
         if buf[d] == NONE || at[w] >= at[buf[d] as usize] {
             buf[d] = w as u32;
@@ -963,29 +1102,143 @@ fn tree_preorder(idom_pre: &[u32], order: &[u32]) -> Vec<u32> {
     }
     // `w`, numbered `p`: its heaviest child is numbered p + 1, the others follow
     // that child's interval (`at[w]` becomes the next free number there).
+    let mut next = dominators.iter();
     for w in 0..k {
         let p = if w == 0 {
             0
-        } else if heavy[w / 64] >> (w % 64) & 1 != 0 {
-            buf[up(w)] + 1
         } else {
-            let d = up(w);
-            let p = at[d];
-            at[d] += at[w];
-            p
+            let d = up(w, next.next());
+            if heavy[w / 64] >> (w % 64) & 1 != 0 {
+                buf[d] + 1
+            } else {
+                let p = at[d];
+                at[d] += at[w];
+                p
+            }
         };
         at[w] = p + 1 + buf[w];
         buf[w] = p;
     }
-    drop(at);
-    drop(heavy);
-    let mut tree_order = vec![NONE; k];
-    for (&p, &v) in buf.iter().zip(order) {
-        if let Some(t) = tree_order.get_mut(p as usize) {
-            *t = v;
+    buf
+}
+
+/// `w`'s distance back to `d`, an earlier preorder number (`w` itself, read
+/// back as the root, when `d` is not earlier).
+fn back_to(w: usize, d: u32) -> u32 {
+    match (d as usize) < w {
+        true => (w - d as usize) as u32,
+        false => w as u32,
+    }
+}
+
+/// The preorder number `d` back from `w` (the root when there is none).
+fn back_from(w: usize, d: u32) -> usize {
+    w.saturating_sub(d as usize)
+}
+
+/// Unsigned integers in a byte code read from either end: 7 bits a byte, low
+/// bits first, the first byte of each value with its top bit set (one byte below
+/// 128, [`Deltas::MAX_LEN`] at most). The DFS tree's parents and the immediate
+/// dominators as the distance back to them by preorder number, and the DFS
+/// path's node ids as the difference to the one below: mostly one or two bytes
+/// where an array takes four.
+#[derive(Default)]
+struct Deltas(Vec<u8>);
+
+impl Deltas {
+    /// Bytes of the longest value.
+    const MAX_LEN: usize = 5;
+
+    fn with_capacity(bytes: usize) -> Deltas {
+        Deltas(Vec::with_capacity(bytes))
+    }
+
+    /// Bytes `x` takes.
+    fn len_of(x: u32) -> usize {
+        match x {
+            0..0x80 => 1,
+            0x80..0x4000 => 2,
+            0x4000..0x20_0000 => 3,
+            0x20_0000..0x1000_0000 => 4,
+            _ => 5,
         }
     }
-    tree_order
+
+    fn push(&mut self, mut x: u32) {
+        self.0.push(0x80 | (x & 0x7f) as u8);
+        x >>= 7;
+        while x != 0 {
+            self.0.push((x & 0x7f) as u8);
+            x >>= 7;
+        }
+    }
+
+    /// Removes the last value.
+    fn pop(&mut self) -> Option<u32> {
+        let start = self.0.iter().rposition(|&b| b & 0x80 != 0)?;
+        let x = decode(self.0.get(start..).unwrap_or(&[]));
+        self.0.truncate(start);
+        Some(x)
+    }
+
+    /// The values, from either end.
+    fn iter(&self) -> DeltaIter<'_> {
+        DeltaIter(&self.0)
+    }
+}
+
+/// One value of [`Deltas`]' code.
+fn decode(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .take(Deltas::MAX_LEN)
+        .enumerate()
+        .fold(0, |x, (i, &b)| x | u32::from(b & 0x7f) << (7 * i))
+}
+
+/// [`Deltas::iter`].
+struct DeltaIter<'a>(&'a [u8]);
+
+impl Iterator for DeltaIter<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        let (&first, rest) = self.0.split_first()?;
+        let mut x = u32::from(first & 0x7f);
+        let mut n = 0;
+        while n + 1 < Deltas::MAX_LEN {
+            match rest.get(n) {
+                Some(&b) if b & 0x80 == 0 => {
+                    x |= u32::from(b) << (7 * (n + 1));
+                    n += 1;
+                }
+                _ => break,
+            }
+        }
+        self.0 = rest.get(n..).unwrap_or(&[]);
+        Some(x)
+    }
+}
+
+impl DoubleEndedIterator for DeltaIter<'_> {
+    fn next_back(&mut self) -> Option<u32> {
+        let start = self.0.iter().rposition(|&b| b & 0x80 != 0)?;
+        let (rest, this) = self.0.split_at(start);
+        self.0 = rest;
+        Some(decode(this))
+    }
+}
+
+/// A wrapping difference of node ids as an unsigned number, small either way.
+fn zigzag(d: u32) -> u32 {
+    let d = d as i32;
+    ((d << 1) ^ (d >> 31)) as u32
+}
+
+/// The inverse of [`zigzag`].
+fn unzigzag(z: u32) -> u32 {
+    (z >> 1) ^ (z & 1).wrapping_neg()
 }
 
 /// Calls its argument with (node, slot size) for each of `heap`'s objects (read
@@ -1228,6 +1481,81 @@ mod tests {
     }
 
     #[test]
+    fn deltas_read_back_from_either_end() {
+        let values = [
+            0u32,
+            1,
+            127,
+            128,
+            0x3fff,
+            0x4000,
+            0x1f_ffff,
+            0x20_0000,
+            0xfff_ffff,
+            0x1000_0000,
+            u32::MAX,
+            5,
+        ];
+        let mut d = Deltas::default();
+        for &x in &values {
+            d.push(x);
+        }
+        let len: usize = values.iter().map(|&x| Deltas::len_of(x)).sum();
+        assert_eq!(d.0.len(), len);
+        assert!(d.iter().eq(values.iter().copied()));
+        assert!(d.iter().rev().eq(values.iter().rev().copied()));
+        // From both ends at once.
+        let mut it = d.iter();
+        assert_eq!(it.next(), Some(0));
+        assert_eq!(it.next_back(), Some(5));
+        assert_eq!(it.next_back(), Some(u32::MAX));
+        assert!(it.eq(values[1..10].iter().copied()));
+        // As a stack.
+        for &x in values.iter().rev() {
+            assert_eq!(d.pop(), Some(x));
+        }
+        assert_eq!(d.pop(), None);
+        assert!(d.0.is_empty());
+    }
+
+    #[test]
+    fn zigzag_is_its_inverse() {
+        for d in [0u32, 1, u32::MAX, 2, u32::MAX - 1, 1 << 31, (1 << 31) - 1] {
+            assert_eq!(unzigzag(zigzag(d)), d);
+        }
+        // Small differences either way stay small.
+        assert_eq!(zigzag(1), 2);
+        assert_eq!(zigzag(u32::MAX), 1);
+    }
+
+    #[test]
+    fn runs_give_the_pairs_sorted() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [0usize, 1, 2, 3, 10, 1000, 5000] {
+            let mut runs = Runs::with_capacity(n);
+            let mut want = Vec::new();
+            let mut source = 0u32;
+            for _ in 0..n {
+                // Runs of a few targets, a source sometimes coming back.
+                if next() % 4 == 0 {
+                    source = (next() % 50) as u32;
+                }
+                let target = (next() % 100_000) as u32;
+                runs.push(source, target);
+                want.push(u64::from(target) << 32 | u64::from(source));
+            }
+            want.sort_unstable();
+            assert_eq!(runs.into_sorted_pairs(), want, "n {n}");
+        }
+    }
+
+    #[test]
     fn tree_preorder_is_the_reference_numbering() {
         let mut x = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -1258,8 +1586,17 @@ mod tests {
             let order: Vec<u32> = (0..k as u32)
                 .map(|w| w.wrapping_mul(2_654_435_761) % (4 * k as u32 + 1))
                 .collect();
+            let mut dominators = Deltas::default();
+            for (w, &d) in idom.iter().enumerate().skip(1) {
+                dominators.push(back_to(w, d));
+            }
+            let numbers = tree_preorder(&dominators, k);
+            let mut tree_order = vec![NONE; k];
+            for (&p, &v) in numbers.iter().zip(&order) {
+                tree_order[p as usize] = v;
+            }
             assert_eq!(
-                tree_preorder(&idom, &order),
+                tree_order,
                 tree_preorder_reference(&idom, &order),
                 "k {k} fan {fan}"
             );
