@@ -780,16 +780,17 @@ fn walk_profile(
     let mut w = Walk {
         b,
         namer,
-        stack_of: vec![NONE; n],
+        reached: vec![0u64; n.div_ceil(64)],
         leaf_of: vec![NONE; n],
         queue: Vec::new(),
         addrs: Vec::new(),
+        stacks: Vec::new(),
     };
     for r in roots.roots() {
         let Landing::Object(id, _) = land(heap, r.target) else {
             continue;
         };
-        if w.stack_of.get(id.index()) != Some(&NONE) {
+        if reached(&w.reached, id) {
             continue;
         }
         let Some(obj) = heap.object(id) else { continue };
@@ -797,12 +798,11 @@ fn walk_profile(
         let rs = w.b.stack(None, rf);
         let k = w.namer.kind(&mut w.b, &obj);
         w.leaf_of[id.index()] = k.internal.map_or(NONE, |f| f.0);
-        w.stack_of[id.index()] = match k.internal {
+        let stack = match k.internal {
             Some(_) => rs.0,
             None => w.b.stack(Some(rs), k.frame).0,
         };
-        w.queue.push(id.0);
-        w.addrs.push(obj.addr);
+        w.reach(id, obj.addr, stack);
     }
     let (mut objects, mut bytes) = (0u64, 0u64);
     let mut warnings = Vec::new();
@@ -818,6 +818,7 @@ fn walk_profile(
         let end = w.queue.len().min(head + chunk * per_batch);
         let ids = &w.queue[head..end];
         let addrs = w.addrs.get(head..end).unwrap_or(&[]);
+        let stacks = w.stacks.get(head..end).unwrap_or(&[]);
         let chunks = ids.len().div_ceil(chunk);
         if preps.len() < chunks {
             preps.resize_with(chunks, Prep::default);
@@ -826,7 +827,7 @@ fn walk_profile(
             heap,
             typing,
             retained,
-            stack_of: &w.stack_of,
+            reached: &w.reached,
             leaf_of: &w.leaf_of,
             cap: batch.cap.max(1),
         };
@@ -834,11 +835,13 @@ fn walk_profile(
             use rayon::prelude::*;
             ids.par_chunks(chunk)
                 .zip(addrs.par_chunks(chunk))
+                .zip(stacks.par_chunks(chunk))
                 .zip(preps.par_iter_mut())
-                .for_each(|((ids, addrs), p)| ctx.prepare(ids, addrs, p));
+                .for_each(|(((ids, addrs), stacks), p)| ctx.prepare(ids, addrs, stacks, p));
         } else {
-            for ((ids, addrs), p) in ids.chunks(chunk).zip(addrs.chunks(chunk)).zip(&mut preps) {
-                ctx.prepare(ids, addrs, p);
+            let queued = ids.chunks(chunk).zip(addrs.chunks(chunk));
+            for ((ids, addrs), (stacks, p)) in queued.zip(stacks.chunks(chunk).zip(&mut preps)) {
+                ctx.prepare(ids, addrs, stacks, p);
             }
         }
         // Apply in queue order, up to the first chunk that stopped early (its
@@ -908,18 +911,19 @@ fn walk_profile(
         if head >= batch.compact && head * 4 >= w.queue.len() {
             w.queue.drain(..head);
             w.addrs.drain(..head);
+            w.stacks.drain(..head);
             head = 0;
         }
     }
     let Walk {
         b,
-        stack_of,
+        reached: reached_bits,
         mut leaf_of,
         ..
     } = w;
     // Objects never reached keep their map-internal marker: clear them.
-    for (l, s) in leaf_of.iter_mut().zip(&stack_of) {
-        if *s == NONE {
+    for (i, l) in leaf_of.iter_mut().enumerate() {
+        if !reached(&reached_bits, ObjId(i as u32)) {
             *l = NONE;
         }
     }
@@ -961,7 +965,7 @@ fn scan_big(
             let Landing::Object(cid, _) = land(heap, target) else {
                 return;
             };
-            if w.stack_of.get(cid.index()) != Some(&NONE) {
+            if reached(&w.reached, cid) {
                 return;
             }
             if let Some(child) = heap.object(cid) {
@@ -973,14 +977,14 @@ fn scan_big(
         .map(|i| i * part..((i + 1) * part).min(words))
         .collect();
     for round in parts.chunks(4 * rayon::current_num_threads()) {
-        let stack_of = &w.stack_of;
+        let reached_bits = &w.reached;
         let found: Vec<PartTargets> = round
             .par_iter()
             .map(|r| {
                 let mut v = Vec::new();
                 let res = heap.scan_pointers_in(obj, r.clone(), |offset, target| {
                     if let Landing::Object(cid, _) = land(heap, target) {
-                        if stack_of.get(cid.index()) == Some(&NONE) {
+                        if !reached(reached_bits, cid) {
                             v.push((offset, cid));
                         }
                     }
@@ -1012,8 +1016,9 @@ const CHILDREN_CAP: usize = 16 * 1024;
 struct Walk<'p, 'a> {
     b: ProfileBuilder,
     namer: Namer<'p, 'a>,
-    /// Per object: its stack (`NONE` until reached).
-    stack_of: Vec<u32>,
+    /// A bit per object: reached (its stack is in `stacks` while it is queued,
+    /// then, when not a map's internal object, in `leaf_of`).
+    reached: Vec<u64>,
     /// Per object: the frame of its own sample when it is a map's internal object,
     /// then (once walked) the stack of its own sample.
     leaf_of: Vec<u32>,
@@ -1021,6 +1026,8 @@ struct Walk<'p, 'a> {
     queue: Vec<u32>,
     /// Their addresses (finding an object by address is cheaper than by id).
     addrs: Vec<u64>,
+    /// Their stacks: what each holds is reached through.
+    stacks: Vec<u32>,
 }
 
 /// The object being walked, as its pointers need it.
@@ -1035,7 +1042,7 @@ impl Walk<'_, '_> {
     /// was reached already). `key` is the child's [`type_key`], if known.
     fn visit(&mut self, parent: &Parent, offset: u64, child: &Object, key: Option<TypeKey>) {
         let cid = child.id;
-        if self.stack_of.get(cid.index()) != Some(&NONE) {
+        if reached(&self.reached, cid) {
             return;
         }
         let b = &mut self.b;
@@ -1085,10 +1092,25 @@ impl Walk<'_, '_> {
                 b.stack(Some(base), tf)
             }
         };
-        self.stack_of[cid.index()] = cs.0;
-        self.queue.push(cid.0);
-        self.addrs.push(child.addr);
+        self.reach(cid, child.addr, cs.0);
     }
+
+    /// Marks `id` (at `addr`) reached through `stack` and queues it.
+    fn reach(&mut self, id: ObjId, addr: u64, stack: u32) {
+        if let Some(b) = self.reached.get_mut(id.index() / 64) {
+            *b |= 1 << (id.index() % 64);
+        }
+        self.queue.push(id.0);
+        self.addrs.push(addr);
+        self.stacks.push(stack);
+    }
+}
+
+/// Whether `id` is marked in `bits` (an object out of range counts as reached:
+/// nothing is queued for it).
+fn reached(bits: &[u64], id: ObjId) -> bool {
+    bits.get(id.index() / 64)
+        .is_none_or(|b| b >> (id.index() % 64) & 1 != 0)
 }
 
 /// One queued object, looked up ahead of the walk.
@@ -1098,7 +1120,7 @@ struct Item {
     /// Its type (for the fields its pointers are in).
     ot: Option<ObjType>,
     retained: u64,
-    /// Its `stack_of` and `leaf_of` entries (set when it was queued).
+    /// Its stack and `leaf_of` entry (set when it was queued).
     stack: u32,
     leaf: u32,
     /// Its not yet reached targets in [`Prep::children`]; `None`: too big to buffer.
@@ -1131,18 +1153,19 @@ struct PrepCtx<'p, 'a> {
     heap: &'p Heap<'a>,
     typing: Option<&'p Typing>,
     retained: Option<&'p (dyn Fn(ObjId) -> u64 + Sync)>,
-    stack_of: &'p [u32],
+    reached: &'p [u64],
     leaf_of: &'p [u32],
     /// [`Batch::cap`].
     cap: usize,
 }
 
 impl PrepCtx<'_, '_> {
-    /// Looks up `ids` (queued objects, in order, at `addrs`) into `p`, stopping
+    /// Looks up `ids` (queued objects, in order, at `addrs`, reached through
+    /// `stacks`) into `p`, stopping
     /// before an object once the pointer buffer holds [`PrepCtx::cap`] pointers. Each step runs over the
     /// whole chunk before the next, so that the processor overlaps the cache misses
     /// of different objects.
-    fn prepare(&self, ids: &[u32], addrs: &[u64], p: &mut Prep) {
+    fn prepare(&self, ids: &[u32], addrs: &[u64], stacks: &[u32], p: &mut Prep) {
         let heap = self.heap;
         p.items.clear();
         p.raw.clear();
@@ -1160,7 +1183,7 @@ impl PrepCtx<'_, '_> {
                 obj,
                 ot: None,
                 retained: 0,
-                stack: NONE,
+                stack: stacks.get(i).copied().unwrap_or(NONE),
                 leaf: NONE,
                 children: None,
                 error: None,
@@ -1169,7 +1192,6 @@ impl PrepCtx<'_, '_> {
         // Their types, retained sizes and walk state.
         for item in &mut p.items {
             if item.obj.is_some() {
-                item.stack = self.stack_of.get(item.id.index()).copied().unwrap_or(NONE);
                 item.leaf = self.leaf_of.get(item.id.index()).copied().unwrap_or(NONE);
                 item.ot = self.typing.and_then(|t| t.object_type(item.id));
                 item.retained = self.retained.map_or(0, |f| f(item.id));
@@ -1229,7 +1251,7 @@ impl PrepCtx<'_, '_> {
             let start = w;
             for i in range {
                 let Some(c) = p.children.get(i) else { break };
-                if self.stack_of.get(c.obj.id.index()) != Some(&NONE) {
+                if reached(self.reached, c.obj.id) {
                     continue;
                 }
                 let key = type_key(heap, self.typing, &c.obj);
