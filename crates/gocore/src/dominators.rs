@@ -1174,7 +1174,14 @@ impl Deltas {
     }
 
     /// Removes the last value.
+    #[inline]
     fn pop(&mut self) -> Option<u32> {
+        // Most values take one byte.
+        let &last = self.0.last()?;
+        if last & 0x80 != 0 {
+            self.0.pop();
+            return Some(u32::from(last & 0x7f));
+        }
         let start = self.0.iter().rposition(|&b| b & 0x80 != 0)?;
         let x = decode(self.0.get(start..).unwrap_or(&[]));
         self.0.truncate(start);
@@ -1222,7 +1229,14 @@ impl Iterator for DeltaIter<'_> {
 }
 
 impl DoubleEndedIterator for DeltaIter<'_> {
+    #[inline]
     fn next_back(&mut self) -> Option<u32> {
+        if let Some((&last, rest)) = self.0.split_last() {
+            if last & 0x80 != 0 {
+                self.0 = rest;
+                return Some(u32::from(last & 0x7f));
+            }
+        }
         let start = self.0.iter().rposition(|&b| b & 0x80 != 0)?;
         let (rest, this) = self.0.split_at(start);
         self.0 = rest;
