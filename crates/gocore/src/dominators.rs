@@ -981,12 +981,12 @@ impl Dfs {
         drop(path);
         let k = k as usize;
         parents.0.shrink_to_fit();
-        // 2. Reverse edges by preorder number, for reachable nodes (sources in node
-        // order: a row's order changes nothing but the order of `eval`'s calls),
-        // when there are more than pairs take. A tree edge parent(w) -> w is left
-        // out (it need not be: its semidominator candidate is always parent(w),
-        // an unprocessed node evaluating to itself, which is where w's
-        // semidominator starts).
+        // 2. Reverse edges by preorder number, for reachable nodes: the runs while
+        // there are no more non-tree edges than reachable nodes, else a CSR
+        // (sources in node order: a row's order changes nothing but the order of
+        // `eval`'s calls). A tree edge parent(w) -> w is left out (it need not be:
+        // its semidominator candidate is always parent(w), an unprocessed node
+        // evaluating to itself, which is where w's semidominator starts).
         let rev = match runs.filter(|r| r.pairs <= k) {
             Some(mut r) => {
                 r.close();
