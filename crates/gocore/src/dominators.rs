@@ -988,10 +988,7 @@ impl Dfs {
         // its semidominator candidate is always parent(w), an unprocessed node
         // evaluating to itself, which is where w's semidominator starts).
         let rev = match runs.filter(|r| r.pairs <= k) {
-            Some(mut r) => {
-                r.close();
-                Rev::Runs(r)
-            }
+            Some(r) => Rev::Runs(r),
             None => {
                 // The parents by preorder number, while the CSR is built.
                 let mut parent = vec![NONE; k];
@@ -1211,20 +1208,14 @@ impl Iterator for DeltaIter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<u32> {
-        let (&first, rest) = self.0.split_first()?;
-        let mut x = u32::from(first & 0x7f);
-        let mut n = 0;
-        while n + 1 < Deltas::MAX_LEN {
-            match rest.get(n) {
-                Some(&b) if b & 0x80 == 0 => {
-                    x |= u32::from(b) << (7 * (n + 1));
-                    n += 1;
-                }
-                _ => break,
-            }
-        }
-        self.0 = rest.get(n..).unwrap_or(&[]);
-        Some(x)
+        let rest = self.0.get(1..)?;
+        let n = rest
+            .iter()
+            .position(|&b| b & 0x80 != 0)
+            .unwrap_or(rest.len());
+        let (this, next) = self.0.split_at(n + 1);
+        self.0 = next;
+        Some(decode(this))
     }
 }
 
@@ -1470,15 +1461,20 @@ mod tests {
         tree_order
     }
 
-    /// A pseudo-random graph: `n` objects, `m` random edges, a few roots.
-    fn graph(n: u32, m: u32, seed: u64) -> (ObjectGraph, Vec<u64>) {
+    /// A xorshift generator seeded with `seed` (made odd).
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         let mut x = seed | 1;
-        let mut next = || {
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x
-        };
+        }
+    }
+
+    /// A pseudo-random graph: `n` objects, `m` random edges, a few roots.
+    fn graph(n: u32, m: u32, seed: u64) -> (ObjectGraph, Vec<u64>) {
+        let mut next = xorshift(seed);
         let edges: Vec<(u32, u32)> = (0..m)
             .map(|_| {
                 (
@@ -1544,13 +1540,7 @@ mod tests {
 
     #[test]
     fn runs_give_the_pairs_sorted() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         for n in [0usize, 1, 2, 3, 10, 1000, 5000] {
             let mut runs = Runs::with_capacity(n);
             let mut want = Vec::new();
@@ -1571,13 +1561,7 @@ mod tests {
 
     #[test]
     fn tree_preorder_is_the_reference_numbering() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         for (k, fan) in [
             (0usize, 1u64),
             (1, 1),
