@@ -126,11 +126,12 @@ impl Dominators {
     /// `pre` (4n), the parents and the path from the super-root (byte codes, see
     /// `Deltas`: about a byte a node where the tree is a chain), and the reverse
     /// edges by preorder number without the tree edges (collected as it goes
-    /// while e' ≤ k, in runs by source, a little over 4e'; else a CSR, 4k + 4e',
+    /// while e' ≤ k, in runs by source, 1–5 bytes a pair; else a CSR, 4k + 4e',
     /// built after it); here (the forward edges released or not) the runs become
-    /// sorted pairs (8e', in place), `order` (4k) is built from its inverse `pre`,
-    /// `pre` dropped, then the 8-byte forest records (resident only as the sweep
-    /// reaches them, while the consumed pairs are freed) and the semidominators
+    /// sorted pairs (8e', the runs freed as they are read), `order` (4k) is built
+    /// from its inverse `pre`, `pre` dropped, then the 8-byte forest records
+    /// (resident only as the sweep reaches them, while the consumed pairs are
+    /// freed) and the semidominators
     /// that are not the DFS parent (a bit per node, 4 bytes each); then the
     /// immediate dominators by preorder number (4k), turned into a byte code for
     /// the dominator tree's preorder (two arrays of 4k beside `order`, see
