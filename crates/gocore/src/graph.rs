@@ -681,31 +681,48 @@ impl ObjectGraph {
 
     fn build_reverse(&self) -> (RowStarts, Vec<u32>) {
         let nodes = self.node_count();
-        // Row starts counted in a plain array, kept as `RowStarts` (2 bytes a node
-        // instead of 4 while the edges are held); the array is then each row's
-        // fill cursor, and freed.
-        let mut cur = vec![0u32; nodes + 1];
-        for &t in &self.edges {
-            if let Some(c) = cur.get_mut(t as usize + 1) {
+        // Each row's length in 16 bits (what passes 65 535 in a map), kept as
+        // `RowStarts`; then the same array is each row's fill count. 2 bytes a
+        // node beside both edge directions, not 4.
+        let mut cnt = vec![0u16; nodes];
+        let mut more: HashMap<u32, u32> = HashMap::new();
+        // Counts one more in row `t`; the count before.
+        fn count(cnt: &mut [u16], more: &mut HashMap<u32, u32>, t: u32) -> Option<u32> {
+            let c = cnt.get_mut(t as usize)?;
+            if *c < u16::MAX {
                 *c += 1;
+                return Some(u32::from(*c - 1));
             }
+            let m = more.entry(t).or_insert(0);
+            *m += 1;
+            Some(u32::from(u16::MAX) + *m - 1)
         }
-        for i in 0..nodes {
-            cur[i + 1] += cur[i];
+        for &t in &self.edges {
+            count(&mut cnt, &mut more, t);
         }
         let mut off = RowStarts::with_capacity(nodes + 1);
-        for &c in &cur {
-            off.push(c);
+        let mut start = 0u32;
+        for (t, &c) in cnt.iter().enumerate() {
+            off.push(start);
+            let extra = match c {
+                u16::MAX => more.get(&(t as u32)).copied().unwrap_or(0),
+                _ => 0,
+            };
+            start = start.saturating_add(u32::from(c) + extra);
         }
+        off.push(start);
+        cnt.fill(0);
+        more.clear();
         let mut rev = vec![0u32; self.edges.len()];
         // Sources in ascending order, so each reverse row is sorted.
         for src in 0..nodes {
             for &t in self.successors(NodeId(src as u32)) {
-                if let Some(f) = cur.get_mut(t as usize) {
-                    if let Some(slot) = rev.get_mut(*f as usize) {
-                        *slot = src as u32;
-                    }
-                    *f += 1;
+                let (Some(k), Some(s)) = (count(&mut cnt, &mut more, t), off.get(t as usize))
+                else {
+                    continue;
+                };
+                if let Some(slot) = rev.get_mut(s.saturating_add(k) as usize) {
+                    *slot = src as u32;
                 }
             }
         }
@@ -1032,6 +1049,28 @@ fn dedup_tail(v: &mut Vec<u32>, start: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reverse edges against a naive transposition, with rows of more than
+    /// 65 535 referrers (their counts pass the 16-bit array into its map).
+    #[test]
+    fn reverse_rows_past_16_bits() {
+        let n = 70_000u32;
+        let mut edges: Vec<(u32, u32)> = (1..n).map(|s| (s, 0)).collect();
+        edges.extend((1..n).map(|s| (s, n - 1)));
+        edges.extend((0..n).step_by(7).map(|s| (s, 5)));
+        edges.push((3, 3));
+        let g = ObjectGraph::from_edges(n, &edges, &[vec![0, 4], vec![n - 1]]);
+        let mut want: Vec<Vec<u32>> = vec![Vec::new(); g.node_count()];
+        for v in 0..g.node_count() as u32 {
+            for &t in g.successors(NodeId(v)) {
+                want[t as usize].push(v);
+            }
+        }
+        for (t, w) in want.iter().enumerate() {
+            assert_eq!(g.predecessors(NodeId(t as u32)), &w[..], "row {t}");
+        }
+        assert!(g.predecessors(NodeId(0)).len() > usize::from(u16::MAX));
+    }
 
     /// Calls `f` with each corpus case's name and heap (cases whose heap cannot be
     /// read are skipped).

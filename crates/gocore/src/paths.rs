@@ -68,8 +68,8 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
     if target.index() >= nodes || limit == 0 || target == graph.super_root() {
         return out;
     }
-    let mut next = vec![NONE; nodes];
-    next[target.index()] = target.0;
+    let mut next = Next::new(graph);
+    next.set(graph, target.0, target.0);
     // Only the frontier is held (a 10 M-long list has a frontier of one).
     let mut queue: std::collections::VecDeque<u32> = [target.0].into();
     while let Some(v) = queue.pop_front() {
@@ -77,7 +77,10 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
             let mut path = vec![NodeId(v)];
             let mut x = v;
             while x != target.0 {
-                x = next[x as usize];
+                match next.get(graph, x) {
+                    Some(y) if path.len() <= nodes => x = y,
+                    _ => break,
+                }
                 path.push(NodeId(x));
             }
             out.push(path);
@@ -87,18 +90,104 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
             continue;
         }
         for &p in graph.predecessors(NodeId(v)) {
-            if p == graph.super_root().0 {
-                continue;
-            }
-            if let Some(slot) = next.get_mut(p as usize) {
-                if *slot == NONE {
-                    *slot = v;
-                    queue.push_back(p);
-                }
+            if p != graph.super_root().0 && !next.reached(p) && next.set(graph, p, v) {
+                queue.push_back(p);
             }
         }
     }
     out
+}
+
+/// [`paths_to`]'s map from each node it reached to the next node towards the
+/// target. While the graph has its forward edges, the next node is kept as its
+/// index in the node's forward row: 2 bytes a node instead of 4 (an index of
+/// 65 534 and more in a side map), beside both edge directions.
+enum Next {
+    /// Node ids (`NONE`: not reached).
+    Ids(Vec<u32>),
+    /// Indices into the forward rows (`FAR`: in `far`; `u16::MAX`: not reached).
+    Index {
+        at: Vec<u16>,
+        far: HashMap<u32, u32>,
+    },
+}
+
+/// Marks an index kept in [`Next::Index`]'s side map.
+const FAR: u16 = u16::MAX - 1;
+
+impl Next {
+    fn new(graph: &ObjectGraph) -> Next {
+        let nodes = graph.node_count();
+        if graph.has_successors() {
+            Next::Index {
+                at: vec![u16::MAX; nodes],
+                far: HashMap::new(),
+            }
+        } else {
+            Next::Ids(vec![NONE; nodes])
+        }
+    }
+
+    fn reached(&self, v: u32) -> bool {
+        match self {
+            Next::Ids(n) => n.get(v as usize).is_none_or(|&x| x != NONE),
+            Next::Index { at, .. } => at.get(v as usize).is_none_or(|&x| x != u16::MAX),
+        }
+    }
+
+    /// Records `to` as the next node from `v` (false: `to` is not among `v`'s
+    /// forward edges, or `v` is out of range).
+    fn set(&mut self, graph: &ObjectGraph, v: u32, to: u32) -> bool {
+        match self {
+            Next::Ids(n) => match n.get_mut(v as usize) {
+                Some(x) => {
+                    *x = to;
+                    true
+                }
+                None => false,
+            },
+            Next::Index { at, far } => {
+                let Some(x) = at.get_mut(v as usize) else {
+                    return false;
+                };
+                if v == to {
+                    // The target: never followed.
+                    *x = 0;
+                    return true;
+                }
+                let row = graph.successors(NodeId(v));
+                let Some(i) = row
+                    .binary_search(&to)
+                    .ok()
+                    .or_else(|| row.iter().position(|&y| y == to))
+                else {
+                    return false;
+                };
+                match u16::try_from(i) {
+                    Ok(i) if i < FAR => *x = i,
+                    _ => {
+                        *x = FAR;
+                        far.insert(v, i as u32);
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    fn get(&self, graph: &ObjectGraph, v: u32) -> Option<u32> {
+        match self {
+            Next::Ids(n) => n.get(v as usize).copied().filter(|&x| x != NONE),
+            Next::Index { at, far } => {
+                let i = match *at.get(v as usize)? {
+                    u16::MAX => return None,
+                    FAR => *far.get(&v)? as usize,
+                    i => usize::from(i),
+                };
+                graph.successors(NodeId(v)).get(i).copied()
+            }
+        }
+    }
 }
 
 /// One hop of a [`LabelledPath`]: the object reached and how.
@@ -663,5 +752,33 @@ fn root_slot_label(r: &Root) -> String {
         } => format!("{s}+{offset}"),
         RootKind::Global { symbol: None, .. } => format!("global word {:#x}", r.slot),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A target at an index past 16 bits in its holder's row (kept in the side
+    /// map), and the same search once the forward edges are freed (node ids).
+    #[test]
+    fn far_row_indices_and_released_edges() {
+        let n = 70_000u32;
+        let edges: Vec<(u32, u32)> = (1..n).map(|t| (0, t)).collect();
+        let mut g = ObjectGraph::from_edges(n, &edges, &[vec![0], vec![n - 2]]);
+        let raw = |g: &ObjectGraph, t: u32| -> Vec<Vec<u32>> {
+            paths_to(g, NodeId(t), 10)
+                .iter()
+                .map(|p| p.iter().map(|x| x.0).collect())
+                .collect()
+        };
+        let (r0, r1) = (n, n + 1);
+        let far = raw(&g, n - 1);
+        assert_eq!(far, vec![vec![r0, 0, n - 1]]);
+        assert_eq!(raw(&g, n - 2), vec![vec![r1, n - 2], vec![r0, 0, n - 2]]);
+        assert_eq!(raw(&g, 0), vec![vec![r0, 0]]);
+        g.release_successors();
+        assert_eq!(raw(&g, n - 1), far);
+        assert_eq!(raw(&g, n - 2), vec![vec![r1, n - 2], vec![r0, 0, n - 2]]);
     }
 }
