@@ -4,7 +4,9 @@
 //! target over its reverse edges, so the first time it meets a root group it has a
 //! shortest path from that root; it goes on until `limit` distinct roots (globals,
 //! goroutines, specials, queues) are found. Cost: one pass over at most the whole
-//! graph, 4 bytes per node and the breadth-first frontier.
+//! graph, the breadth-first frontier, and per node the next node towards the target:
+//! 2 bytes (its index in the node's forward row) while the graph has its forward
+//! edges, else 4.
 //!
 //! [`PathLabeler`] turns a node path into a [`LabelledPath`]: the root slot (the
 //! global's name and offset, the goroutine's frame function and slot), then for each
