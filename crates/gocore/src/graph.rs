@@ -695,7 +695,7 @@ impl ObjectGraph {
             }
             let m = more.entry(t).or_insert(0);
             *m += 1;
-            Some(u32::from(u16::MAX) + *m - 1)
+            Some(u32::from(u16::MAX).saturating_add(*m - 1))
         }
         for &t in &self.edges {
             count(&mut cnt, &mut more, t);
@@ -708,7 +708,7 @@ impl ObjectGraph {
                 u16::MAX => more.get(&(t as u32)).copied().unwrap_or(0),
                 _ => 0,
             };
-            start = start.saturating_add(u32::from(c) + extra);
+            start = start.saturating_add(u32::from(c)).saturating_add(extra);
         }
         off.push(start);
         cnt.fill(0);

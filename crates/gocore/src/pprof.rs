@@ -1254,7 +1254,9 @@ impl PrepCtx<'_, '_> {
         p.items.extend(ids.iter().enumerate().map(|(i, &raw)| {
             let id = ObjId(raw);
             let addr = addrs.get(i).filter(|&&a| a != FAR);
-            let obj = match addr.and_then(|&a| heap.object_at(self.addr_base + u64::from(a) * 8)) {
+            let obj = match addr
+                .and_then(|&a| heap.object_at(self.addr_base.saturating_add(u64::from(a) * 8)))
+            {
                 Some((o, _)) if o.id == id => Some(o),
                 _ => heap.object(id),
             };
