@@ -11,8 +11,11 @@
 //!   descriptor are typed through their element; structs without one through their
 //!   members). (3) Goroutine frame slots typed from DWARF: each physical frame's
 //!   parameters and locals whose location at the frame's PC is a CFA-relative slot
-//!   (`DW_OP_fbreg`, `DW_OP_call_frame_cfa [+ n]`, location lists of DWARF 4 and 5).
-//!   Without DWARF, globals and frames are untyped; (4) what the runtime recorded
+//!   (`DW_OP_fbreg`, `DW_OP_call_frame_cfa [+ n]`, location lists of DWARF 4 and 5)
+//!   — only values holding a live pointer there, a stack root of
+//!   [`crate::RootSet`] (the GC's stack maps): a location often spans the whole
+//!   function, and before a variable is set its slot holds stale words of an earlier
+//!   call (or of the stack's previous goroutine). Without DWARF, globals and frames are untyped; (4) what the runtime recorded
 //!   types objects instead (`types/evidence.rs`): interface words in untyped
 //!   globals, frames and heap objects, the channels goroutines block on and the
 //!   values they send, `hchan.elemtype` for buffers, `SetFinalizer`'s `*T`.
@@ -1518,8 +1521,34 @@ impl Builder<'_, '_, '_> {
         self.dw = Some(Rc::new(dw));
     }
 
-    /// Frame slots typed from the DWARF of each goroutine frame's function.
+    /// Frame slots typed from the DWARF of each goroutine frame's function, where
+    /// the frame holds a live pointer at its PC: a value is typed only if one of
+    /// its words is a stack root (the GC's stack maps, stack objects reached,
+    /// conservatively scanned frames). A variable's DWARF location often covers
+    /// its whole function, so before it is set, or after its last use, its slot
+    /// holds what an earlier call at that depth left there (a stale pointer to an
+    /// arena value once typed zoo's `main.ArenaItem`s `runtime.sudog`).
     fn stacks(&mut self, dw: &DwarfTypes) {
+        let only_stacks = crate::RootOptions {
+            globals: false,
+            stacks: true,
+            specials: false,
+            queues: false,
+        };
+        let mut live: Vec<u64> =
+            match crate::RootSet::collect_with(self.proc, self.heap, &only_stacks) {
+                Ok(r) => r
+                    .roots()
+                    .filter(|r| r.kind.is_stack() && r.slot != 0)
+                    .map(|r| r.slot)
+                    .collect(),
+                Err(e) => {
+                    self.warn(format!("typed frame slots: stack roots: {e}"));
+                    return;
+                }
+            };
+        live.sort_unstable();
+        live.dedup();
         let Ok(gs) = self.proc.goroutines() else {
             return;
         };
@@ -1549,14 +1578,26 @@ impl Builder<'_, '_, '_> {
             }
         }
         for (addr, gt) in pieces {
+            let len = match gt {
+                GlobalType::Runtime(_) => match self.source_type(gt) {
+                    Some(id) => self.size_of(id),
+                    None => continue,
+                },
+                GlobalType::PtrTo(_) | GlobalType::SliceOf(_) => self.ptr,
+            };
+            let i = live.partition_point(|&s| s < addr);
+            if live.get(i).is_none_or(|&s| s >= addr.saturating_add(len)) {
+                continue;
+            }
             if self.source(addr, gt) {
                 self.out.frame_slots += 1;
             }
         }
     }
 
-    /// A typed source at run-time address `addr`; whether it was used.
-    fn source(&mut self, addr: u64, gt: GlobalType) -> bool {
+    /// The interned descriptor a typed source names (its value's type, or the
+    /// element type of its pointer or slice).
+    fn source_type(&mut self, gt: GlobalType) -> Option<u32> {
         let (t0, t1) = self.types_range;
         let (GlobalType::Runtime(rt) | GlobalType::PtrTo(rt) | GlobalType::SliceOf(rt)) = gt;
         // DW_AT_go_runtime_type: an offset from the start of the type section
@@ -1566,7 +1607,12 @@ impl Builder<'_, '_, '_> {
         } else {
             t0.wrapping_add(rt)
         };
-        let Some(id) = self.intern(link.wrapping_add(self.bias)) else {
+        self.intern(link.wrapping_add(self.bias))
+    }
+
+    /// A typed source at run-time address `addr`; whether it was used.
+    fn source(&mut self, addr: u64, gt: GlobalType) -> bool {
+        let Some(id) = self.source_type(gt) else {
             return false;
         };
         match gt {
