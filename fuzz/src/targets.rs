@@ -478,7 +478,8 @@ pub fn analyze_stages(core: &Core, typing: bool, breakdown: bool) -> Analysis {
 
 /// The retention analyses, as `top`, `path`, `leaks` and `pprof` run them: the
 /// object graph (its huge objects in parts), the dominator tree, retained sizes by
-/// type, paths to the largest retainer, leak suspects and both pprof profiles.
+/// type, paths to the largest retainer (backward, and forward with the rows read
+/// again from the core), leak suspects and both pprof profiles.
 fn retention(
     proc: &Process<'_>,
     heap: &Heap<'_>,
@@ -486,7 +487,7 @@ fn retention(
     typing: Option<&Typing>,
     a: &mut Analysis,
 ) {
-    let graph = match ObjectGraph::build(heap, roots) {
+    let mut graph = match ObjectGraph::build(heap, roots) {
         Ok(g) => g,
         Err(e) => {
             a.stage_errors.push(format!("object graph: {e}"));
@@ -503,12 +504,24 @@ fn retention(
         let _ = paths_to(&graph, n, 3);
         let _ = dom.dominator_chain(n);
     }
-    let _ = LeakReport::compute(proc, heap, &graph, &dom, typing, &LeakOptions::default());
+    let _ = LeakReport::compute(
+        proc,
+        heap,
+        roots,
+        &graph,
+        &dom,
+        typing,
+        &LeakOptions::default(),
+    );
     let retained = |id: gocore::ObjId| dom.retained(graph.object_node(id));
     let p = gocore::pprof::heap_profile(proc, heap, roots, typing, Some(&retained));
     a.warnings += p.warnings.len();
     let p = gocore::pprof::dominator_profile(proc, heap, &graph, &dom, typing);
     a.warnings += p.warnings.len();
+    // As `leaks` searches its paths: the rows read again from the core.
+    let targets: Vec<_> = top.iter().map(|&(n, _)| n).collect();
+    graph.release_successors();
+    let _ = gocore::shortest_paths(heap, roots, &graph, &targets);
 }
 
 /// A corpus core held in memory, patched in place and restored after each input.

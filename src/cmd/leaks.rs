@@ -45,7 +45,7 @@ pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
     with_analysis_opts(
         &a.core,
         !a.no_types,
-        Edges::Referrers,
+        Edges::None,
         |an: &Analysis<'_, '_>| {
             let opts = LeakOptions {
                 min_share: a.min_share,
@@ -56,6 +56,7 @@ pub fn run(a: &LeaksArgs) -> anyhow::Result<ExitCode> {
             let report = LeakReport::compute(
                 an.proc,
                 an.heap,
+                &an.roots,
                 &an.graph,
                 &an.dom,
                 an.typing.as_ref(),

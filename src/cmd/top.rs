@@ -135,10 +135,11 @@ pub fn resolve(heap: &Heap<'_>, graph: &ObjectGraph, what: &str) -> anyhow::Resu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edges {
     /// Neither ([`ObjectGraph::successors`] and [`ObjectGraph::predecessors`] are
-    /// empty): `top`, `pprof`, and `path` (its paths are searched before the tree,
-    /// [`with_analysis_early`]).
+    /// empty): `top`, `pprof`, `path` (its paths are searched before the tree,
+    /// [`with_analysis_early`]) and `leaks` (its paths are searched forward,
+    /// the rows read again from the core: [`gocore::shortest_paths`]).
     None,
-    /// The reverse edges (referrers, paths from the roots): `leaks`, `referrers`.
+    /// The reverse edges (referrers): `referrers`.
     Referrers,
     /// Both directions: `graph`.
     Both,

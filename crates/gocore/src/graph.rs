@@ -352,16 +352,8 @@ impl ObjectGraph {
         }
         // Root group edges.
         for gi in 0..ng {
-            let start = g.edges.len();
             let (a, b) = (g.member_off[gi] as usize, g.member_off[gi + 1] as usize);
-            for &ri in &g.members[a..b] {
-                if let Some(Landing::Object(t, _)) =
-                    all.get(ri as usize).map(|r| land(heap, r.target))
-                {
-                    g.edges.push(t.0);
-                }
-            }
-            dedup_tail(&mut g.edges, start);
+            root_row(heap, all, &g.members[a..b], &mut g.edges);
             g.off.push(g.edges.len() as u32);
         }
         // Super-root.
@@ -767,6 +759,147 @@ impl ObjectGraph {
 
 /// Objects per parallel batch (a round has a few batches per thread).
 const BATCH: usize = 1 << 12;
+
+/// Appends the row of a root group whose roots are `members` (indices into `all`,
+/// the root set's roots): the objects they land on, ascending, each once.
+fn root_row(heap: &Heap<'_>, all: &[Root], members: &[u32], edges: &mut Vec<u32>) {
+    let start = edges.len();
+    for &ri in members {
+        if let Some(Landing::Object(t, _)) = all.get(ri as usize).map(|r| land(heap, r.target)) {
+            edges.push(t.0);
+        }
+    }
+    dedup_tail(edges, start);
+}
+
+/// Reads rows of the graph again from the core, for a search that runs after
+/// the forward edges were freed ([`crate::shortest_paths`]): the same rows
+/// [`ObjectGraph::build`] made, without its warnings (it gave them).
+pub(crate) struct RowReader<'g, 'h, 'a> {
+    heap: &'h Heap<'a>,
+    roots: &'g [Root],
+    graph: &'g ObjectGraph,
+    /// A bit per object for a huge object's row (made on the first).
+    seen: Vec<u64>,
+    /// Objects waiting for their scan, and the current batches.
+    batch: Vec<crate::heap::Object>,
+    row: Vec<u32>,
+}
+
+impl<'g, 'h, 'a> RowReader<'g, 'h, 'a> {
+    /// A reader of `graph`'s rows; `roots` is the root set it was built from.
+    pub(crate) fn new(heap: &'h Heap<'a>, roots: &'g RootSet, graph: &'g ObjectGraph) -> Self {
+        RowReader {
+            heap,
+            roots: roots.roots().as_slice(),
+            graph,
+            seen: Vec::new(),
+            batch: Vec::new(),
+            row: Vec::new(),
+        }
+    }
+
+    /// Calls `f(node, row)` for each of `nodes`, in their order, with the node's
+    /// forward row (ascending): an object's from its pointers (scanned in batches,
+    /// in parallel), a root group's from its roots, the super-root's the root
+    /// nodes. A node past the graph has an empty row.
+    pub(crate) fn rows(&mut self, nodes: &[u32], mut f: impl FnMut(u32, &[u32])) {
+        let n = self.graph.object_count();
+        let mut i = 0;
+        while i < nodes.len() {
+            // A run of objects, scanned together.
+            let run = nodes[i..].iter().take_while(|&&v| v < n).count();
+            if run > 0 {
+                self.object_rows(&nodes[i..i + run], &mut f);
+                i += run;
+                continue;
+            }
+            let v = nodes[i];
+            i += 1;
+            self.row.clear();
+            match self.graph.kind(NodeId(v)) {
+                NodeKind::Root(gi) => root_row(
+                    self.heap,
+                    self.roots,
+                    self.graph.root_members(gi),
+                    &mut self.row,
+                ),
+                NodeKind::SuperRoot => self
+                    .row
+                    .extend(n..n.saturating_add(self.graph.root_groups().len() as u32)),
+                NodeKind::Object(_) => {}
+            }
+            f(v, &self.row);
+        }
+    }
+
+    /// [`RowReader::rows`] for a run of object nodes.
+    fn object_rows(&mut self, ids: &[u32], f: &mut impl FnMut(u32, &[u32])) {
+        let heap = self.heap;
+        let par_batches = (4 * rayon::current_num_threads()).clamp(4, 256);
+        let mut batches: Vec<Vec<crate::heap::Object>> = Vec::new();
+        for &v in ids {
+            let obj = heap.object(ObjId(v));
+            let huge = obj.as_ref().is_some_and(|o| {
+                o.size > 8 * PART_WORDS
+                    && heap.splittable_words(o).is_some_and(|w| w > 2 * PART_WORDS)
+            });
+            match obj {
+                Some(obj) if !huge => {
+                    self.batch.push(obj);
+                    if self.batch.len() == BATCH {
+                        batches.push(std::mem::take(&mut self.batch));
+                        if batches.len() == par_batches {
+                            scan_batches(heap, &mut batches, f);
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            // Rows in order: the objects before this one first.
+            if !self.batch.is_empty() {
+                batches.push(std::mem::take(&mut self.batch));
+            }
+            scan_batches(heap, &mut batches, f);
+            match obj {
+                Some(obj) => {
+                    if self.seen.is_empty() {
+                        let n = usize::try_from(heap.object_count()).unwrap_or(0);
+                        self.seen = vec![0u64; n.div_ceil(64)];
+                    }
+                    let par = (2 * rayon::current_num_threads()).clamp(2, 64);
+                    let (row, _) = scan_huge(heap, &obj, &mut self.seen, par, PART_WORDS);
+                    f(v, &row);
+                }
+                None => f(v, &[]),
+            }
+        }
+        if !self.batch.is_empty() {
+            batches.push(std::mem::take(&mut self.batch));
+        }
+        scan_batches(heap, &mut batches, f);
+    }
+}
+
+/// Scans `batches` in parallel and calls `f(id, row)` for their objects in order;
+/// empties `batches`.
+fn scan_batches(
+    heap: &Heap<'_>,
+    batches: &mut Vec<Vec<crate::heap::Object>>,
+    f: &mut impl FnMut(u32, &[u32]),
+) {
+    let rows: Vec<BatchRows> = batches.par_iter().map(|b| scan_batch(heap, b)).collect();
+    for (lens, edges, _) in rows {
+        // One entry per object of the batch, in order.
+        let mut at = 0usize;
+        for (id, len) in lens {
+            f(id, edges.get(at..at + len as usize).unwrap_or(&[]));
+            at += len as usize;
+        }
+    }
+    batches.clear();
+}
 
 /// Per object of a batch (id, number of distinct targets), the targets, and
 /// warnings.

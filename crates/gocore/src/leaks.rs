@@ -22,9 +22,11 @@
 //! directory) is reported as the map header above it, and its contents are read
 //! through that storage (the values the map holds). Suspects with the same
 //! accumulation point are merged; they are sorted by what the accumulation point
-//! retains. A suspect carries the nodes needed to print it — the
-//! path from a root to the accumulation point ([`paths_to`](crate::paths_to)) and
-//! what accumulates there by type — and a reader labels them with
+//! retains. A suspect carries the nodes needed to print it — a shortest
+//! path from a root to the accumulation point ([`shortest_paths`](crate::shortest_paths),
+//! which reads the rows again from the core when the graph's edges were freed,
+//! so the report needs no reverse edges) and what accumulates there by type —
+//! and a reader labels them with
 //! [`PathLabeler`](crate::PathLabeler).
 //!
 //! ```no_run
@@ -35,7 +37,7 @@
 //! let typing = gocore::Typing::compute(&proc, &heap).ok();
 //! let graph = gocore::ObjectGraph::build(&heap, &roots)?;
 //! let dom = gocore::Dominators::compute(&graph, &heap);
-//! let report = gocore::LeakReport::compute(&proc, &heap, &graph, &dom, typing.as_ref(),
+//! let report = gocore::LeakReport::compute(&proc, &heap, &roots, &graph, &dom, typing.as_ref(),
 //!     &gocore::LeakOptions::default());
 //! let labeler = gocore::PathLabeler::new(&proc, &heap, &roots, typing.as_ref());
 //! for s in &report.suspects {
@@ -51,8 +53,9 @@ use std::collections::HashMap;
 use crate::dominators::{Dominators, Subtrees};
 use crate::graph::{NodeId, ObjectGraph, RootGroup};
 use crate::heap::{Heap, ObjId};
-use crate::paths::paths_to;
+use crate::paths::shortest_paths;
 use crate::process::Process;
+use crate::roots::RootSet;
 use crate::types::Typing;
 
 /// Share of a parent's retained bytes a child must hold to be descended into, and
@@ -221,7 +224,8 @@ impl Types<'_, '_, '_> {
 
 impl LeakReport {
     /// Finds the suspects. `typing` names types (without it only objects whose
-    /// allocation header records a type are grouped).
+    /// allocation header records a type are grouped); `roots` is the root set
+    /// `graph` was built from (the suspects' paths are searched forward from it).
     ///
     /// ```no_run
     /// # let core = corefile::Core::open("core")?;
@@ -230,13 +234,14 @@ impl LeakReport {
     /// # let roots = gocore::RootSet::collect(&proc, &heap)?;
     /// # let graph = gocore::ObjectGraph::build(&heap, &roots)?;
     /// # let dom = gocore::Dominators::compute(&graph, &heap);
-    /// let r = gocore::LeakReport::compute(&proc, &heap, &graph, &dom, None, &Default::default());
+    /// let r = gocore::LeakReport::compute(&proc, &heap, &roots, &graph, &dom, None, &Default::default());
     /// println!("{} suspects", r.suspects.len());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compute(
         proc: &Process<'_>,
         heap: &Heap<'_>,
+        roots: &RootSet,
         graph: &ObjectGraph,
         dom: &Dominators,
         typing: Option<&Typing>,
@@ -302,7 +307,8 @@ impl LeakReport {
             if is_map_internal(&type_name) || is_map_header(&type_name) {
                 continue;
             }
-            let (acc, acc_bytes) = group_accumulation(dom, graph, &types, row.key);
+            let (acc, acc_bytes) =
+                group_accumulation(dom, graph, &|n| types.key(ObjId(n)) == Some(row.key));
             let acc = if acc.0 < nobj {
                 map_header(dom, &types, acc, nobj)
             } else {
@@ -346,12 +352,17 @@ impl LeakReport {
         }
         // The paths' search keeps a word a node: not beside the subtree counts.
         drop(sub);
-        for s in &mut suspects {
-            if s.accumulation.0 < nobj {
-                s.path = paths_to(graph, s.accumulation, 1).into_iter().next();
-            } else if let Some(e) = s.example {
-                s.path = paths_to(graph, e, 1).into_iter().next();
-            }
+        let targets: Vec<NodeId> = suspects
+            .iter()
+            .map(|s| match s.example {
+                _ if s.accumulation.0 < nobj => s.accumulation,
+                Some(e) => e,
+                None => graph.super_root(), // no path
+            })
+            .collect();
+        let paths = shortest_paths(heap, roots, graph, &targets);
+        for (s, path) in suspects.iter_mut().zip(paths) {
+            s.path = path;
             s.share = if live == 0 {
                 0.0
             } else {
@@ -419,18 +430,13 @@ fn descend(
     }
 }
 
-/// Top-level instances of `key` (not dominated by another instance), with their
-/// retained bytes.
-fn instances(
-    dom: &Dominators,
-    graph: &ObjectGraph,
-    types: &Types<'_, '_, '_>,
-    key: TypeKey,
-) -> Vec<NodeId> {
-    let nobj = graph.object_count();
-    let mut out = Vec::new();
+/// Calls `f` with each top-level instance of a group (the objects `is` accepts,
+/// not dominated by another of them within [`MAX_CLIMB`] steps), in preorder: not
+/// collected (a map's two million values would be 8 MB beside the subtree counts,
+/// at `leaks`' peak).
+fn instances(dom: &Dominators, nobj: u32, is: &impl Fn(u32) -> bool, mut f: impl FnMut(NodeId)) {
     for &n in dom.preorder() {
-        if n >= nobj || types.key(ObjId(n)) != Some(key) {
+        if n >= nobj || !is(n) {
             continue;
         }
         // Nested in another instance? Walk up (bounded).
@@ -441,7 +447,7 @@ fn instances(
             if d.0 >= nobj || steps > MAX_CLIMB {
                 break;
             }
-            if types.key(ObjId(d.0)) == Some(key) {
+            if is(d.0) {
                 nested = true;
                 break;
             }
@@ -449,47 +455,118 @@ fn instances(
             steps += 1;
         }
         if !nested {
-            out.push(NodeId(n));
+            f(NodeId(n));
         }
     }
-    out
 }
 
 /// The deepest dominator holding [`DOMINANT`] of what a group's instances retain
-/// (the super-root when none below it does), and those bytes.
+/// (the super-root when none below it does), and those bytes. A dominator's
+/// share counts the instances at most `MAX_CLIMB + 1` steps below it.
+///
+/// Such a dominator holds more than half of the group's bytes, and its subtree is
+/// an interval of the preorder the instances come in: so it dominates the
+/// instance where their running sum passes half the total (the median). The
+/// shares are summed only along the median's dominator chain — a difference
+/// array over the chain, each instance adding to the part of it its climb
+/// reaches — not for every dominator of every instance (a hash map of millions
+/// of entries on B20, its peak).
 fn group_accumulation(
     dom: &Dominators,
     graph: &ObjectGraph,
-    types: &Types<'_, '_, '_>,
-    key: TypeKey,
+    is: &impl Fn(u32) -> bool,
 ) -> (NodeId, u64) {
-    let inst = instances(dom, graph, types, key);
-    let total: u64 = inst.iter().map(|&n| dom.retained(n)).sum();
-    let mut acc: HashMap<u32, u64> = HashMap::new();
-    for &n in &inst {
-        let r = dom.retained(n);
+    let nobj = graph.object_count();
+    let mut total = 0u64;
+    instances(dom, nobj, is, |n| {
+        total = total.saturating_add(dom.retained(n))
+    });
+    // The median instance: the first whose running sum reaches half the total.
+    let mut median = None;
+    let mut sum = 0u128;
+    instances(dom, nobj, is, |n| {
+        if median.is_none() {
+            sum += u128::from(dom.retained(n));
+            if 2 * sum >= u128::from(total) {
+                median = Some(n);
+            }
+        }
+    });
+    let Some(median) = median else {
+        return (graph.super_root(), total);
+    };
+    // Its chain, itself first; and the chain sorted, to find a node's place.
+    let mut chain: Vec<u32> = vec![median.0];
+    let mut x = dom.idom(median);
+    while let Some(d) = x {
+        if chain.len() > graph.node_count() {
+            break;
+        }
+        chain.push(d.0);
+        x = dom.idom(d);
+    }
+    let mut place: Vec<(u32, u32)> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (v, i as u32))
+        .collect();
+    place.sort_unstable();
+    let find = |v: u32| {
+        place
+            .binary_search_by_key(&v, |&(n, _)| n)
+            .ok()
+            .and_then(|i| place.get(i))
+            .map(|&(_, i)| i as usize)
+    };
+    // diff[i]: what starts (adds) or stops counting at chain position i.
+    let mut diff = vec![0i128; chain.len() + 1];
+    instances(dom, nobj, is, |n| {
+        let r = i128::from(dom.retained(n));
         let mut x = dom.idom(n);
-        let mut steps = 0;
-        while let Some(d) = x {
-            *acc.entry(d.0).or_insert(0) += r;
-            steps += 1;
-            if steps > MAX_CLIMB {
+        // Steps 1 ..= MAX_CLIMB + 1 up, as far as the chain is not reached.
+        for step in 1..=MAX_CLIMB + 1 {
+            let Some(d) = x else { break };
+            if let Some(i) = find(d.0) {
+                // The rest of the climb is the chain from i on.
+                let end = (i + (MAX_CLIMB + 1 - step) + 1).min(chain.len());
+                if let Some(a) = diff.get_mut(i) {
+                    *a += r;
+                }
+                if let Some(e) = diff.get_mut(end) {
+                    *e -= r;
+                }
                 break;
             }
             x = dom.idom(d);
         }
-    }
+    });
     let need = DOMINANT * total as f64;
-    let mut cands: Vec<(u32, u64)> = acc
-        .iter()
-        .filter(|&(&node, &bytes)| (bytes as f64) >= need && node != graph.super_root().0)
-        .map(|(&n, &b)| (n, b))
-        .collect();
+    let mut cands: Vec<(u32, u64)> = Vec::new();
+    let mut run = 0i128;
+    for (i, &v) in chain.iter().enumerate() {
+        run += diff.get(i).copied().unwrap_or(0);
+        let bytes = u64::try_from(run).unwrap_or(0);
+        if (bytes as f64) >= need && v != graph.super_root().0 && run > 0 {
+            cands.push((v, bytes));
+        }
+    }
     cands.sort_unstable();
+    pick_deepest(dom, graph, &cands, total)
+}
+
+/// Of candidates that each hold most of a group, the deepest: the one all the
+/// others are above, within `MAX_CLIMB + 2` steps (else the super-root and the
+/// group's `total`).
+fn pick_deepest(
+    dom: &Dominators,
+    graph: &ObjectGraph,
+    cands: &[(u32, u64)],
+    total: u64,
+) -> (NodeId, u64) {
     // Each candidate holds over half the group, so they lie on one dominator chain,
     // at most MAX_CLIMB apart (an instance below the deeper one reached the other
     // within MAX_CLIMB steps). The deepest reaches every other one walking up.
-    for &(c, bytes) in &cands {
+    for &(c, bytes) in cands {
         let mut above = Vec::new();
         let mut x = dom.idom(NodeId(c));
         while let Some(d) = x {
@@ -674,4 +751,140 @@ fn goroutine_groups(
             .then_with(|| a.function.cmp(&b.function))
     });
     (out, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition `group_accumulation` computes: every dominator within
+    /// `MAX_CLIMB + 1` steps above each instance summed in a map.
+    fn accumulation_by_definition(
+        dom: &Dominators,
+        graph: &ObjectGraph,
+        is: &impl Fn(u32) -> bool,
+    ) -> (NodeId, u64) {
+        let mut total = 0u64;
+        let mut acc: HashMap<u32, u64> = HashMap::new();
+        instances(dom, graph.object_count(), is, |n| {
+            let r = dom.retained(n);
+            total += r;
+            let mut x = dom.idom(n);
+            let mut steps = 0;
+            while let Some(d) = x {
+                *acc.entry(d.0).or_insert(0) += r;
+                steps += 1;
+                if steps > MAX_CLIMB {
+                    break;
+                }
+                x = dom.idom(d);
+            }
+        });
+        let need = DOMINANT * total as f64;
+        let mut cands: Vec<(u32, u64)> = acc
+            .into_iter()
+            .filter(|&(node, bytes)| (bytes as f64) >= need && node != graph.super_root().0)
+            .collect();
+        cands.sort_unstable();
+        pick_deepest(dom, graph, &cands, total)
+    }
+
+    /// On random graphs — a long chain (deeper than `MAX_CLIMB`) under a few
+    /// roots, with random extra edges and sizes — and groups of every third,
+    /// fifth, … object, the median-chain sums give what the definition gives.
+    #[test]
+    fn group_accumulation_matches_its_definition() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut checked, mut inside) = (0, 0);
+        for (n, chain, extra) in [
+            (200u32, 0u32, 150usize),
+            (2000, 700, 800),
+            (5000, 1200, 6000),
+            (3000, 2900, 50),
+        ] {
+            let mut edges: Vec<(u32, u32)> = (1..chain).map(|i| (i - 1, i)).collect();
+            // Every other object hangs under a random earlier one (a tree), plus
+            // random extra edges.
+            for v in chain.max(1)..n {
+                edges.push(((next() % u64::from(v)) as u32, v));
+            }
+            for _ in 0..extra {
+                edges.push((
+                    (next() % u64::from(n)) as u32,
+                    (next() % u64::from(n)) as u32,
+                ));
+            }
+            let roots = vec![vec![0], vec![(next() % u64::from(n)) as u32], vec![n / 2]];
+            let g = ObjectGraph::from_edges(n, &edges, &roots);
+            let sizes: Vec<u64> = (0..n).map(|_| 8 + next() % 4000).collect();
+            let dom = Dominators::with_sizes(&g, sizes);
+            for m in [2u32, 3, 5, 7, 11, 97, 1000] {
+                for r in 0..m.min(3) {
+                    let is = |v: u32| v % m == r;
+                    let got = group_accumulation(&dom, &g, &is);
+                    assert_eq!(
+                        got,
+                        accumulation_by_definition(&dom, &g, &is),
+                        "n {n} chain {chain} m {m} r {r}"
+                    );
+                    checked += 1;
+                    inside += usize::from(got.0 != g.super_root());
+                }
+            }
+            // A group that is one subtree's objects only, and one object.
+            let deep = |v: u32| v > chain / 2 && v < chain;
+            assert_eq!(
+                group_accumulation(&dom, &g, &deep),
+                accumulation_by_definition(&dom, &g, &deep)
+            );
+            let one = |v: u32| v == n - 1;
+            assert_eq!(
+                group_accumulation(&dom, &g, &one),
+                accumulation_by_definition(&dom, &g, &one)
+            );
+        }
+        // Some groups accumulate under an object or a root node, not at the top.
+        assert!(checked > 50 && inside >= 10, "{inside} of {checked}");
+
+        // A hub at the end of a chain of 600 objects holds 1000 leaves; 100 more
+        // leaves hang off a second root. The leaves accumulate at the hub, 600
+        // steps below the chain's head (farther than one climb reaches).
+        let (hub, leaves) = (600u32, 601u32..1601);
+        let mut edges: Vec<(u32, u32)> = (1..=hub).map(|i| (i - 1, i)).collect();
+        edges.extend(leaves.clone().map(|l| (hub, l)));
+        edges.extend((1601..1701).map(|l| (1701, l)));
+        let g = ObjectGraph::from_edges(1702, &edges, &[vec![0], vec![1701]]);
+        let dom = Dominators::with_sizes(&g, vec![16; 1702]);
+        let is = |v: u32| (601..1701).contains(&v);
+        let want = (NodeId(hub), 16 * 1000);
+        assert_eq!(accumulation_by_definition(&dom, &g, &is), want);
+        assert_eq!(group_accumulation(&dom, &g, &is), want);
+
+        // Object 0 holds 500 leaves and a chain of k objects holding 500 more: a
+        // leaf k + 1 steps below 0 counts for 0 when k + 1 <= MAX_CLIMB + 1.
+        for (k, want_top) in [(MAX_CLIMB as u32, true), (MAX_CLIMB as u32 + 1, false)] {
+            let mut edges: Vec<(u32, u32)> = (1..=500).map(|l| (0, l)).collect();
+            edges.push((0, 501));
+            edges.extend((501..500 + k).map(|c| (c, c + 1)));
+            let end = 500 + k;
+            edges.extend((end + 1..=end + 500).map(|l| (end, l)));
+            let n = end + 501;
+            let g = ObjectGraph::from_edges(n, &edges, &[vec![0]]);
+            let dom = Dominators::with_sizes(&g, vec![16; n as usize]);
+            let is = |v: u32| (1..=500).contains(&v) || v > end;
+            let want = if want_top {
+                (NodeId(0), 16 * 1000)
+            } else {
+                (g.super_root(), 16 * 1000)
+            };
+            assert_eq!(accumulation_by_definition(&dom, &g, &is), want, "k {k}");
+            assert_eq!(group_accumulation(&dom, &g, &is), want, "k {k}");
+        }
+    }
 }

@@ -56,7 +56,7 @@ pub use heap::{
     Heap, ObjId, Object, Objects, Pointer, PointerLayout, Pointers, SpanInfo, SpanState, TypeInfo,
 };
 pub use leaks::{GoroutineLeak, LeakOptions, LeakReport, Suspect, TypeGroup};
-pub use paths::{paths_to, LabelledPath, PathLabeler, PathStep, Referrer};
+pub use paths::{paths_to, shortest_paths, LabelledPath, PathLabeler, PathStep, Referrer};
 pub use process::Process;
 pub use progress::{Progress, Stage};
 pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};

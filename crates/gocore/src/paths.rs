@@ -36,7 +36,7 @@ use std::fmt;
 
 use gobinary::{Kind, TypeDesc, TypeReader};
 
-use crate::graph::{NodeId, NodeKind, ObjectGraph, RootGroup};
+use crate::graph::{NodeId, NodeKind, ObjectGraph, RootGroup, RowReader};
 use crate::heap::{Heap, ObjId};
 use crate::process::Process;
 use crate::roots::{land, Landing, Root, RootKind, RootSet};
@@ -98,6 +98,204 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
         }
     }
     out
+}
+
+/// Nodes whose rows [`shortest_paths`] reads at a time (their scans run in
+/// parallel).
+const SEARCH_CHUNK: usize = 1 << 15;
+
+/// One level of [`shortest_paths`]' search: its nodes, as a list while it holds
+/// fewer than one node in 32 (4 bytes each), else as a bit per node (a heap map's
+/// two million values are one level: 0.125 bytes a node, not 1.3).
+enum Level {
+    List(Vec<u32>),
+    Bits(Vec<u64>),
+}
+
+impl Level {
+    fn is_empty(&self) -> bool {
+        match self {
+            Level::List(l) => l.is_empty(),
+            Level::Bits(b) => b.iter().all(|&w| w == 0),
+        }
+    }
+
+    /// Adds node `v` (not in it yet) of a graph of `nodes` nodes.
+    fn push(&mut self, v: u32, nodes: usize) {
+        match self {
+            Level::List(l) => {
+                l.push(v);
+                if l.len() > nodes / 32 + 64 {
+                    let mut bits = vec![0u64; nodes.div_ceil(64)];
+                    for &x in l.iter() {
+                        if let Some(w) = bits.get_mut(x as usize / 64) {
+                            *w |= 1 << (x % 64);
+                        }
+                    }
+                    *self = Level::Bits(bits);
+                }
+            }
+            Level::Bits(b) => {
+                if let Some(w) = b.get_mut(v as usize / 64) {
+                    *w |= 1 << (v % 64);
+                }
+            }
+        }
+    }
+
+    /// Appends up to `max` nodes from position `at` on (a list index, or a bit
+    /// index) to `out`, ascending for a sorted list, and moves `at` past them.
+    fn take(&self, at: &mut usize, max: usize, out: &mut Vec<u32>) {
+        match self {
+            Level::List(l) => {
+                let end = l.len().min(at.saturating_add(max));
+                out.extend_from_slice(l.get(*at..end).unwrap_or(&[]));
+                *at = end.max(*at);
+            }
+            Level::Bits(b) => {
+                while out.len() < max {
+                    let Some(&w) = b.get(*at / 64) else {
+                        return;
+                    };
+                    let w = w & (u64::MAX << (*at % 64));
+                    if w == 0 {
+                        *at = (*at / 64 + 1) * 64;
+                        continue;
+                    }
+                    let bit = w.trailing_zeros() as usize;
+                    let v = (*at / 64) * 64 + bit;
+                    out.push(v as u32);
+                    *at = v + 1;
+                }
+            }
+        }
+    }
+}
+
+/// A shortest path from a root to each of `targets`, in their order: the node
+/// sequence root node, object, …, target (`None` for a target no root reaches or
+/// the super-root; a root node gives the one-node path). One breadth-first search
+/// forward from the super-root finds them all, level by level, each level's nodes
+/// in ascending order: a node's predecessor on its path is the lowest-numbered
+/// node of the level before that points to it, so the result does not depend on
+/// the thread count. `roots` is the root set `graph` was built from.
+///
+/// It needs no reverse edges: it follows the graph's forward edges while the graph
+/// has them, else reads each row again from the core
+/// ([`ObjectGraph::release_successors`], as the retention commands do after the
+/// dominator tree) — the heap's pointers scanned as [`ObjectGraph::build`] did,
+/// on all cores, in address order. It keeps a node id per node and the search's
+/// current and next level (a list, or a bit per node when a level is wide).
+///
+/// ```no_run
+/// # let core = corefile::Core::open("core")?;
+/// # let proc = gocore::Process::new(&core)?;
+/// # let heap = gocore::Heap::new(&proc)?;
+/// # let roots = gocore::RootSet::collect(&proc, &heap)?;
+/// let mut graph = gocore::ObjectGraph::build(&heap, &roots)?;
+/// let dom = gocore::Dominators::compute_releasing(&mut graph, &heap);
+/// let (id, _) = heap.find_object(0xc000010000).ok_or("no object there")?;
+/// let paths = gocore::shortest_paths(&heap, &roots, &graph, &[graph.object_node(id)]);
+/// if let Some(p) = &paths[0] {
+///     println!("{} hops from {}", p.len() - 1, graph.describe(p[0], &heap));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn shortest_paths(
+    heap: &Heap<'_>,
+    roots: &RootSet,
+    graph: &ObjectGraph,
+    targets: &[NodeId],
+) -> Vec<Option<Vec<NodeId>>> {
+    let mut reader = None;
+    search(graph, targets, |nodes, visit| {
+        reader
+            .get_or_insert_with(|| RowReader::new(heap, roots, graph))
+            .rows(nodes, visit)
+    })
+}
+
+/// [`shortest_paths`], reading rows with `read(nodes, visit)` (`visit(node, row)`
+/// for each node, in order) when the graph has no forward edges.
+fn search(
+    graph: &ObjectGraph,
+    targets: &[NodeId],
+    mut read: impl FnMut(&[u32], &mut dyn FnMut(u32, &[u32])),
+) -> Vec<Option<Vec<NodeId>>> {
+    let nodes = graph.node_count();
+    let sup = graph.super_root().0;
+    let wanted = |t: &NodeId| t.index() < nodes && t.0 != sup;
+    if !targets.iter().any(wanted) {
+        return vec![None; targets.len()];
+    }
+    // The node each reached node was reached from (the super-root from itself).
+    let mut from = vec![NONE; nodes];
+    if let Some(x) = from.get_mut(sup as usize) {
+        *x = sup;
+    }
+    let mut missing = targets.iter().filter(|t| wanted(t)).count();
+    // Level by level, each in ascending node order (objects in address order).
+    let mut level = Level::List(vec![sup]);
+    let mut chunk: Vec<u32> = Vec::new();
+    while missing > 0 && !level.is_empty() {
+        let mut next = Level::List(Vec::new());
+        let mut cursor = 0usize;
+        loop {
+            chunk.clear();
+            level.take(&mut cursor, SEARCH_CHUNK, &mut chunk);
+            if chunk.is_empty() {
+                break;
+            }
+            let mut visit = |v: u32, row: &[u32]| {
+                for &t in row {
+                    if let Some(x) = from.get_mut(t as usize) {
+                        if *x == NONE {
+                            *x = v;
+                            next.push(t, nodes);
+                        }
+                    }
+                }
+            };
+            if graph.has_successors() {
+                for &v in &chunk {
+                    visit(v, graph.successors(NodeId(v)));
+                }
+            } else {
+                read(&chunk, &mut visit);
+            }
+        }
+        if let Level::List(l) = &mut next {
+            l.sort_unstable();
+        }
+        level = next;
+        missing = targets
+            .iter()
+            .filter(|t| wanted(t) && from.get(t.index()) == Some(&NONE))
+            .count();
+    }
+    targets
+        .iter()
+        .map(|t| {
+            if !wanted(t) || from.get(t.index()).is_none_or(|&x| x == NONE) {
+                return None;
+            }
+            let mut path = vec![*t];
+            let mut x = t.0;
+            loop {
+                let p = *from.get(x as usize)?;
+                if p == sup {
+                    break;
+                }
+                if path.len() > nodes {
+                    return None;
+                }
+                path.push(NodeId(p));
+                x = p;
+            }
+            path.reverse();
+            Some(path)
+        })
+        .collect()
 }
 
 /// [`paths_to`]'s map from each node it reached to the next node towards the
@@ -760,6 +958,92 @@ fn root_slot_label(r: &Root) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A level that outgrows its list becomes a bitset, and both give their nodes
+    /// back in ascending order, chunk by chunk.
+    #[test]
+    fn levels_as_lists_and_bits() {
+        let nodes = 64 * 100;
+        let take_all = |l: &Level, max: usize| {
+            let (mut at, mut all, mut chunk) = (0usize, Vec::new(), Vec::new());
+            loop {
+                chunk.clear();
+                l.take(&mut at, max, &mut chunk);
+                if chunk.is_empty() {
+                    return all;
+                }
+                assert!(chunk.len() <= max);
+                all.extend_from_slice(&chunk);
+            }
+        };
+        let mut small = Level::List(Vec::new());
+        for v in [5u32, 3, 4000] {
+            small.push(v, nodes);
+        }
+        assert!(matches!(small, Level::List(_)));
+        if let Level::List(l) = &mut small {
+            l.sort_unstable();
+        }
+        assert_eq!(take_all(&small, 2), vec![3, 5, 4000]);
+        let mut wide = Level::List(Vec::new());
+        let want: Vec<u32> = (0..nodes as u32)
+            .filter(|v| v % 3 == 0 || *v == 6399)
+            .collect();
+        for &v in want.iter().rev() {
+            wide.push(v, nodes);
+        }
+        assert!(matches!(wide, Level::Bits(_)));
+        assert!(!wide.is_empty());
+        assert_eq!(take_all(&wide, 7), want);
+        assert!(Level::Bits(vec![0; 4]).is_empty() && Level::List(vec![]).is_empty());
+    }
+
+    /// The forward search over a graph's edges: shortest paths, ties to the lower
+    /// root node and the lower referrer, unreachable and out-of-range targets.
+    #[test]
+    fn forward_search_over_the_edges() {
+        // root 0 -> 0 -> 1 -> 3; root 1 -> 2 -> 3; 4 unreachable; 2 -> 5, 1 -> 5.
+        let g = ObjectGraph::from_edges(
+            6,
+            &[(0, 1), (1, 3), (2, 3), (2, 5), (1, 5)],
+            &[vec![0], vec![2]],
+        );
+        let (r0, r1) = (6u32, 7u32);
+        let targets = [3u32, 5, 4, 2, r1, 99, g.super_root().0, 1];
+        let raw: Vec<Option<Vec<u32>>> = search_edges(&g, &targets)
+            .into_iter()
+            .map(|p| p.map(|p| p.iter().map(|x| x.0).collect()))
+            .collect();
+        assert_eq!(
+            raw,
+            vec![
+                Some(vec![r1, 2, 3]),
+                Some(vec![r1, 2, 5]),
+                None,
+                Some(vec![r1, 2]),
+                Some(vec![r1]),
+                None,
+                None,
+                Some(vec![r0, 0, 1]),
+            ]
+        );
+        // Every path is as long as the backward search's.
+        for &t in &[0u32, 1, 2, 3, 5] {
+            let back = paths_to(&g, NodeId(t), 1);
+            let fwd = search_edges(&g, &[t]);
+            assert_eq!(
+                fwd[0].as_ref().map(Vec::len),
+                back.first().map(Vec::len),
+                "{t}"
+            );
+        }
+    }
+
+    /// [`shortest_paths`] on a graph with its forward edges (no heap read).
+    fn search_edges(g: &ObjectGraph, targets: &[u32]) -> Vec<Option<Vec<NodeId>>> {
+        let t: Vec<NodeId> = targets.iter().map(|&x| NodeId(x)).collect();
+        search(g, &t, |_, _| unreachable!("the graph has its edges"))
+    }
 
     /// A target at an index past 16 bits in its holder's row (kept in the side
     /// map), and the same search once the forward edges are freed (node ids).

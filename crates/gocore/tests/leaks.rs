@@ -213,7 +213,7 @@ fn zoo_retained_sizes_and_paths() {
             min_share,
             ..Default::default()
         };
-        let r = LeakReport::compute(_proc, heap, g, dom, None, &opts);
+        let r = LeakReport::compute(_proc, heap, roots, g, dom, None, &opts);
         assert_eq!(r.live_bytes, live, "{c}: live bytes");
         println!(
             "{c}: list threshold {:.2}% of {live} live B ({arena} B in user arena chunks)",
@@ -314,8 +314,15 @@ fn leak_suspects_retained_sizes_and_paths() {
         }
 
         // The top suspect.
-        let report =
-            LeakReport::compute(proc, heap, g, dom, typing.as_ref(), &LeakOptions::default());
+        let report = LeakReport::compute(
+            proc,
+            heap,
+            roots,
+            g,
+            dom,
+            typing.as_ref(),
+            &LeakOptions::default(),
+        );
         let top = report
             .suspects
             .first()
@@ -415,4 +422,54 @@ fn leak_suspects_retained_sizes_and_paths() {
         println!("{c}: top suspect {:.1}% — {lp}", top.share * 100.0);
     });
     assert!(n > 0, "no leak case ran");
+}
+
+/// `shortest_paths` (what `leaks` labels): on every zoo and leak case, for every
+/// 37th object and the first root nodes, a path exists exactly when the object is
+/// reachable, starts at a root node, follows the graph's edges, ends at the target
+/// and is as long as the backward search's (`paths_to`); read again from the core
+/// (the forward edges freed, as `leaks` runs it) it is the same path.
+#[test]
+fn shortest_paths_forward_and_read_again() {
+    let mut checked = 0usize;
+    for program in ["zoo", "leak"] {
+        let n = each_case(program, |case, _proc, heap, roots, g, dom| {
+            let c = &case.name;
+            let mut targets: Vec<NodeId> = (0..g.object_count()).step_by(37).map(NodeId).collect();
+            targets.extend((0..g.root_groups().len().min(5) as u32).map(|i| g.root_node(i)));
+            let fwd = gocore::shortest_paths(heap, roots, g, &targets);
+            assert_eq!(fwd.len(), targets.len());
+            for (t, p) in targets.iter().zip(&fwd) {
+                let back = gocore::paths_to(g, *t, 1);
+                assert_eq!(p.is_some(), dom.is_reachable(*t), "{c}: {t:?} reachable?");
+                let Some(p) = p else {
+                    assert!(back.is_empty(), "{c}: backward path to unreached {t:?}");
+                    continue;
+                };
+                assert!(
+                    g.root_group(p[0]).is_some(),
+                    "{c}: {t:?}'s path starts at {:?}",
+                    p[0]
+                );
+                assert_eq!(p.last(), Some(t), "{c}");
+                for w in p.windows(2) {
+                    assert!(
+                        g.successors(w[0]).contains(&w[1].0),
+                        "{c}: {:?} -> {:?} is no edge",
+                        w[0],
+                        w[1]
+                    );
+                }
+                assert_eq!(Some(p.len()), back.first().map(Vec::len), "{c}: {t:?}");
+                checked += 1;
+            }
+            let mut released = ObjectGraph::build(heap, roots).unwrap();
+            released.release_successors();
+            assert!(!released.has_successors());
+            let again = gocore::shortest_paths(heap, roots, &released, &targets);
+            assert!(again == fwd, "{c}: paths read again from the core differ");
+        });
+        assert!(n > 0, "no {program} case");
+    }
+    assert!(checked > 1000, "only {checked} paths checked");
 }
