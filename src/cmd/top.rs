@@ -235,6 +235,7 @@ pub fn with_analysis_early<E, R>(
             }
             lap("graph");
             let early = early(heap, &graph)?;
+            lap("early");
             let dom = match edges {
                 Edges::Both => Dominators::compute(&graph, heap),
                 Edges::Referrers => {
