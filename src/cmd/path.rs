@@ -90,10 +90,11 @@ pub fn print_path(p: &LabelledPath, indent: &str) {
 
 pub fn run(a: &PathArgs) -> anyhow::Result<ExitCode> {
     // The paths are searched before the dominator tree is built, so that the
-    // reverse edges they need are freed before it (lower peak memory).
-    let early = |heap: &gocore::Heap<'_>, graph: &gocore::ObjectGraph| {
+    // reverse edges they need are freed before it (lower peak memory) — and
+    // before the paths are traced (one may be millions of nodes long).
+    let early = |heap: &gocore::Heap<'_>, graph: &mut gocore::ObjectGraph| {
         let n = resolve(heap, graph, &a.addr)?;
-        anyhow::Ok((n, gocore::paths_to(graph, n, a.limit)))
+        anyhow::Ok((n, gocore::paths_to_releasing(graph, n, a.limit)))
     };
     with_analysis_early(
         &a.core,

@@ -169,13 +169,13 @@ pub fn with_analysis_opts<R>(
 
 /// [`with_analysis_opts`] with a step `early` that runs on the object graph before
 /// the dominator tree is built (all its edges there; the reverse ones, if it builds
-/// them, are freed after it unless `edges` keeps them): what it gives is passed to
+/// them, are freed after it unless `edges` keeps them, or by itself): what it gives is passed to
 /// `f`. An error from it ends the analysis there.
 pub fn with_analysis_early<E, R>(
     a: &CoreArgs,
     types: bool,
     edges: Edges,
-    early: impl FnOnce(&Heap<'_>, &ObjectGraph) -> anyhow::Result<E>,
+    early: impl FnOnce(&Heap<'_>, &mut ObjectGraph) -> anyhow::Result<E>,
     f: impl FnOnce(&Analysis<'_, '_>, E) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
     let timing = std::env::var_os("GOCORE_TIMING").is_some();
@@ -234,7 +234,7 @@ pub fn with_analysis_early<E, R>(
                 eprintln!("gocore: warning: graph: {w}");
             }
             lap("graph");
-            let early = early(heap, &graph)?;
+            let early = early(heap, &mut graph)?;
             lap("early");
             let dom = match edges {
                 Edges::Both => Dominators::compute(&graph, heap),

@@ -56,7 +56,9 @@ pub use heap::{
     Heap, ObjId, Object, Objects, Pointer, PointerLayout, Pointers, SpanInfo, SpanState, TypeInfo,
 };
 pub use leaks::{GoroutineLeak, LeakOptions, LeakReport, Suspect, TypeGroup};
-pub use paths::{paths_to, shortest_paths, LabelledPath, PathLabeler, PathStep, Referrer};
+pub use paths::{
+    paths_to, paths_to_releasing, shortest_paths, LabelledPath, PathLabeler, PathStep, Referrer,
+};
 pub use process::Process;
 pub use progress::{Progress, Stage};
 pub use reach::{BadPointer, EdgeStats, ObjSet, Reachability};

@@ -65,10 +65,39 @@ const MAX_KEY: usize = 64;
 /// assert_eq!(raw, vec![vec![4, 2], vec![3, 0, 1, 2]]);
 /// ```
 pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<NodeId>> {
+    let (next, roots) = search_back(graph, target, limit);
+    trace_paths(graph, &next, target, &roots)
+}
+
+/// [`paths_to`], freeing the graph's reverse edges
+/// ([`ObjectGraph::release_predecessors`]) once the search has found its roots
+/// and before the paths are traced, so a path of millions of nodes is not held
+/// beside them — as `gocore path` runs it before the dominator tree.
+///
+/// ```
+/// // root 0 -> 0 -> 1 -> 2, root 1 -> 2
+/// let mut g = gocore::ObjectGraph::from_edges(3, &[(0, 1), (1, 2)], &[vec![0], vec![2]]);
+/// let paths = gocore::paths_to_releasing(&mut g, gocore::NodeId(2), 10);
+/// assert_eq!(paths, gocore::paths_to(&g, gocore::NodeId(2), 10));
+/// assert_eq!(paths.len(), 2);
+/// ```
+pub fn paths_to_releasing(
+    graph: &mut ObjectGraph,
+    target: NodeId,
+    limit: usize,
+) -> Vec<Vec<NodeId>> {
+    let (next, roots) = search_back(graph, target, limit);
+    graph.release_predecessors();
+    trace_paths(graph, &next, target, &roots)
+}
+
+/// [`paths_to`]'s search: the next node towards `target` from each node reached,
+/// and the root nodes met, in order (at most `limit`).
+fn search_back(graph: &ObjectGraph, target: NodeId, limit: usize) -> (Next, Vec<u32>) {
     let nodes = graph.node_count();
-    let mut out = Vec::new();
+    let mut found = Vec::new();
     if target.index() >= nodes || limit == 0 || target == graph.super_root() {
-        return out;
+        return (Next::Ids(Vec::new()), found);
     }
     let mut next = Next::new(graph);
     next.set(graph, target.0, target.0);
@@ -76,17 +105,8 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
     let mut queue: std::collections::VecDeque<u32> = [target.0].into();
     while let Some(v) = queue.pop_front() {
         if let NodeKind::Root(_) = graph.kind(NodeId(v)) {
-            let mut path = vec![NodeId(v)];
-            let mut x = v;
-            while x != target.0 {
-                match next.get(graph, x) {
-                    Some(y) if path.len() <= nodes => x = y,
-                    _ => break,
-                }
-                path.push(NodeId(x));
-            }
-            out.push(path);
-            if out.len() >= limit {
+            found.push(v);
+            if found.len() >= limit {
                 break;
             }
             continue;
@@ -97,7 +117,33 @@ pub fn paths_to(graph: &ObjectGraph, target: NodeId, limit: usize) -> Vec<Vec<No
             }
         }
     }
-    out
+    (next, found)
+}
+
+/// The paths from each of `roots` to `target` along `next` (which needs only the
+/// forward edges, if any).
+fn trace_paths(
+    graph: &ObjectGraph,
+    next: &Next,
+    target: NodeId,
+    roots: &[u32],
+) -> Vec<Vec<NodeId>> {
+    let nodes = graph.node_count();
+    roots
+        .iter()
+        .map(|&v| {
+            let mut path = vec![NodeId(v)];
+            let mut x = v;
+            while x != target.0 {
+                match next.get(graph, x) {
+                    Some(y) if path.len() <= nodes => x = y,
+                    _ => break,
+                }
+                path.push(NodeId(x));
+            }
+            path
+        })
+        .collect()
 }
 
 /// Nodes whose rows [`shortest_paths`] reads at a time (their scans run in

@@ -428,7 +428,8 @@ fn leak_suspects_retained_sizes_and_paths() {
 /// 37th object and the first root nodes, a path exists exactly when the object is
 /// reachable, starts at a root node, follows the graph's edges, ends at the target
 /// and is as long as the backward search's (`paths_to`); read again from the core
-/// (the forward edges freed, as `leaks` runs it) it is the same path.
+/// (the forward edges freed, as `leaks` runs it) it is the same path. And
+/// `paths_to_releasing` gives `paths_to`'s paths.
 #[test]
 fn shortest_paths_forward_and_read_again() {
     let mut checked = 0usize;
@@ -464,6 +465,16 @@ fn shortest_paths_forward_and_read_again() {
                 checked += 1;
             }
             let mut released = ObjectGraph::build(heap, roots).unwrap();
+            // `paths_to_releasing` (what `gocore path` runs) gives `paths_to`'s
+            // paths, tracing them after the reverse edges are freed.
+            for t in targets.iter().step_by(11) {
+                let want = gocore::paths_to(g, *t, 10);
+                assert_eq!(
+                    gocore::paths_to_releasing(&mut released, *t, 10),
+                    want,
+                    "{c}: {t:?}"
+                );
+            }
             released.release_successors();
             assert!(!released.has_successors());
             let again = gocore::shortest_paths(heap, roots, &released, &targets);
