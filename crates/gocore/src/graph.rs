@@ -805,17 +805,17 @@ impl<'g, 'h, 'a> RowReader<'g, 'h, 'a> {
     /// nodes. A node past the graph has an empty row.
     pub(crate) fn rows(&mut self, nodes: &[u32], mut f: impl FnMut(u32, &[u32])) {
         let n = self.graph.object_count();
-        let mut i = 0;
-        while i < nodes.len() {
+        let mut rest = nodes;
+        while let Some(&v) = rest.first() {
             // A run of objects, scanned together.
-            let run = nodes[i..].iter().take_while(|&&v| v < n).count();
+            let run = rest.iter().take_while(|&&v| v < n).count();
             if run > 0 {
-                self.object_rows(&nodes[i..i + run], &mut f);
-                i += run;
+                let (objects, after) = rest.split_at(run);
+                self.object_rows(objects, &mut f);
+                rest = after;
                 continue;
             }
-            let v = nodes[i];
-            i += 1;
+            rest = rest.get(1..).unwrap_or(&[]);
             self.row.clear();
             match self.graph.kind(NodeId(v)) {
                 NodeKind::Root(gi) => root_row(
