@@ -781,8 +781,7 @@ pub(crate) struct RowReader<'g, 'h, 'a> {
     graph: &'g ObjectGraph,
     /// A bit per object for a huge object's row (made on the first).
     seen: Vec<u64>,
-    /// Objects waiting for their scan, and the current batches.
-    batch: Vec<crate::heap::Object>,
+    /// A root group's row.
     row: Vec<u32>,
 }
 
@@ -794,7 +793,6 @@ impl<'g, 'h, 'a> RowReader<'g, 'h, 'a> {
             roots: roots.roots().as_slice(),
             graph,
             seen: Vec::new(),
-            batch: Vec::new(),
             row: Vec::new(),
         }
     }
@@ -837,6 +835,8 @@ impl<'g, 'h, 'a> RowReader<'g, 'h, 'a> {
     fn object_rows(&mut self, ids: &[u32], f: &mut impl FnMut(u32, &[u32])) {
         let heap = self.heap;
         let par_batches = (4 * rayon::current_num_threads()).clamp(4, 256);
+        // Objects waiting for their scan, in batches of `BATCH`.
+        let mut batch: Vec<crate::heap::Object> = Vec::new();
         let mut batches: Vec<Vec<crate::heap::Object>> = Vec::new();
         for &v in ids {
             let obj = heap.object(ObjId(v));
@@ -846,9 +846,9 @@ impl<'g, 'h, 'a> RowReader<'g, 'h, 'a> {
             });
             match obj {
                 Some(obj) if !huge => {
-                    self.batch.push(obj);
-                    if self.batch.len() == BATCH {
-                        batches.push(std::mem::take(&mut self.batch));
+                    batch.push(obj);
+                    if batch.len() == BATCH {
+                        batches.push(std::mem::take(&mut batch));
                         if batches.len() == par_batches {
                             scan_batches(heap, &mut batches, f);
                         }
@@ -858,8 +858,8 @@ impl<'g, 'h, 'a> RowReader<'g, 'h, 'a> {
                 _ => {}
             }
             // Rows in order: the objects before this one first.
-            if !self.batch.is_empty() {
-                batches.push(std::mem::take(&mut self.batch));
+            if !batch.is_empty() {
+                batches.push(std::mem::take(&mut batch));
             }
             scan_batches(heap, &mut batches, f);
             match obj {
@@ -875,8 +875,8 @@ impl<'g, 'h, 'a> RowReader<'g, 'h, 'a> {
                 None => f(v, &[]),
             }
         }
-        if !self.batch.is_empty() {
-            batches.push(std::mem::take(&mut self.batch));
+        if !batch.is_empty() {
+            batches.push(std::mem::take(&mut batch));
         }
         scan_batches(heap, &mut batches, f);
     }
