@@ -1,6 +1,8 @@
 //! Finding a leak with the library: open a core, compute retained sizes (the
 //! dominator tree of the live heap), and print the objects that retain the most,
-//! each with a path from a GC root to it.
+//! each with a path from a GC root to it — in the memory a big core allows: the
+//! graph's edges are freed while the dominator tree is built, and the paths are
+//! searched afterwards, reading the pointers again from the core.
 //!
 //! ```sh
 //! cargo run --example find_leak -- testdata/corpus/leak-go1.27.3-default-crash-amd64/core.zst
@@ -9,7 +11,9 @@
 use std::fmt::Write as _;
 
 use corefile::{Core, OpenOptions};
-use gocore::{paths_to, Dominators, Heap, ObjectGraph, PathLabeler, Process, RootSet, Typing};
+use gocore::{
+    shortest_paths, Dominators, Heap, ObjectGraph, PathLabeler, Process, RootSet, Typing,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
@@ -30,22 +34,26 @@ fn top_retainers(core: &Core, n: usize) -> Result<String, Box<dyn std::error::Er
     let heap = Heap::new(&proc)?;
     let roots = RootSet::collect(&proc, &heap)?;
     let typing = Typing::compute(&proc, &heap).ok();
-    let graph = ObjectGraph::build(&heap, &roots)?;
-    let dom = Dominators::compute(&graph, &heap);
+    let mut graph = ObjectGraph::build(&heap, &roots)?;
+    // Frees the edges as soon as the tree no longer needs them.
+    let dom = Dominators::compute_releasing(&mut graph, &heap);
     let labeler = PathLabeler::new(&proc, &heap, &roots, typing.as_ref());
 
     let live = dom.retained(graph.super_root());
     let mut out = String::new();
     writeln!(out, "live heap: {live} bytes")?;
-    for (node, retained) in dom.top_objects(&graph, n) {
+    let top = dom.top_objects(&graph, n);
+    // One forward search from the roots for all of them (no reverse edges).
+    let nodes: Vec<_> = top.iter().map(|&(node, _)| node).collect();
+    let paths = shortest_paths(&heap, &roots, &graph, &nodes);
+    for (&(node, retained), path) in top.iter().zip(&paths) {
         let ty = graph
             .object(node)
             .and_then(|id| labeler.type_name(id))
             .unwrap_or_else(|| "?".into());
         let share = 100.0 * retained as f64 / live.max(1) as f64;
         writeln!(out, "{retained:>10} bytes ({share:4.1}%)  {ty}")?;
-        // The shortest path from one root (paths_to finds one per distinct root).
-        if let Some(p) = paths_to(&graph, node, 1).first() {
+        if let Some(p) = path {
             writeln!(out, "    held by {}", labeler.label(&graph, p))?;
         }
     }
