@@ -431,11 +431,15 @@ fn descend(
 }
 
 /// Calls `f` with each top-level instance of a group (the objects `is` accepts,
-/// not dominated by another of them within [`MAX_CLIMB`] steps), in preorder: not
-/// collected (a map's two million values would be 8 MB beside the subtree counts,
-/// at `leaks`' peak).
-fn instances(dom: &Dominators, nobj: u32, is: &impl Fn(u32) -> bool, mut f: impl FnMut(NodeId)) {
-    for &n in dom.preorder() {
+/// not dominated by another of them within [`MAX_CLIMB`] steps) and its position
+/// in the preorder, in preorder.
+fn instances(
+    dom: &Dominators,
+    nobj: u32,
+    is: &impl Fn(u32) -> bool,
+    mut f: impl FnMut(usize, NodeId),
+) {
+    for (p, &n) in dom.preorder().iter().enumerate() {
         if n >= nobj || !is(n) {
             continue;
         }
@@ -455,7 +459,7 @@ fn instances(dom: &Dominators, nobj: u32, is: &impl Fn(u32) -> bool, mut f: impl
             steps += 1;
         }
         if !nested {
-            f(NodeId(n));
+            f(p, NodeId(n));
         }
     }
 }
@@ -477,14 +481,34 @@ fn group_accumulation(
     is: &impl Fn(u32) -> bool,
 ) -> (NodeId, u64) {
     let nobj = graph.object_count();
+    let order = dom.preorder();
+    // The instances as a bit per preorder position (not a vector of ids: a map's
+    // two million values would be 8 MB beside the subtree counts, at `leaks`'
+    // peak), found once; the next two passes read the bits.
+    let mut bits = vec![0u64; order.len().div_ceil(64)];
     let mut total = 0u64;
-    instances(dom, nobj, is, |n| {
-        total = total.saturating_add(dom.retained(n))
+    instances(dom, nobj, is, |p, n| {
+        if let Some(w) = bits.get_mut(p / 64) {
+            *w |= 1 << (p % 64);
+        }
+        total = total.saturating_add(dom.retained(n));
     });
+    let each = |f: &mut dyn FnMut(NodeId)| {
+        for (wi, &w) in bits.iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                let p = wi * 64 + w.trailing_zeros() as usize;
+                w &= w - 1;
+                if let Some(&n) = order.get(p) {
+                    f(NodeId(n));
+                }
+            }
+        }
+    };
     // The median instance: the first whose running sum reaches half the total.
     let mut median = None;
     let mut sum = 0u128;
-    instances(dom, nobj, is, |n| {
+    each(&mut |n| {
         if median.is_none() {
             sum += u128::from(dom.retained(n));
             if 2 * sum >= u128::from(total) {
@@ -520,7 +544,7 @@ fn group_accumulation(
     };
     // diff[i]: what starts (adds) or stops counting at chain position i.
     let mut diff = vec![0i128; chain.len() + 1];
-    instances(dom, nobj, is, |n| {
+    each(&mut |n| {
         let r = i128::from(dom.retained(n));
         let mut x = dom.idom(n);
         // Steps 1 ..= MAX_CLIMB + 1 up, as far as the chain is not reached.
@@ -766,7 +790,7 @@ mod tests {
     ) -> (NodeId, u64) {
         let mut total = 0u64;
         let mut acc: HashMap<u32, u64> = HashMap::new();
-        instances(dom, graph.object_count(), is, |n| {
+        instances(dom, graph.object_count(), is, |_, n| {
             let r = dom.retained(n);
             total += r;
             let mut x = dom.idom(n);
