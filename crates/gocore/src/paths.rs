@@ -1073,6 +1073,9 @@ mod tests {
                 Some(vec![r0, 0, 1]),
             ]
         );
+        // No roots: nothing is reached.
+        let rootless = ObjectGraph::from_edges(3, &[(0, 1)], &[]);
+        assert_eq!(search_edges(&rootless, &[1, 0]), vec![None, None]);
         // Every path is as long as the backward search's.
         for &t in &[0u32, 1, 2, 3, 5] {
             let back = paths_to(&g, NodeId(t), 1);
